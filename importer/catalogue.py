@@ -1,0 +1,185 @@
+"""Every issue code the importer can report, with its message template and fix hint.
+
+Codes are stable, dotted and lower-case: scripts and partners rely on them. Add new
+codes here (never inline in a stage); the README's catalogue table is generated from
+this module and a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from importer.models import Issue, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class IssueType:
+    """A kind of problem: its code, severity, message template and fix hint."""
+
+    code: str
+    template: str
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+
+    def issue(
+        self,
+        *,
+        field: str | None = None,
+        column: str | None = None,
+        value: str | None = None,
+        **params: object,
+    ) -> Issue:
+        """Make an `Issue` of this type; `params` fill the message template."""
+        return Issue(
+            code=self.code,
+            message=self.template.format(value=value, **params),
+            severity=self.severity,
+            field=field,
+            column=column,
+            value=value,
+            hint=self.hint,
+        )
+
+
+_WARNING = Severity.WARNING
+
+# -- rows --------------------------------------------------------------------------
+ROW_RAGGED = IssueType(
+    "row.ragged",
+    "row has {found} cells but the header has {expected}",
+    "check for a stray delimiter or a missing quote in this row",
+    _WARNING,
+)
+ROW_DUPLICATE = IssueType(
+    "row.duplicate",
+    "number {value} already appears in row {first_row}",
+    "delete this row; the first occurrence is the one imported",
+)
+ROW_DUPLICATE_CONFLICT = IssueType(
+    "row.duplicate_conflict",
+    "number {value} already appears in row {first_row} with capabilities {first_mask}",
+    "keep one row per number with the capabilities you want",
+)
+
+# -- phonenumber -------------------------------------------------------------------
+PHONENUMBER_MISSING = IssueType(
+    "phonenumber.missing",
+    "phone number is empty",
+    "enter the number in E.164 form, e.g. +12059051025",
+)
+PHONENUMBER_NOT_A_NUMBER = IssueType(
+    "phonenumber.not_a_number",
+    "'{value}' is not a phone number",
+    "enter the number in E.164 form, e.g. +12059051025",
+)
+PHONENUMBER_NO_REGION = IssueType(
+    "phonenumber.no_region",
+    "'{value}' has no country code and no default region was given",
+    "write the number with its +country code, or pass --default-region (e.g. US)",
+)
+PHONENUMBER_NOT_POSSIBLE = IssueType(
+    "phonenumber.not_possible",
+    "'{value}' has the wrong number of digits for its country",
+    "check for a missing or extra digit",
+)
+PHONENUMBER_INVALID = IssueType(
+    "phonenumber.invalid",
+    "'{value}' is not a valid number for its country",
+    "check the area code and the country code",
+)
+PHONENUMBER_EXCEL_PRECISION_LOST = IssueType(
+    "phonenumber.excel_precision_lost",
+    "'{value}' was damaged by a spreadsheet (scientific notation or lost digits)",
+    "format the column as Text and type the number again, e.g. +12059051025",
+)
+PHONENUMBER_AMBIGUOUS = IssueType(
+    "phonenumber.ambiguous",
+    "'{value}' reads as +{international}, or in region {region} as +{national}",
+    "write the number with + and the country code you mean",
+)
+
+# -- capabilities ------------------------------------------------------------------
+CAPABILITIES_MISSING = IssueType(
+    "capabilities.missing",
+    "capabilities are empty and no default was given",
+    "enter a mask such as 3 (SMS in+out) or 27 (all messaging), or pass --capabilities",
+)
+CAPABILITIES_NOT_AN_INTEGER = IssueType(
+    "capabilities.not_an_integer",
+    "'{value}' is not a capability mask",
+    "enter a whole number from 1 to 31 without voice (4), e.g. 3 or 27",
+)
+CAPABILITIES_OUT_OF_RANGE = IssueType(
+    "capabilities.out_of_range",
+    "capability mask {value} is outside 1..31",
+    "use the sum of 1 (SMS in), 2 (SMS out), 8 (MMS in), 16 (MMS out)",
+)
+CAPABILITIES_VOICE_NOT_ALLOWED = IssueType(
+    "capabilities.voice_not_allowed",
+    "capability mask {value} includes voice (4), which External DIDs never support",
+    "remove the voice bit: subtract 4 from the mask",
+)
+CAPABILITIES_NO_MESSAGING = IssueType(
+    "capabilities.no_messaging",
+    "capability mask {value} has no messaging capability",
+    "set at least one of 1 (SMS in), 2 (SMS out), 8 (MMS in), 16 (MMS out)",
+)
+
+# -- other fields ------------------------------------------------------------------
+CARRIER_SID_NOT_UUID = IssueType(
+    "underlying_carrier_sid.not_uuid",
+    "'{value}' is not a carrier SID (a UUID)",
+    "copy the underlying carrier SID from the CarrierX portal, or leave it empty",
+)
+CALLBACK_URL_INVALID = IssueType(
+    "callback_url.invalid",
+    "'{value}' is not an absolute http(s) URL",
+    "write the full URL, e.g. https://example.com/sms-callback",
+)
+ATTRIBUTES_NOT_AN_OBJECT = IssueType(
+    "attributes.not_an_object",
+    "'{value}' is not a JSON object",
+    'write a JSON object, e.g. {"team": "sales"}, or leave the cell empty',
+)
+
+# -- api ---------------------------------------------------------------------------
+API_REJECTED = IssueType(
+    "api.rejected",
+    "the API refused the row: {detail}",
+    "fix the cell named in the message and send the row again",
+)
+API_NUMBER_TAKEN = IssueType(
+    "api.number_taken",
+    "number {value} is already registered by another account",
+    "ask CarrierX support who holds the number",
+)
+API_FAILED = IssueType(
+    "api.failed",
+    "no answer after {attempts} attempt(s): {detail}",
+    "send the row again later; it was not registered",
+)
+API_NOT_ATTEMPTED = IssueType(
+    "api.not_attempted",
+    "the run stopped before this row was sent",
+    "run the same file again to send it",
+)
+API_AUTH_REFUSED = IssueType(
+    "api.auth_refused",
+    "the API refused our credentials for this row ({detail}); the run stopped",
+    "check the token and its phonenumber.create scope, then run the same file again",
+)
+
+
+CATALOGUE: dict[str, IssueType] = {
+    value.code: value for value in globals().values() if isinstance(value, IssueType)
+}
+
+
+def markdown_table() -> str:
+    """The catalogue as the Markdown table the README carries (checked by a test)."""
+    lines = ["| code | severity | message | how to fix |", "|---|---|---|---|"]
+    for issue_type in CATALOGUE.values():
+        message = issue_type.template.replace("{", "<").replace("}", ">")
+        hint = issue_type.hint or ""
+        lines.append(f"| `{issue_type.code}` | {issue_type.severity} | {message} | {hint} |")
+    return "\n".join(lines) + "\n"

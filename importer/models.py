@@ -1,0 +1,110 @@
+"""The records that travel between pipeline stages.
+
+loader → `RawRow` (text cells + the row number the partner sees) and `SourceInfo`;
+validation → `RowResult` (payload or issues); the uploader returns the same `RowResult`
+with its outcome filled in; the reporter flattens `RowResult` into report rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class Status(StrEnum):
+    """Per-row outcome, as written in the report's `status` column."""
+
+    WOULD_REGISTER = "would_register"
+    REGISTERED = "registered"
+    ALREADY_REGISTERED = "already_registered"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not_attempted"
+
+    @property
+    def ended_well(self) -> bool:
+        """True for the statuses that let a run exit 0."""
+        return self in _ENDED_WELL
+
+
+_ENDED_WELL = frozenset({Status.WOULD_REGISTER, Status.REGISTERED, Status.ALREADY_REGISTERED})
+
+
+class Severity(StrEnum):
+    """An error makes a row invalid; a warning is reported and the row still goes."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Issue:
+    """One problem with one row: a stable code, where it is, and how to fix it."""
+
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+    field: str | None = None
+    column: str | None = None
+    value: str | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    """A data row as text cells, aligned with the header, and its sheet row number."""
+
+    number: int
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceInfo:
+    """What the loader read and detected, for the report's Summary sheet."""
+
+    path: Path
+    format: str
+    sha256: str
+    header: tuple[str, ...]
+    header_row: int
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    blank_rows: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFile:
+    """The loader's answer: what it detected, and the data rows in sheet order."""
+
+    source: SourceInfo
+    rows: list[RawRow]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowResult:
+    """Everything known about one row; each stage returns an updated copy."""
+
+    row: RawRow
+    status: Status
+    issues: tuple[Issue, ...] = ()
+    payload: Mapping[str, object] | None = None
+    normalized_phonenumber: str | None = None
+    external_did_sid: str | None = None
+    http_status: int | None = None
+    attempts: int = 0
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        """The issues of severity error (what makes a row need attention)."""
+        return tuple(i for i in self.issues if i.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        """The issues of severity warning."""
+        return tuple(i for i in self.issues if i.severity is Severity.WARNING)
