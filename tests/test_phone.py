@@ -1,0 +1,247 @@
+"""Tests for importer.phone: cell text → E.164 digits without '+', or the right issue code."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+from importer import phone
+from importer.catalogue import CATALOGUE
+from importer.phone import clean_text, normalize_phonenumber
+
+PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, database=None)
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        # international, as typed with '+'
+        ("+1 (205) 905-1025", None, "12059051025"),
+        ("+12059051025", None, "12059051025"),
+        ("+1.205.905.1025", None, "12059051025"),
+        ("+44 20 7946 0958", None, "442079460958"),
+        ("+49 30 123456", None, "4930123456"),
+        ("+49 1512 3456789", None, "4915123456789"),
+        ("+61 2 9374 4000", None, "61293744000"),
+        ("+33 6 12 34 56 78", None, "33612345678"),
+        ("+86 150 1234 5678", None, "8615012345678"),
+        ("+1 205 905 1025", "GB", "12059051025"),
+        # digits without '+': 11 or more digits are read as international first
+        ("1-205-905-1025", None, "12059051025"),
+        ("12059051025", None, "12059051025"),
+        ("1 (205) 905-1025", None, "12059051025"),
+        ("442079460958", None, "442079460958"),
+        ("442079460958", "US", "442079460958"),
+        ("12059051025", "GB", "12059051025"),
+        ("12059051025", "US", "12059051025"),
+        # the 00 international call prefix
+        ("0044 20 7946 0958", None, "442079460958"),
+        ("00 1 205 905 1025", "DE", "12059051025"),
+        # national forms need a default region
+        ("(205) 905-1025", "US", "12059051025"),
+        ("205.905.1025", "us", "12059051025"),
+        ("2059051025", "CA", "12059051025"),
+        ("020 7946 0958", "GB", "442079460958"),
+        ("02079460958", "GB", "442079460958"),
+        ("030 123456", "DE", "4930123456"),
+        # both readings valid: own calling code, or a reading the region never writes
+        ("4915112345678", "DE", "4915112345678"),
+        ("43664123456", "DE", "43664123456"),
+        # wrappers and invisible damage
+        ("tel:+12059051025", None, "12059051025"),
+        ("TEL:+1-205-905-1025", None, "12059051025"),
+        ("'12059051025", None, "12059051025"),
+        ("'+1 205 905 1025", None, "12059051025"),
+        ("+1\u00a0205\u00a0905\u00a01025", None, "12059051025"),
+        ("\u200b+1 205\u200d 905 1025\ufeff", None, "12059051025"),
+        ("\u202a+1 205 905 1025\u202c", None, "12059051025"),
+        (
+            "\uff0b\uff11\uff12\uff10\uff15\uff19\uff10\uff15\uff11\uff10\uff12\uff15",
+            None,
+            "12059051025",
+        ),
+        ("+1\u2013205\u2013905\u20131025", None, "12059051025"),
+        (
+            "+\u0661\u0662\u0660\u0665\u0669\u0660\u0665\u0661\u0660\u0662\u0665",
+            None,
+            "12059051025",
+        ),
+    ],
+)
+def test_good_forms_normalise_to_e164_digits(text: str, region: str | None, expected: str) -> None:
+    """Every accepted way of writing a number gives the same E.164 digits and no issue."""
+    assert normalize_phonenumber(text, region) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "code"),
+    [
+        ("", None, "phonenumber.missing"),
+        ("'", "US", "phonenumber.missing"),
+        ("\u200b", None, "phonenumber.missing"),
+        # spreadsheet damage is refused, never repaired
+        ("1.20591E+10", None, "phonenumber.excel_precision_lost"),
+        ("1.2059051025E10", None, "phonenumber.excel_precision_lost"),
+        ("1,20591E+10", "US", "phonenumber.excel_precision_lost"),
+        ("1.20590510251234E+18", None, "phonenumber.excel_precision_lost"),
+        ("12059051025.0", None, "phonenumber.excel_precision_lost"),
+        ("+12059051025.00", None, "phonenumber.excel_precision_lost"),
+        ("2059051025.0", "US", "phonenumber.excel_precision_lost"),
+        # not a number at all
+        ("abc", None, "phonenumber.not_a_number"),
+        ("+", None, "phonenumber.not_a_number"),
+        ("n/a", "US", "phonenumber.not_a_number"),
+        ("+1-800-FLOWERS", None, "phonenumber.not_a_number"),
+        ("+1 205 905 1025 ext 12", None, "phonenumber.not_a_number"),
+        ("+1 205 905 1025 / +1 205 905 1026", None, "phonenumber.not_a_number"),
+        ("tel:+12059051025;phone-context=example.com", None, "phonenumber.not_a_number"),
+        ("--", None, "phonenumber.not_a_number"),
+        # no country code and nothing to read it with
+        ("(205) 905-1025", None, "phonenumber.no_region"),
+        ("2059051025", None, "phonenumber.no_region"),
+        ("02079460958", None, "phonenumber.no_region"),
+        ("99912345678", None, "phonenumber.no_region"),
+        # wrong length for the country
+        ("+1 205 905 10", None, "phonenumber.not_possible"),
+        ("+1205905102512345678", None, "phonenumber.not_possible"),
+        ("+44 20 7946 0958 12345", None, "phonenumber.not_possible"),
+        ("+1 205 905 10251", None, "phonenumber.not_possible"),
+        ("205 905", "US", "phonenumber.not_possible"),
+        ("12", None, "phonenumber.no_region"),
+        # right length, not a number in service
+        ("+1 555 010 0123", None, "phonenumber.invalid"),
+        ("15550100123", None, "phonenumber.invalid"),
+        ("+999 123 456 789", None, "phonenumber.invalid"),
+        ("(555) 010-0123", "US", "phonenumber.invalid"),
+        # a Chinese mobile that is also a US number: the tool does not pick one
+        ("15012345678", "CN", "phonenumber.ambiguous"),
+    ],
+)
+def test_bad_forms_get_their_code(text: str, region: str | None, code: str) -> None:
+    """Each kind of bad cell gives no digits and exactly its catalogue code."""
+    digits, issue = normalize_phonenumber(text, region)
+    assert digits is None
+    assert issue is not None
+    assert issue.code == code
+    assert code in CATALOGUE
+
+
+def test_issue_names_field_column_and_original_text() -> None:
+    """The issue records the canonical field, the header text and the cell as typed."""
+    text = "\u200b+1 555 010 0123"
+    _, issue = normalize_phonenumber(text, None, column="Phone Number")
+    assert issue is not None
+    assert (issue.field, issue.column, issue.value) == ("phonenumber", "Phone Number", text)
+    assert issue.hint
+
+
+def test_ambiguous_message_names_both_readings() -> None:
+    """An ambiguous number's message shows both readings so the partner can choose."""
+    _, issue = normalize_phonenumber("15012345678", "cn")
+    assert issue is not None
+    assert "+15012345678" in issue.message
+    assert "+8615012345678" in issue.message
+    assert "CN" in issue.message
+
+
+def test_unknown_region_is_a_value_error() -> None:
+    """A region phonenumbers does not know is a configuration mistake, raised at once."""
+    with pytest.raises(ValueError, match="XX"):
+        normalize_phonenumber("2059051025", "XX")
+
+
+def test_check_region_upper_cases() -> None:
+    """Regions are accepted in any case and returned in upper case."""
+    assert phone.check_region("gb") == "GB"
+    assert phone.check_region(None) is None
+
+
+def test_repeated_numbers_hit_the_cache() -> None:
+    """A number seen before is answered from the cache, not parsed again."""
+    normalize_phonenumber("+1 205 905 1099", None)
+    before = phone._normalize.cache_info().hits
+    normalize_phonenumber("+1 205 905 1099", None)
+    assert phone._normalize.cache_info().hits == before + 1
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned"),
+    [
+        ("  '+1 205  ", "+1 205"),
+        ("tel: +1205", "+1205"),
+        ("\ufeff\u200b12\u00a034", "12 34"),
+        ("\uff11\uff12", "12"),
+    ],
+)
+def test_clean_text(text: str, cleaned: str) -> None:
+    """Cleaning folds look-alikes and drops invisible characters, `'` and `tel:`."""
+    assert clean_text(text) == cleaned
+
+
+# -- properties -----------------------------------------------------------------------
+
+REGIONS = st.sampled_from([None, "US", "GB", "DE", "CN", "FR", "IN", "BR", "AU"])
+PHONEISH = st.from_regex(r"\A[+']?[0-9 ()\-.]{3,20}\Z")
+
+
+def _example_numbers() -> list[phonenumbers.PhoneNumber]:
+    kinds = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE)
+    found = (
+        phonenumbers.example_number_for_type(region, kind)
+        for region in sorted(phonenumbers.SUPPORTED_REGIONS)
+        for kind in kinds
+    )
+    return [number for number in found if number and phonenumbers.is_valid_number(number)]
+
+
+EXAMPLES = st.sampled_from(_example_numbers())
+INTERNATIONAL_FORMATS = st.sampled_from(
+    [PhoneNumberFormat.E164, PhoneNumberFormat.INTERNATIONAL, PhoneNumberFormat.RFC3966]
+)
+
+
+@PROPERTY_SETTINGS
+@given(text=st.one_of(st.text(max_size=30), PHONEISH), region=REGIONS)
+def test_never_raises_and_never_emits_plus(text: str, region: str | None) -> None:
+    """Any text gives either ASCII digits without '+' or an issue, never both or neither."""
+    digits, issue = normalize_phonenumber(text, region)
+    assert (digits is None) != (issue is None)
+    if digits is not None:
+        assert digits.isascii()
+        assert digits.isdigit()
+        assert not digits.startswith("0")
+
+
+@PROPERTY_SETTINGS
+@given(text=PHONEISH, region=REGIONS)
+def test_normalisation_is_idempotent(text: str, region: str | None) -> None:
+    """Normalising '+' plus a result gives the same digits back, with any region."""
+    digits, _ = normalize_phonenumber(text, region)
+    if digits is not None:
+        assert normalize_phonenumber("+" + digits, None) == (digits, None)
+        assert normalize_phonenumber("+" + digits, region) == (digits, None)
+
+
+@PROPERTY_SETTINGS
+@given(number=EXAMPLES, number_format=INTERNATIONAL_FORMATS, region=REGIONS)
+def test_valid_numbers_in_international_forms_round_trip(
+    number: phonenumbers.PhoneNumber, number_format: int, region: str | None
+) -> None:
+    """Every country's valid numbers, written with '+', normalise to their E.164 digits."""
+    text = phonenumbers.format_number(number, number_format)
+    expected = phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:]
+    assert normalize_phonenumber(text, region) == (expected, None)
+
+
+@PROPERTY_SETTINGS
+@given(number=EXAMPLES)
+def test_valid_numbers_in_national_form_round_trip(number: phonenumbers.PhoneNumber) -> None:
+    """A national form with its own region gives the number, unless truly ambiguous."""
+    region = phonenumbers.region_code_for_number(number)
+    text = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+    expected = phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:]
+    digits, issue = normalize_phonenumber(text, region)
+    assert digits == expected or (issue is not None and issue.code == "phonenumber.ambiguous")
