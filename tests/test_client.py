@@ -1,0 +1,348 @@
+"""The HTTP edge: client construction, preflight, lookups, error bodies, answer classes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from importer import __version__
+from importer.client import (
+    Outcome,
+    classify,
+    classify_transport_error,
+    find_number,
+    make_client,
+    parse_problem,
+    preflight,
+    retry_after,
+)
+from importer.config import ApiSettings
+from importer.errors import ApiError, ApiUnreachableError, AuthError
+
+BASE_URL = "http://api.test/core/v2"
+TOKEN = "s3cret-token-value"
+RECORD = {"external_did_sid": "sid-1", "phonenumber": "12059051025", "capabilities": 3}
+
+T = TypeVar("T")
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def error_body(message: str, *errors: tuple[str | None, str, str | None]) -> dict[str, Any]:
+    return {
+        "message": message,
+        "errors": [{"field": f, "message": m, "reference_sid": s} for f, m, s in errors],
+    }
+
+
+@pytest.fixture
+def settings() -> ApiSettings:
+    return ApiSettings(base_url=BASE_URL, token=SecretStr(TOKEN), timeout=7, concurrency=3)
+
+
+@pytest.fixture
+def seen() -> list[httpx.Request]:
+    return []
+
+
+@pytest.fixture
+def call(
+    settings: ApiSettings, seen: list[httpx.Request]
+) -> Callable[[Handler, Callable[[httpx.AsyncClient], Coroutine[Any, Any, Any]]], Any]:
+    """Run `action(client)` against a client whose transport is `handler` (requests recorded)."""
+
+    def _call(
+        handler: Handler, action: Callable[[httpx.AsyncClient], Coroutine[Any, Any, Any]]
+    ) -> Any:
+        def recording(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return handler(request)
+
+        async def go() -> Any:
+            async with make_client(settings, transport=httpx.MockTransport(recording)) as client:
+                return await action(client)
+
+        return run(go())
+
+    return _call
+
+
+def page(*items: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json={"items": list(items), "count": len(items), "has_more": False})
+
+
+# -- make_client -------------------------------------------------------------------
+def test_client_sends_bearer_token_user_agent_and_joins_base_url(
+    call: Any, seen: list[httpx.Request]
+) -> None:
+    """Requests carry `Authorization: Bearer`, the did-import User-Agent, under the base path."""
+    call(lambda _: page(), preflight)
+    request = seen[0]
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["User-Agent"] == f"did-import/{__version__}"
+    assert str(request.url) == f"{BASE_URL}/phonenumber/external_dids?limit=1"
+    assert request.method == "GET"
+
+
+def test_client_without_token_sends_no_authorization() -> None:
+    """With no token configured, no Authorization header is sent at all."""
+    client = make_client(ApiSettings(base_url=BASE_URL))
+    assert "Authorization" not in client.headers
+    run(client.aclose())
+
+
+def test_client_timeout_comes_from_settings(settings: ApiSettings) -> None:
+    """The client's timeouts are the configured one."""
+    client = make_client(settings)
+    assert client.timeout == httpx.Timeout(7)
+    assert str(client.base_url) == f"{BASE_URL}/"
+    run(client.aclose())
+
+
+# -- preflight ---------------------------------------------------------------------
+@pytest.mark.parametrize(("status", "said"), [(401, "token refused"), (403, "permission denied")])
+def test_preflight_auth_refusal_raises_auth_error(call: Any, status: int, said: str) -> None:
+    """401/403 raise AuthError naming the status and the API's message, never the token."""
+    body = error_body("authentication failed", (None, "bad credentials", None))
+    with pytest.raises(AuthError) as caught:
+        call(lambda _: httpx.Response(status, json=body), preflight)
+    message = str(caught.value)
+    assert caught.value.status_code == status
+    assert f"HTTP {status}" in message
+    assert said in message
+    assert "authentication failed" in message
+    assert TOKEN not in message
+    assert "\n" not in message
+    assert ("phonenumber.read" in message) is (status == 403)
+
+
+@pytest.mark.parametrize(
+    "error", [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"), httpx.ReadTimeout("")]
+)
+def test_preflight_transport_error_raises_unreachable(call: Any, error: Exception) -> None:
+    """Connect errors and timeouts raise ApiUnreachableError naming the base URL."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    with pytest.raises(ApiUnreachableError) as caught:
+        call(handler, preflight)
+    assert BASE_URL in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_preflight_other_status_raises_api_error(call: Any) -> None:
+    """Any other non-200 answer raises ApiError (exit 3) with the status in one line."""
+    with pytest.raises(ApiError, match="HTTP 404") as caught:
+        call(lambda _: httpx.Response(404, text="<html>Not Found</html>"), preflight)
+    assert type(caught.value) is ApiError
+
+
+def test_preflight_accepts_a_page(call: Any) -> None:
+    """A 200 page means the token can read: preflight returns quietly."""
+    assert call(lambda _: page(RECORD), preflight) is None
+
+
+# -- find_number -------------------------------------------------------------------
+def test_find_number_filters_by_quoted_digits(call: Any, seen: list[httpx.Request]) -> None:
+    """The lookup asks for `phonenumber eq "<digits>"` with limit 1 and returns the record."""
+    found = call(lambda _: page(RECORD), lambda c: find_number(c, "12059051025"))
+    assert found == RECORD
+    params = seen[0].url.params
+    assert params["filter"] == 'phonenumber eq "12059051025"'
+    assert params["limit"] == "1"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [page(), page({**RECORD, "phonenumber": "19999999999"}), page("not a record")],  # type: ignore[arg-type]
+)
+def test_find_number_none_without_matching_record(call: Any, reply: httpx.Response) -> None:
+    """An empty page, or one whose items are not this number, means not ours."""
+    assert call(lambda _: reply, lambda c: find_number(c, "12059051025")) is None
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (httpx.Response(503, text="busy"), ApiError),
+        (httpx.Response(200, text="not json"), ApiError),
+        (httpx.Response(200, json={"no": "items"}), ApiError),
+        (httpx.Response(401, json=error_body("unauthorized")), AuthError),
+        (
+            httpx.Response(
+                200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip")
+            ),
+            ApiError,
+        ),
+    ],
+)
+def test_find_number_without_usable_answer_raises(
+    call: Any, reply: httpx.Response, error: type[Exception]
+) -> None:
+    """A lookup that gets no usable answer raises an ApiError subclass, never returns None."""
+    with pytest.raises(error):
+        call(lambda _: reply, lambda c: find_number(c, "12059051025"))
+
+
+def test_find_number_wants_bare_digits(call: Any) -> None:
+    """A number with '+' or spaces is a programming error, refused before any request."""
+    with pytest.raises(ValueError, match="digits"):
+        call(lambda _: page(), lambda c: find_number(c, "+12059051025"))
+
+
+# -- parse_problem -----------------------------------------------------------------
+def response(status: int, content: bytes | str) -> httpx.Response:
+    return httpx.Response(status, content=content.encode() if isinstance(content, str) else content)
+
+
+def test_parse_problem_reads_the_error_body() -> None:
+    """Message, field errors and reference_sid are read from the documented body."""
+    body = error_body(
+        "object validation error",
+        ("phonenumber", "already registered", "sid-9"),
+        ("capabilities", "voice not allowed", None),
+    )
+    problem = parse_problem(response(422, json.dumps(body)))
+    assert problem.status == 422
+    assert problem.field == "phonenumber"
+    assert problem.errors[0].reference_sid == "sid-9"
+    assert problem.about("capabilities") is not None
+    assert problem.about("capabilities").message == "voice not allowed"  # type: ignore[union-attr]
+    assert problem.detail == (
+        "HTTP 422: object validation error; phonenumber: already registered; "
+        "capabilities: voice not allowed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        ("<html>\n  Bad   Gateway\n</html>", "HTTP 502: <html> Bad Gateway </html>"),
+        ("", "HTTP 502"),
+        ("[1, 2]", "HTTP 502: [1, 2]"),
+        ('{"message": "", "errors": "oops"}', 'HTTP 502: {"message": "", "errors": "oops"}'),
+        ('{"errors": [7, {"message": "m"}]}', "HTTP 502: m"),
+        (b"\xff\xfe\x00garbage", None),
+    ],
+)
+def test_parse_problem_survives_odd_bodies(content: str | bytes, detail: str | None) -> None:
+    """Non-JSON or oddly shaped bodies still give a one-line detail starting with the status."""
+    problem = parse_problem(response(502, content))
+    assert problem.detail.startswith("HTTP 502")
+    assert "\n" not in problem.detail
+    if detail is not None:
+        assert problem.detail == detail
+
+
+def test_parse_problem_keeps_only_the_first_200_characters_of_text() -> None:
+    """A long non-JSON body is cut to its first 200 characters."""
+    problem = parse_problem(response(500, "x" * 5000))
+    assert problem.detail == "HTTP 500: " + "x" * 200
+
+
+# -- retry_after -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("7", 7.0), ("1.5", 1.5), ("-3", 0.0), ("", None), ("soon", None), ("inf", None)],
+)
+def test_retry_after_seconds(header: str, seconds: float | None) -> None:
+    """Retry-After in seconds is read as a float; junk or absence gives None."""
+    reply = httpx.Response(429, headers={"Retry-After": header} if header else {})
+    assert retry_after(reply) == seconds
+
+
+@pytest.mark.parametrize(
+    "date", ["Sun, 22 Nov 2026 15:00:30 GMT", "Sun, 22 Nov 2026 15:00:30 -0000"]
+)
+def test_retry_after_http_date(date: str) -> None:
+    """Retry-After as an HTTP-date is the number of seconds from now until then."""
+    reply = httpx.Response(429, headers={"Retry-After": date})
+    now = datetime(2026, 11, 22, 15, 0, 0, tzinfo=UTC)
+    assert retry_after(reply, now=now) == 30.0
+
+
+# -- classify ----------------------------------------------------------------------
+DUPLICATE = error_body("conflict", ("phonenumber", "number already registered", None))
+DUPLICATE_OURS = error_body("conflict", ("phonenumber", "already registered", "sid-7"))
+PREFIX = error_body("validation", ("phonenumber", "outside the allowed prefixes", None))
+VOICE = error_body("validation", ("capabilities", "voice is not allowed", None))
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "outcome"),
+    [
+        (200, RECORD, Outcome.CREATED),
+        (200, {"no": "sid"}, Outcome.UNKNOWN),
+        (422, DUPLICATE, Outcome.DUPLICATE),
+        (409, DUPLICATE, Outcome.DUPLICATE),
+        (422, DUPLICATE_OURS, Outcome.DUPLICATE),
+        (422, PREFIX, Outcome.REJECTED),
+        (422, VOICE, Outcome.REJECTED),
+        (400, error_body("malformed json"), Outcome.REJECTED),
+        (415, error_body("unsupported media type"), Outcome.REJECTED),
+        (401, error_body("unauthorized"), Outcome.REFUSED),
+        (403, error_body("forbidden"), Outcome.REFUSED),
+        (409, error_body("conflict, try later"), Outcome.RETRY),
+        (429, error_body("slow down"), Outcome.RETRY),
+        (408, None, Outcome.RETRY),
+        (500, None, Outcome.UNKNOWN),
+        (502, None, Outcome.UNKNOWN),
+        (503, error_body("unavailable"), Outcome.UNKNOWN),
+        (504, None, Outcome.UNKNOWN),
+    ],
+)
+def test_classify_follows_the_failure_table(
+    status: int, body: dict[str, Any] | None, outcome: Outcome
+) -> None:
+    """Each registration answer falls in the class carrierx-api.md gives it."""
+    reply = httpx.Response(status, json=body) if body is not None else httpx.Response(status)
+    answer = classify(reply)
+    assert answer.outcome is outcome
+    assert answer.status == status
+
+
+def test_classify_429_keeps_retry_after_as_floor() -> None:
+    """A 429's Retry-After becomes the answer's wait floor."""
+    answer = classify(httpx.Response(429, headers={"Retry-After": "4"}))
+    assert answer.wait_floor == 4.0
+
+
+def test_classify_duplicate_keeps_reference_sid() -> None:
+    """A duplicate answer carries the phonenumber error, with its reference_sid."""
+    answer = classify(httpx.Response(422, json=DUPLICATE_OURS))
+    assert answer.duplicate is not None
+    assert answer.duplicate.reference_sid == "sid-7"
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome", "reached"),
+    [
+        (httpx.ConnectError("refused"), Outcome.RETRY, False),
+        (httpx.ConnectTimeout("slow"), Outcome.RETRY, False),
+        (httpx.PoolTimeout("pool"), Outcome.RETRY, False),
+        (httpx.ReadTimeout("read"), Outcome.UNKNOWN, True),
+        (httpx.WriteTimeout("write"), Outcome.UNKNOWN, True),
+        (httpx.ReadError("reset"), Outcome.UNKNOWN, True),
+        (httpx.RemoteProtocolError("closed"), Outcome.UNKNOWN, True),
+        (httpx.DecodingError("bad gzip"), Outcome.UNKNOWN, True),
+    ],
+)
+def test_classify_transport_errors(
+    error: httpx.RequestError, outcome: Outcome, reached: bool
+) -> None:
+    """Errors before sending are safe to retry; after sending the outcome is unknown."""
+    answer = classify_transport_error(error)
+    assert answer.outcome is outcome
+    assert answer.reached is reached
+    assert answer.detail.startswith(type(error).__name__)
