@@ -1,0 +1,179 @@
+"""What the sandbox remembers: External DID records, messaging state and a request log.
+
+The server mutates the state on its own thread; tests read it from theirs, so every
+access goes through one lock and readers get copies. `--state FILE` mirrors the
+records into SQLite (see `store`), so they survive a restart.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import threading
+import uuid
+from collections import deque
+from typing import Any, TypedDict
+
+from importer.sandbox.config import SandboxConfig
+from importer.sandbox.store import SqliteStore
+
+FIRST_NAME_NUMBER = 102505
+
+
+class RequestEntry(TypedDict):
+    """One request as the sandbox received it, and what it did with it."""
+
+    seq: int
+    time: float
+    method: str
+    path: str
+    query: str
+    partner: str | None
+    body: str | None
+    status: int | None
+    fault: str | None
+    external_did_sid: str | None
+
+
+class SandboxState:
+    """Records of every partner, their messaging state, and the log of requests."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self._lock = threading.RLock()
+        self._records: dict[str, dict[str, Any]] = {}
+        self._by_number: dict[str, str] = {}
+        self._messaging: dict[str, dict[str, Any]] = {}
+        self._pending: set[str] = set()
+        self._requests: deque[RequestEntry] = deque(maxlen=config.request_log_limit or None)
+        self._seq = 0
+        self._sids = random.Random(f"sids-{config.seed}")
+        self._next_name = FIRST_NAME_NUMBER
+        self._store = SqliteStore(config.state_file) if config.state_file else None
+        if self._store is not None:
+            self._load(self._store)
+
+    # -- reading (copies, safe from any thread) ---------------------------------------
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """Every External DID record of every partner, oldest first (copies)."""
+        with self._lock:
+            return copy.deepcopy(list(self._records.values()))
+
+    @property
+    def requests(self) -> list[RequestEntry]:
+        """Every request received (up to `request_log_limit`), oldest first (copies)."""
+        with self._lock:
+            return [entry.copy() for entry in self._requests]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Records and messaging state as one JSON-ready document."""
+        with self._lock:
+            return {
+                "records": copy.deepcopy(list(self._records.values())),
+                "messaging": copy.deepcopy(self._messaging),
+            }
+
+    # -- used by the request handlers (server thread) --------------------------------
+
+    def live_records(self) -> list[dict[str, Any]]:
+        """The records themselves, for filtering; callers must not mutate them."""
+        with self._lock:
+            return list(self._records.values())
+
+    def get(self, sid: str) -> dict[str, Any] | None:
+        """The record with this sid, or None."""
+        return self._records.get(sid)
+
+    def find_number(self, phonenumber: str) -> dict[str, Any] | None:
+        """The record holding this number (any partner), or None."""
+        sid = self._by_number.get(phonenumber)
+        return None if sid is None else self._records.get(sid)
+
+    def new_sid(self) -> str:
+        """A fresh UUID4 drawn from the seeded generator."""
+        with self._lock:
+            return str(uuid.UUID(int=self._sids.getrandbits(128), version=4))
+
+    def next_name(self) -> str:
+        """The generated name of the next External DID, e.g. 'External DID 102505'."""
+        with self._lock:
+            number, self._next_name = self._next_name, self._next_name + 1
+            if self._store is not None:
+                self._store.set_meta("next_name", str(self._next_name))
+        return f"External DID {number}"
+
+    def put(self, record: dict[str, Any], messaging: dict[str, Any] | None = None) -> None:
+        """Insert or replace a record (and its messaging state, when given)."""
+        sid = record["external_did_sid"]
+        with self._lock:
+            self._records[sid] = record
+            self._by_number[record["phonenumber"]] = sid
+            if messaging is not None:
+                self._messaging[sid] = messaging
+                if messaging.get("status") == "in_progress":
+                    self._pending.add(sid)
+                else:
+                    self._pending.discard(sid)
+            if self._store is not None:
+                self._store.save(record, self._messaging.get(sid))
+
+    def delete(self, sid: str) -> None:
+        """Remove a record and its messaging state."""
+        with self._lock:
+            record = self._records.pop(sid)
+            self._by_number.pop(record["phonenumber"], None)
+            self._messaging.pop(sid, None)
+            self._pending.discard(sid)
+            if self._store is not None:
+                self._store.delete(sid)
+
+    def messaging(self, sid: str) -> dict[str, Any] | None:
+        """The messaging enablement state of a record."""
+        return self._messaging.get(sid)
+
+    def pending_messaging(self) -> list[str]:
+        """Sids whose messaging change is still `in_progress`."""
+        with self._lock:
+            return list(self._pending)
+
+    def log(self, entry: RequestEntry) -> RequestEntry:
+        """Append a request to the log (it is updated in place when answered)."""
+        with self._lock:
+            self._seq += 1
+            entry["seq"] = self._seq
+            self._requests.append(entry)
+        return entry
+
+    # -- housekeeping ----------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget every record, messaging state and logged request."""
+        with self._lock:
+            self._records.clear()
+            self._by_number.clear()
+            self._messaging.clear()
+            self._pending.clear()
+            self._requests.clear()
+            self._next_name = FIRST_NAME_NUMBER
+            if self._store is not None:
+                self._store.clear()
+
+    def close(self) -> None:
+        """Close the SQLite file, if any."""
+        if self._store is not None:
+            self._store.close()
+
+    def _load(self, store: SqliteStore) -> None:
+        for record, messaging in store.load():
+            sid = record["external_did_sid"]
+            self._records[sid] = record
+            self._by_number[record["phonenumber"]] = sid
+            if messaging is not None:
+                self._messaging[sid] = messaging
+                if messaging.get("status") == "in_progress":
+                    self._pending.add(sid)
+        stored_name = store.get_meta("next_name")
+        if stored_name is not None:
+            self._next_name = int(stored_name)
+        self._sids = random.Random(f"{self._sids.random()}-{self._next_name}")

@@ -1,0 +1,45 @@
+"""Shared fixtures: a real CarrierX sandbox on loopback, fresh for each test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from importer.sandbox import SandboxConfig, SandboxServer
+
+SandboxFactory = Callable[..., SandboxServer]
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[SandboxFactory]:
+    """Start sandboxes from a `SandboxConfig` and/or switch keywords; all stop at teardown."""
+    servers: list[SandboxServer] = []
+
+    def start(config: SandboxConfig | None = None, **switches: object) -> SandboxServer:
+        if switches:
+            base = (config or SandboxConfig()).model_dump()
+            config = SandboxConfig.model_validate(base | switches)
+        server = SandboxServer(config)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(make_sandbox: SandboxFactory) -> SandboxServer:
+    """A fresh sandbox with the default configuration (partner-a's token: `sandbox.token`)."""
+    return make_sandbox()
+
+
+@pytest.fixture
+def sandbox_client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
+    """An httpx client on the default sandbox, sending partner-a's Bearer token."""
+    headers = {"Authorization": f"Bearer {sandbox.token}"}
+    with httpx.Client(base_url=sandbox.base_url, headers=headers, timeout=10) as client:
+        yield client

@@ -1,0 +1,177 @@
+"""Fault injection, seen by a real httpx client: latency, 429, 5xx, cuts, lost answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from importer.sandbox import SandboxConfig, SandboxServer
+from importer.sandbox.faults import Faults, TokenBucket
+
+SandboxFactory = Callable[..., SandboxServer]
+COLLECTION = "/phonenumber/external_dids"
+
+
+def client(server: SandboxServer, timeout: float = 10) -> httpx.Client:
+    """An httpx client on `server` with partner-a's token."""
+    headers = {"Authorization": f"Bearer {server.token}"}
+    return httpx.Client(base_url=server.base_url, headers=headers, timeout=timeout)
+
+
+def register(api: httpx.Client, n: int = 0) -> httpx.Response:
+    """Register a distinct valid number per n."""
+    return api.post(COLLECTION, json={"phonenumber": f"1205905{1000 + n}", "capabilities": 3})
+
+
+def test_faults_are_off_by_default(sandbox: SandboxServer) -> None:
+    """With the default config 50 requests all succeed and no fault is logged."""
+    with client(sandbox) as api:
+        statuses = {register(api, n).status_code for n in range(50)}
+    assert statuses == {200}
+    assert {entry["fault"] for entry in sandbox.state.requests} == {None}
+
+
+def test_fixed_latency_delays_every_answer(make_sandbox: SandboxFactory) -> None:
+    """latency_ms delays each answer by about that much."""
+    server = make_sandbox(latency_ms=150)
+    with client(server) as api:
+        started = time.perf_counter()
+        api.get(COLLECTION)
+        assert time.perf_counter() - started >= 0.14
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "exponential"])
+def test_latency_distribution_is_seeded(distribution: str) -> None:
+    """The same seed draws the same latencies; jitter spreads them."""
+    config = SandboxConfig(latency_ms=20, latency_jitter_ms=10, latency_distribution=distribution)
+    drawn, again = Faults(config), Faults(config)
+    series = [drawn.decide().latency_s for _ in range(20)]
+    assert series == [again.decide().latency_s for _ in range(20)]
+    assert len(set(series)) > 1
+    assert all(latency >= 0 for latency in series)
+
+
+def test_burst_over_rate_limit_gets_429_with_retry_after(make_sandbox: SandboxFactory) -> None:
+    """Under rate_limit=50 a burst of 500 gets 429s carrying Retry-After in whole seconds."""
+    server = make_sandbox(rate_limit=50)
+    with client(server) as api:
+        responses = [api.get(COLLECTION) for _ in range(500)]
+    limited = [r for r in responses if r.status_code == 429]
+    assert 400 <= len(limited) < 500
+    assert {r.status_code for r in responses} == {200, 429}
+    assert all(int(r.headers["Retry-After"]) >= 1 for r in limited)
+    assert limited[0].json()["message"] == "too many requests"
+    faults = [entry["fault"] for entry in server.state.requests]
+    assert faults.count("rate_limited") == len(limited)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_retry_after_header_switch(make_sandbox: SandboxFactory, header: bool) -> None:
+    """429 carries Retry-After, or not, per retry_after_header [assumed: may carry it]."""
+    server = make_sandbox(rate_limit=1, retry_after_header=header)
+    with client(server) as api:
+        api.get(COLLECTION)
+        response = api.get(COLLECTION)
+    assert response.status_code == 429
+    assert ("Retry-After" in response.headers) is header
+
+
+def test_token_bucket_refills_at_the_rate() -> None:
+    """After the burst is spent, one request per 1/rate seconds is let through."""
+    bucket = TokenBucket(10)
+    assert all(bucket.take() is None for _ in range(10))
+    wait = bucket.take()
+    assert wait is not None and 0 < wait <= 0.1
+    time.sleep(0.11)
+    assert bucket.take() is None
+
+
+def test_fail_rate_answers_500_or_503(make_sandbox: SandboxFactory) -> None:
+    """fail_rate=1 answers every request with an injected 500 or 503 and creates nothing."""
+    server = make_sandbox(fail_rate=1.0)
+    with client(server) as api:
+        statuses = {register(api, n).status_code for n in range(20)}
+    assert statuses == {500, 503}
+    assert server.state.records == []
+
+
+def test_drop_rate_cuts_the_connection(make_sandbox: SandboxFactory) -> None:
+    """drop_rate=1 closes the connection without an answer: the client sees a transport error."""
+    server = make_sandbox(drop_rate=1.0)
+    for _ in range(20):
+        with client(server) as api, pytest.raises(httpx.RemoteProtocolError):
+            register(api)
+    assert server.state.records == []
+    assert server.state.requests[0]["fault"] == "dropped"
+
+
+def test_lost_answer_cut_commits_then_cuts(make_sandbox: SandboxFactory) -> None:
+    """lose_answer_rate=1: the number is created, then the connection is cut."""
+    server = make_sandbox(lose_answer_rate=1.0)
+    with client(server) as api, pytest.raises(httpx.TransportError):
+        register(api)
+    (record,) = server.state.records
+    (entry,) = server.state.requests
+    assert (entry["fault"], entry["external_did_sid"]) == (
+        "lost_answer_cut",
+        record["external_did_sid"],
+    )
+
+
+def test_lost_answer_delay_outlives_the_client_timeout(make_sandbox: SandboxFactory) -> None:
+    """With lose_answer_delay_s the answer comes after the client's timeout; the record exists."""
+    server = make_sandbox(lose_answer_rate=1.0, lose_answer_delay_s=5)
+    with client(server, timeout=0.3) as api, pytest.raises(httpx.ReadTimeout):
+        register(api)
+    assert len(server.state.records) == 1
+    with client(server) as api:
+        page = api.get(COLLECTION, params={"filter": 'phonenumber eq "12059051000"'}).json()
+    assert page["count"] == 1
+
+
+def test_lost_answers_do_not_touch_other_calls(make_sandbox: SandboxFactory) -> None:
+    """Only a committed register loses its answer; list and get answer normally."""
+    server = make_sandbox(lose_answer_rate=1.0)
+    with client(server) as api:
+        assert api.get(COLLECTION).status_code == 200
+
+
+def test_same_seed_reproduces_the_same_faults(make_sandbox: SandboxFactory) -> None:
+    """Two servers with the same seed inject the same faults on the same request sequence."""
+
+    def run(seed: int) -> list[int | str]:
+        server = make_sandbox(fail_rate=0.3, drop_rate=0.2, seed=seed)
+        outcomes: list[int | str] = []
+        with client(server) as api:
+            for n in range(40):
+                try:
+                    outcomes.append(register(api, n).status_code)
+                except httpx.TransportError:
+                    outcomes.append("cut")
+        return outcomes
+
+    first = run(7)
+    assert first == run(7)
+    assert first != run(8)
+    assert {"cut", 200} <= set(first) and {500, 503} & set(first)
+
+
+def test_admin_view_is_never_faulted(make_sandbox: SandboxFactory) -> None:
+    """The /_sandbox admin view is exempt from faults and not logged."""
+    server = make_sandbox(fail_rate=1.0, drop_rate=1.0)
+    response = httpx.get(f"{server.root_url}/_sandbox/requests")
+    assert response.status_code == 200
+    assert response.json() == {"requests": []}
+
+
+def test_stop_wakes_requests_sleeping_in_latency(make_sandbox: SandboxFactory) -> None:
+    """Stopping the server does not wait for requests delayed by injected latency."""
+    server = make_sandbox(lose_answer_rate=1.0, lose_answer_delay_s=30)
+    with client(server, timeout=0.2) as api, pytest.raises(httpx.ReadTimeout):
+        register(api)
+    started = time.perf_counter()
+    server.stop()
+    assert time.perf_counter() - started < 2

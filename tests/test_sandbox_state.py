@@ -1,0 +1,169 @@
+"""Sandbox state, admin view, persistence and server lifecycle."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from importer.sandbox import DEFAULT_TOKEN, SandboxConfig, SandboxServer, create_app
+
+SandboxFactory = Callable[..., SandboxServer]
+COLLECTION = "/phonenumber/external_dids"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def register(server: SandboxServer, number: str = "12059051025") -> httpx.Response:
+    """Register one number on `server` as partner-a."""
+    return httpx.post(
+        server.base_url + COLLECTION,
+        json={"phonenumber": number, "capabilities": 3},
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
+
+
+def test_server_urls_and_token(sandbox: SandboxServer) -> None:
+    """base_url ends in /core/v2 on a loopback port; token is partner-a's first token."""
+    assert sandbox.base_url == f"http://127.0.0.1:{sandbox.port}/core/v2"
+    assert sandbox.token == DEFAULT_TOKEN
+    assert sandbox.port > 0
+
+
+def test_start_is_fast_and_stop_is_idempotent() -> None:
+    """A server starts in well under a second; stop() twice is harmless."""
+    started = time.perf_counter()
+    with SandboxServer() as server:
+        assert time.perf_counter() - started < 1
+        assert register(server).status_code == 200
+    server.stop()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(server.base_url + COLLECTION)
+
+
+def test_start_twice_is_an_error(sandbox: SandboxServer) -> None:
+    """A server cannot be started twice."""
+    with pytest.raises(RuntimeError):
+        sandbox.start()
+
+
+def test_state_records_and_requests(sandbox: SandboxServer) -> None:
+    """state.records holds every record, state.requests every request with its outcome."""
+    register(sandbox)
+    register(sandbox)
+    httpx.get(sandbox.base_url + COLLECTION)
+    assert [r["phonenumber"] for r in sandbox.state.records] == ["12059051025"]
+    log = [(e["method"], e["status"], e["partner"]) for e in sandbox.state.requests]
+    assert log == [("POST", 200, "partner-a"), ("POST", 422, "partner-a"), ("GET", 401, None)]
+    assert sandbox.state.requests[0]["body"] == '{"phonenumber":"12059051025","capabilities":3}'
+
+
+def test_state_copies_cannot_change_the_server(sandbox: SandboxServer) -> None:
+    """Mutating what state.records returns does not change the served record."""
+    register(sandbox)
+    sandbox.state.records[0]["name"] = "hacked"
+    assert sandbox.state.records[0]["name"] == "External DID 102505"
+
+
+def test_reset_forgets_everything(sandbox: SandboxServer) -> None:
+    """state.reset() empties records and the request log, and restarts generated names."""
+    register(sandbox)
+    sandbox.state.reset()
+    assert (sandbox.state.records, sandbox.state.requests) == ([], [])
+    assert register(sandbox).json()["name"] == "External DID 102505"
+
+
+def test_admin_views_list_requests_and_records(sandbox: SandboxServer) -> None:
+    """GET /_sandbox/requests and /_sandbox/state show the log and the records, no auth."""
+    register(sandbox)
+    requests = httpx.get(f"{sandbox.root_url}/_sandbox/requests").json()["requests"]
+    state = httpx.get(f"{sandbox.root_url}/_sandbox/state").json()
+    assert [(r["method"], r["status"]) for r in requests] == [("POST", 200)]
+    assert [r["phonenumber"] for r in state["records"]] == ["12059051025"]
+
+
+def test_admin_view_is_read_only(sandbox: SandboxServer) -> None:
+    """The admin view refuses writes."""
+    assert httpx.post(f"{sandbox.root_url}/_sandbox/state").status_code == 405
+
+
+def test_request_log_limit_keeps_the_latest(make_sandbox: SandboxFactory) -> None:
+    """With request_log_limit=3 only the last 3 requests are kept."""
+    server = make_sandbox(request_log_limit=3)
+    for n in range(5):
+        register(server, f"1205905{1000 + n}")
+    assert [entry["seq"] for entry in server.state.requests] == [3, 4, 5]
+
+
+def test_state_file_survives_a_restart(tmp_path: Path) -> None:
+    """With state_file the records, names and deletions persist across restarts."""
+    config = SandboxConfig(state_file=tmp_path / "sandbox.sqlite")
+    with SandboxServer(config) as first:
+        sid = register(first).json()["external_did_sid"]
+        register(first, "12059051026")
+        headers = {"Authorization": f"Bearer {first.token}"}
+        assert (
+            httpx.delete(f"{first.base_url}{COLLECTION}/{sid}", headers=headers).status_code == 204
+        )
+    with SandboxServer(config) as second:
+        assert [r["phonenumber"] for r in second.state.records] == ["12059051026"]
+        third = register(second, "12059051027").json()
+        assert third["name"] == "External DID 102507"
+        assert third["external_did_sid"] != sid
+        assert register(second, "12059051026").status_code == 422
+
+
+def test_memory_state_is_forgotten_on_restart() -> None:
+    """Without state_file a new server starts empty."""
+    with SandboxServer() as first:
+        register(first)
+    with SandboxServer() as second:
+        assert second.state.records == []
+
+
+def test_seeded_sids_reproduce() -> None:
+    """Two servers with the same seed hand out the same sids in the same order."""
+    sids = []
+    for _ in range(2):
+        with SandboxServer(SandboxConfig(seed=3)) as server:
+            sids.append(register(server).json()["external_did_sid"])
+    assert sids[0] == sids[1]
+
+
+async def test_create_app_serves_in_process() -> None:
+    """create_app() is a plain ASGI app: httpx's ASGI transport can drive it (no faults cut)."""
+    app = create_app(SandboxConfig())
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox/core/v2") as api:
+        response = await api.post(
+            COLLECTION, json={"phonenumber": "12059051025", "capabilities": 3}, headers=headers
+        )
+    assert response.status_code == 200
+
+
+def test_serve_prints_url_and_stops_on_sigint() -> None:
+    """serve() calls on_ready(base_url, token) once listening and exits cleanly on Ctrl-C."""
+    code = (
+        "from importer.sandbox import SandboxConfig, serve\n"
+        "serve(SandboxConfig(), port=0, on_ready=lambda url, token: print(url, token, flush=True))\n"
+    )
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        base_url, token = process.stdout.readline().split()
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(base_url + COLLECTION, headers=headers).status_code == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 0
+    finally:
+        process.kill()
