@@ -1,9 +1,19 @@
 """The sandbox against carrierx-api.md, over real HTTP: connection, auth, object, register.
 
 Each test pins one row of the contract; [assumed] rows run under both settings of their
-switch. Endpoint-level rows (list, get, update, delete, messaging) are in
-test_sandbox_endpoints.py, the filter language in test_sandbox_filters.py, faults in
-test_sandbox_faults.py.
+switch. Where each row of carrierx-api.md is exercised:
+
+- Connection: base URL (test_sandbox_state), Bearer/Basic, 401, 415, 400, scopes → 403
+  (switch 401), 200 on create / 204 on delete, 404 path: here. 429 + Retry-After, 5xx,
+  lost answers ("no idempotency"): test_sandbox_faults.
+- Error body, object fields and defaults, capability bits: here.
+- Endpoints: register (here); list, get, PATCH/PUT, DELETE with both spellings:
+  test_sandbox_endpoints; messaging with force and in_progress → enabled:
+  test_sandbox_messaging. List envelope: test_sandbox_endpoints. Filter language and
+  order: test_sandbox_filters.
+- Registration failures table (duplicate 422/409, capabilities, prefixes, missing and
+  unknown carrier, partner not enabled, bad token): here.
+- OpenAPI description and its fuzzing: test_sandbox_openapi.
 """
 
 from __future__ import annotations
@@ -127,6 +137,19 @@ def test_register_keeps_optional_fields(sandbox_client: httpx.Client) -> None:
     assert body["active_capabilities"] == body["capabilities"] == 27
 
 
+@pytest.mark.parametrize(("setting", "stored"), [("store", True), ("ignore", False)])
+def test_register_optional_fields_switch(
+    make_sandbox: SandboxFactory, setting: str, stored: bool
+) -> None:
+    """Optional register fields are stored, or ignored (set later by PATCH), per the switch."""
+    server = make_sandbox(register_optional_fields=setting)
+    sent = {"callback_url": "https://a.example/cb", "name": "Desk", "string_key_1": "k"}
+    with client(server) as api:
+        body = register(api, **sent).json()
+    assert ({key: body[key] for key in sent} == sent) is stored
+    assert body["name"] == ("Desk" if stored else "External DID 102505")
+
+
 # -- connection: auth, content type, status codes -------------------------------------
 
 
@@ -146,6 +169,13 @@ def test_http_basic_login_is_accepted(sandbox: SandboxServer) -> None:
     with httpx.Client(base_url=sandbox.base_url) as api:
         assert api.get(COLLECTION, headers={"Authorization": f"Basic {good}"}).status_code == 200
         assert api.get(COLLECTION, headers={"Authorization": f"Basic {bad}"}).status_code == 401
+
+
+@pytest.mark.parametrize("header", ["Token sandbox-token", "Basic %%%", "Basic", "Bearer"])
+def test_unusable_authorization_headers_are_401(sandbox: SandboxServer, header: str) -> None:
+    """An unknown scheme, undecodable Basic credentials or an empty Bearer get 401."""
+    response = httpx.get(sandbox.base_url + COLLECTION, headers={"Authorization": header})
+    assert response.status_code == 401
 
 
 def test_body_without_json_content_type_is_415(sandbox_client: httpx.Client) -> None:

@@ -106,11 +106,13 @@ def test_limit_over_max_switch(
         assert response.json()["limit"] == limit
 
 
-@pytest.mark.parametrize("params", [{"limit": "x"}, {"offset": "-1"}, {"limit": "-5"}])
+@pytest.mark.parametrize(
+    "params", [{"limit": "x"}, {"offset": "-1"}, {"limit": "-5"}, {"limit": "0"}, {"offset": "1.5"}]
+)
 def test_bad_paging_parameters_are_422(
     sandbox_client: httpx.Client, params: dict[str, str]
 ) -> None:
-    """A non-integer or negative limit/offset is a 422 naming the parameter."""
+    """A non-integer, negative (or zero) limit or offset is a 422 naming the parameter."""
     response = sandbox_client.get(COLLECTION, params=params)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == next(iter(params))

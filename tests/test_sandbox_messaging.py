@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -133,3 +134,16 @@ def test_messaging_state_is_in_the_admin_view(
     state = httpx.get(f"{sandbox.root_url}/_sandbox/state").json()
     (messaging,) = state["messaging"].values()
     assert messaging["status"] == "in_progress"
+
+
+def test_change_settles_after_messaging_settle_s(make_sandbox: SandboxFactory) -> None:
+    """With messaging_settle_s the status stays in_progress that long, then becomes enabled."""
+    server = make_sandbox(initial_messaging="disabled", messaging_settle_s=0.3)
+    with client(server) as api:
+        url = registered(api)
+        api.post(url, json={"enabled": True, "type": "p2p", "p2p_nnid": "nnid-1"})
+        assert api.get(url).json()["status"] == "in_progress"
+        time.sleep(0.35)
+        listed = api.get(COLLECTION).json()["items"][0]
+        assert api.get(url).json()["status"] == "enabled"
+    assert listed["active_capabilities"] == 27

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from importer.errors import ConfigError
 from importer.sandbox import DEFAULT_TOKEN, SandboxConfig, SandboxServer, create_app
 
 SandboxFactory = Callable[..., SandboxServer]
@@ -45,6 +47,12 @@ def test_start_is_fast_and_stop_is_idempotent() -> None:
     server.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.base_url + COLLECTION)
+
+
+def test_port_in_use_is_a_config_error(sandbox: SandboxServer) -> None:
+    """A second server on a busy port raises ConfigError naming the address."""
+    with pytest.raises(ConfigError, match=f"127.0.0.1:{sandbox.port}"):
+        SandboxServer(port=sandbox.port)
 
 
 def test_start_twice_is_an_error(sandbox: SandboxServer) -> None:
@@ -136,34 +144,34 @@ def test_seeded_sids_reproduce() -> None:
     assert sids[0] == sids[1]
 
 
-async def test_create_app_serves_in_process() -> None:
-    """create_app() is a plain ASGI app: httpx's ASGI transport can drive it (no faults cut)."""
+def test_create_app_serves_in_process() -> None:
+    """create_app() is a plain ASGI app: httpx's ASGI transport can drive it."""
     app = create_app(SandboxConfig())
-    transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox/core/v2") as api:
-        response = await api.post(
-            COLLECTION, json={"phonenumber": "12059051025", "capabilities": 3}, headers=headers
-        )
-    assert response.status_code == 200
+    body = {"phonenumber": "12059051025", "capabilities": 3}
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox/core/v2") as api:
+            return await api.post(COLLECTION, json=body, headers=headers)
+
+    assert asyncio.run(call()).status_code == 200
 
 
 def test_serve_prints_url_and_stops_on_sigint() -> None:
     """serve() calls on_ready(base_url, token) once listening and exits cleanly on Ctrl-C."""
     code = (
         "from importer.sandbox import SandboxConfig, serve\n"
-        "serve(SandboxConfig(), port=0, on_ready=lambda url, token: print(url, token, flush=True))\n"
+        "def ready(url, token):\n"
+        "    print(url, token, flush=True)\n"
+        "serve(SandboxConfig(), port=0, on_ready=ready)\n"
     )
     env = os.environ | {"PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env
-    )
-    try:
+    command = [sys.executable, "-c", code]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as process:
         assert process.stdout is not None
         base_url, token = process.stdout.readline().split()
         headers = {"Authorization": f"Bearer {token}"}
         assert httpx.get(base_url + COLLECTION, headers=headers).status_code == 200
         process.send_signal(signal.SIGINT)
         assert process.wait(10) == 0
-    finally:
-        process.kill()

@@ -13,6 +13,7 @@ injected from a seeded random generator. Modules::
     validation  register/update body checks;  filters: filter and order languages
     state       records + request log (store: SQLite for --state FILE)
     faults      fault decisions and connection cutting;  openapi: the description
+    options     parsers for the CLI's --partner and --latency values
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from importer.sandbox.config import (
     SandboxConfig,
     default_partners,
 )
+from importer.sandbox.options import parse_latency, parse_partner
 from importer.sandbox.server import SandboxServer, serve
 from importer.sandbox.state import RequestEntry, SandboxState
 
@@ -48,5 +50,7 @@ __all__ = [
     "SandboxState",
     "create_app",
     "default_partners",
+    "parse_latency",
+    "parse_partner",
     "serve",
 ]

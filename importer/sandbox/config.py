@@ -93,6 +93,7 @@ class SandboxConfig(BaseModel):
     missing_scope_status: Literal[403, 401] = 403
     carrier_check: Literal["known", "any"] = "known"
     extra_fields: Literal["ignore", "reject"] = "ignore"
+    register_optional_fields: Literal["store", "ignore"] = "store"
     plus_prefix: Literal["reject", "strip"] = "reject"
     number_check: Literal["valid", "possible"] = "valid"
     extended_filter_ops: bool = True
@@ -113,6 +114,9 @@ class SandboxConfig(BaseModel):
     drop_rate: float = Field(default=0, ge=0, le=1)
     lose_answer_rate: float = Field(default=0, ge=0, le=1)
     lose_answer_delay_s: float | None = Field(default=None, ge=0)
+    """None: cut the connection after the commit; else answer this many seconds late."""
+    lose_answer_status: int | None = Field(default=None, ge=500, le=599)
+    """When set, a lost answer is this 5xx (after the commit) instead of a cut or a delay."""
     seed: int = 0
 
     # storage

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -30,9 +31,11 @@ from importer.sandbox.handling import (
 )
 from importer.sandbox.numbers import derived_fields
 from importer.sandbox.responses import ApiProblem, FieldError, invalid, json_response
+from importer.sandbox.state import RequestEntry
 from importer.sandbox.validation import check_register, check_update
 
 Record = dict[str, Any]
+T = TypeVar("T")
 
 
 async def register(request: Request) -> Response:
@@ -47,13 +50,29 @@ async def register(request: Request) -> Response:
     if entry is not None:
         entry["external_did_sid"] = record["external_did_sid"]
     if context.faults.lose_answer():
-        delay = context.config.lose_answer_delay_s
-        if entry is not None:
-            entry["fault"] = "lost_answer_cut" if delay is None else "lost_answer_delayed"
-        if delay is None:
-            return CutConnection()
-        await context.faults.sleep(delay)
+        return await _lost_answer(context, record, entry)
     return json_response(record)
+
+
+async def _lost_answer(
+    context: SandboxContext, record: Record, entry: RequestEntry | None
+) -> Response:
+    """The record is committed; now answer 5xx, cut the connection, or answer too late."""
+    config = context.config
+    if config.lose_answer_status is not None:
+        _note_fault(entry, "lost_answer_status")
+        raise ApiProblem(config.lose_answer_status, "internal error (injected after commit)")
+    if config.lose_answer_delay_s is None:
+        _note_fault(entry, "lost_answer_cut")
+        return CutConnection()
+    _note_fault(entry, "lost_answer_delayed")
+    await context.faults.sleep(config.lose_answer_delay_s)
+    return json_response(record)
+
+
+def _note_fault(entry: RequestEntry | None, fault: str) -> None:
+    if entry is not None:
+        entry["fault"] = fault
 
 
 async def list_dids(request: Request) -> Response:
@@ -63,13 +82,10 @@ async def list_dids(request: Request) -> Response:
     messaging.settle_all(context)
     query = request.query_params
     limit, offset = _page_params(query.get("limit"), query.get("offset"), context)
-    try:
-        records = _matching(context, caller, query.get("filter"))
-        if query.get("order"):
-            records = sort_records(records, parse_order(query["order"]))
-    except FilterError as error:
-        field = "order" if "order" in str(error) else "filter"
-        raise invalid(FieldError(field, str(error))) from None
+    order = _parsed("order", parse_order, query["order"]) if query.get("order") else None
+    records = _matching(context, caller, query.get("filter"))
+    if order is not None:
+        records = sort_records(records, order)
     return json_response(_page(request, records, limit, offset, context))
 
 
@@ -109,7 +125,9 @@ def _refuse_duplicate(context: SandboxContext, caller: Caller, digits: str) -> N
     reference = existing["external_did_sid"] if own else None
     message = "phonenumber is already registered" + ("" if own else " by another partner")
     error = FieldError("phonenumber", message, reference)
-    raise ApiProblem(context.config.duplicate_status, "object validation error", [error])
+    status = context.config.duplicate_status
+    summary = "conflict" if status == 409 else "object validation error"
+    raise ApiProblem(status, summary, [error])
 
 
 def _new_record(context: SandboxContext, caller: Caller, clean: Record) -> Record:
@@ -148,22 +166,22 @@ def _apply(record: Record, changes: Record, context: SandboxContext, *, replace:
 def _page_params(
     limit_text: str | None, offset_text: str | None, context: SandboxContext
 ) -> tuple[int, int]:
-    limit = _int_param("limit", limit_text, DEFAULT_LIMIT)
-    offset = _int_param("offset", offset_text, 0)
+    limit = _int_param("limit", limit_text, DEFAULT_LIMIT, minimum=1)
+    offset = _int_param("offset", offset_text, 0, minimum=0)
     if limit > MAX_LIMIT and context.config.limit_over_max == "reject":
         raise invalid(FieldError("limit", f"limit must be at most {MAX_LIMIT}"))
     return min(limit, MAX_LIMIT), offset
 
 
-def _int_param(name: str, text: str | None, default: int) -> int:
+def _int_param(name: str, text: str | None, default: int, *, minimum: int) -> int:
     if text is None or text == "":
         return default
     try:
         value = int(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise invalid(FieldError(name, f"{name} must be a non-negative integer"))
+        value = minimum - 1
+    if value < minimum:
+        raise invalid(FieldError(name, f"{name} must be an integer of at least {minimum}"))
     return value
 
 
@@ -172,7 +190,10 @@ def _matching(context: SandboxContext, caller: Caller, filter_text: str | None) 
     if not filter_text:
         records = context.state.live_records()
         return [r for r in records if r["partner_sid"] == partner_sid]
-    condition = parse_filter(filter_text, extended_ops=context.config.extended_filter_ops)
+    extended = context.config.extended_filter_ops
+    condition = _parsed(
+        "filter", lambda text: parse_filter(text, extended_ops=extended), filter_text
+    )
     number = condition.phonenumber
     if number is not None:
         found = context.state.find_number(number)
@@ -180,6 +201,14 @@ def _matching(context: SandboxContext, caller: Caller, filter_text: str | None) 
     else:
         records = context.state.live_records()
     return [r for r in records if r["partner_sid"] == partner_sid and condition.matches(r)]
+
+
+def _parsed(parameter: str, parse: Callable[[str], T], text: str) -> T:
+    """`parse(text)`, a FilterError becoming a 422 that names the query parameter."""
+    try:
+        return parse(text)
+    except FilterError as error:
+        raise invalid(FieldError(parameter, str(error))) from None
 
 
 def _page(

@@ -149,7 +149,7 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "did-import CarrierX sandbox",
             "version": "2",
-            "description": "The External DID part of the CarrierX Core API, as the sandbox serves it.",
+            "description": "The External DID part of the CarrierX Core API, as served locally.",
         },
         "servers": [{"url": "/core/v2"}],
         "security": [{"bearer": []}],
@@ -161,49 +161,52 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
+_OK_PAGE = ("200", "Page")
+_OK_OBJECT = ("200", "ExternalDid")
+_OK_MESSAGING = ("200", "Messaging")
+_NO_CONTENT = ("204", None)
+
+
 def _collection(spelling: str) -> dict[str, Any]:
     query = [
-        _query("limit", {"type": "integer", "minimum": 0, "maximum": 1000, "default": 10}),
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}),
         _query("offset", {"type": "integer", "minimum": 0, "default": 0}),
         _query("filter", {"type": "string"}),
         _query("order", {"type": "string"}),
         _query("with_related", {"type": "boolean"}),
     ]
     return {
-        "get": _operation(f"list_{spelling}", query, None, "200", "Page", _READ_ERRORS),
+        "get": _operation(f"list_{spelling}", query, None, result=_OK_PAGE, errors=_READ_ERRORS),
         "post": _operation(
-            f"register_{spelling}", [], "RegisterBody", "200", "ExternalDid", _WRITE_ERRORS
+            f"register_{spelling}", [], "RegisterBody", result=_OK_OBJECT, errors=_WRITE_ERRORS
         ),
     }
 
 
 def _item(spelling: str) -> dict[str, Any]:
     sid = [_sid_parameter()]
+    read, write = {"errors": _READ_ERRORS}, {"errors": _WRITE_ERRORS}
     return {
-        "get": _operation(f"get_{spelling}", sid, None, "200", "ExternalDid", _READ_ERRORS),
-        "patch": _operation(
-            f"patch_{spelling}", sid, "UpdateBody", "200", "ExternalDid", _WRITE_ERRORS
-        ),
-        "put": _operation(
-            f"put_{spelling}", sid, "UpdateBody", "200", "ExternalDid", _WRITE_ERRORS
-        ),
-        "delete": _operation(f"delete_{spelling}", sid, None, "204", None, _READ_ERRORS),
+        "get": _operation(f"get_{spelling}", sid, None, result=_OK_OBJECT, **read),
+        "patch": _operation(f"patch_{spelling}", sid, "UpdateBody", result=_OK_OBJECT, **write),
+        "put": _operation(f"put_{spelling}", sid, "UpdateBody", result=_OK_OBJECT, **write),
+        "delete": _operation(f"delete_{spelling}", sid, None, result=_NO_CONTENT, **read),
     }
 
 
 def _messaging(spelling: str) -> dict[str, Any]:
-    post_params = [_sid_parameter(), _query("force", {"type": "boolean"})]
+    sid = [_sid_parameter()]
+    post_params = [*sid, _query("force", {"type": "boolean"})]
     return {
         "get": _operation(
-            f"get_messaging_{spelling}", [_sid_parameter()], None, "200", "Messaging", _READ_ERRORS
+            f"get_messaging_{spelling}", sid, None, result=_OK_MESSAGING, errors=_READ_ERRORS
         ),
         "post": _operation(
             f"change_messaging_{spelling}",
             post_params,
             "MessagingBody",
-            "200",
-            "Messaging",
-            _WRITE_ERRORS,
+            result=_OK_MESSAGING,
+            errors=_WRITE_ERRORS,
         ),
     }
 
@@ -212,11 +215,12 @@ def _operation(
     operation_id: str,
     parameters: list[Schema],
     body: str | None,
-    success: str,
-    result: str | None,
+    *,
+    result: tuple[str, str | None],
     errors: tuple[str, ...],
 ) -> dict[str, Any]:
-    responses: dict[str, Any] = {success: _response("success", result)}
+    success, schema = result
+    responses: dict[str, Any] = {success: _response("success", schema)}
     for status in errors:
         responses[status] = _response(_ERROR_STATUSES[status], "Error")
     responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}

@@ -19,6 +19,7 @@ from typing import Any
 
 import uvicorn
 
+from importer.errors import ConfigError
 from importer.sandbox.app import API_PREFIX, create_app
 from importer.sandbox.config import SandboxConfig
 from importer.sandbox.context import SandboxContext
@@ -30,16 +31,20 @@ _START_TIMEOUT_S = 10.0
 
 
 class SandboxServer:
-    """The sandbox on a loopback port, served from a background thread."""
+    """The sandbox on a loopback port, served from a background thread.
+
+    The socket is bound at construction (`base_url` is known at once); a port in use
+    raises `ConfigError`. Always `stop()` (or use it as a context manager).
+    """
 
     def __init__(
         self, config: SandboxConfig | None = None, *, host: str = DEFAULT_HOST, port: int = 0
     ) -> None:
         self.config = config or SandboxConfig()
+        self._socket = _bind(host, port)
         self.state = SandboxState(self.config)
         self.app = create_app(self.config, state=self.state)
         self.context: SandboxContext = self.app.state.sandbox
-        self._socket = _bind(host, port)
         self.host, self.port = self._socket.getsockname()[:2]
         self.base_url = f"http://{self.host}:{self.port}{API_PREFIX}"
         self.token = next(iter(self.config.partners[0].tokens))
@@ -134,9 +139,9 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError:
+    except OSError as error:
         sock.close()
-        raise
+        raise ConfigError(f"sandbox: cannot listen on {host}:{port} ({error.strerror})") from None
     sock.listen(1024)
     sock.setblocking(False)
     return sock

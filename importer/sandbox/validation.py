@@ -4,7 +4,8 @@
 messaging bit and never voice (4); underlying_carrier_sid required unless the partner has
 a default; numbers checked against the partner's allowed prefixes; capabilities never
 change. [assumed, switchable]: '+' rejected or stripped, unknown carriers refused,
-unknown or read-only fields ignored or refused, capabilities changes refused or ignored.
+unknown or read-only fields ignored or refused, capabilities changes refused or ignored,
+optional register fields (callback_url, name, ...) stored or ignored.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def check_register(body: Body, caller: Caller, config: SandboxConfig) -> Body:
     errors += _writable_errors(body, config)
     if errors:
         raise invalid(*errors)
-    clean = {key: body[key] for key in WRITABLE if key in body}
+    optional = WRITABLE if config.register_optional_fields == "store" else frozenset()
+    clean = {key: body[key] for key in optional if key in body}
     return clean | {
         "phonenumber": digits,
         "capabilities": body["capabilities"],
