@@ -13,6 +13,7 @@ from importer.mapping import (
     column_letter,
     find_phone_column,
     header_key,
+    mapping_lines,
 )
 from importer.models import RawRow
 
@@ -263,3 +264,102 @@ def test_column_of_and_letter_of(mapping: ColumnMapping) -> None:
     assert mapping.letter_of("capabilities") == "C"
     assert mapping.column_of("callback_url") is None
     assert mapping.letter_of("callback_url") is None
+
+
+# -- composed fields: capability flags and attribute columns ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "cells", "capabilities"),
+    [
+        (["Phone", "SMS", "MMS"], ("1", "yes", "no"), "sms"),
+        (["Phone", "SMS", "MMS"], ("1", "X", "TRUE"), "sms+mms"),
+        (["Phone", "SMS", "MMS"], ("1", "\u2713", "1"), "sms+mms"),
+        (["Phone", "SMS", "MMS"], ("1", "no", "n"), "0"),
+        (["Phone", "SMS", "MMS"], ("1", "", ""), ""),
+        (["Phone", "SMS", "MMS"], ("1",), ""),
+        (["Phone", "SMS", "MMS"], ("1", "maybe", "yes"), "SMS=maybe"),
+        (
+            ["Phone", "sms_in", "SMS Out", "mms-in", "MMS_OUT"],
+            ("1", "y", "", "y", "n"),
+            "sms_in+mms_in",
+        ),
+    ],
+)
+def test_capability_flag_columns(
+    header: list[str], cells: tuple[str, ...], capabilities: str
+) -> None:
+    """SMS/MMS flag columns become capability names; all "no" is 0, all empty is empty."""
+    mapping = build_mapping(header)
+    assert mapping.extract(RawRow(2, cells))["capabilities"] == capabilities
+
+
+def test_flag_columns_through_validation() -> None:
+    """Composed capabilities are validated like a capabilities cell, naming the flag columns."""
+    from importer.config import RowDefaults
+    from importer.validation import validate_rows
+
+    mapping = build_mapping(["Phone", "SMS", "MMS"])
+    rows = [RawRow(2, ("+12059051025", "yes", "yes")), RawRow(3, ("+12059051026", "no", "no"))]
+    good, bad = validate_rows(rows, mapping, RowDefaults())
+    assert good.payload is not None
+    assert good.payload["capabilities"] == 27
+    assert [(i.code, i.column) for i in bad.issues] == [
+        ("capabilities.no_messaging", "SMS + MMS columns")
+    ]
+
+
+def test_capabilities_column_wins_over_flags() -> None:
+    """With a capabilities column, flag columns are not used (only carried to the report)."""
+    mapping = build_mapping(["Phone", "Caps", "SMS"])
+    assert mapping.describe() == {"phonenumber": "Phone", "capabilities": "Caps"}
+    assert mapping.extract(RawRow(2, ("1", "24", "yes")))["capabilities"] == "24"
+
+
+def test_describe_composed_fields() -> None:
+    """describe() names every column a composed field is built from."""
+    mapping = build_mapping(["Phone", "SMS", "MMS", "attributes.team", "Attrs.Site", "Notes"])
+    assert mapping.describe() == {
+        "phonenumber": "Phone",
+        "capabilities": "SMS + MMS columns",
+        "attributes": "attributes.team + Attrs.Site columns",
+    }
+    assert mapping.letter_of("capabilities") is None
+    assert mapping.column_of("name") is None
+
+
+@pytest.mark.parametrize(
+    ("header", "cells", "attributes"),
+    [
+        (["Phone", "attributes.team"], ("1", "sales"), '{"team": "sales"}'),
+        (["Phone", "attributes.team", "attribute.site"], ("1", "", "Köln"), '{"site": "Köln"}'),
+        (["Phone", "attributes.team"], ("1", " "), ""),
+        (
+            ["Phone", "Attributes", "attributes.team"],
+            ("1", '{"a": 1}', "x"),
+            '{"a": 1, "team": "x"}',
+        ),
+        (["Phone", "Attributes", "attributes.a"], ("1", '{"a": 1}', "x"), '{"a": "x"}'),
+        (["Phone", "Attributes", "attributes.a"], ("1", '{"a": 1}', ""), '{"a": 1}'),
+        (["Phone", "Attributes", "attributes.a"], ("1", "[1]", "x"), "[1]"),
+        (["Phone", "Attributes", "attributes.a"], ("1", "{bad", "x"), "{bad"),
+        (["Phone", "Attributes", "attributes.a"], ("1", "", "x"), '{"a": "x"}'),
+    ],
+)
+def test_attribute_columns(header: list[str], cells: tuple[str, ...], attributes: str) -> None:
+    """attributes.<key> columns build the JSON object, merged over an attributes JSON cell."""
+    assert build_mapping(header).extract(RawRow(2, cells))["attributes"] == attributes
+
+
+def test_duplicate_composed_columns_are_refused() -> None:
+    """Two columns for the same flag or attribute key are refused like any used duplicate."""
+    with pytest.raises(MappingError, match=r'duplicate column "SMS" in columns B and D$'):
+        build_mapping(["Phone", "SMS", "MMS", "sms"], source="f.csv")
+    with pytest.raises(MappingError, match=r"in columns B and C$"):
+        build_mapping(["Phone", "attributes.a", "Attributes.A"], source="f.csv")
+
+
+def test_mapping_lines() -> None:
+    """mapping_lines lays describe() out for a terminal, one field a line."""
+    lines = mapping_lines({"phonenumber": "Phone", "capabilities": "SMS + MMS columns"})
+    assert lines == ['phonenumber  <- "Phone"', 'capabilities <- "SMS + MMS columns"']

@@ -7,110 +7,128 @@ Each canonical field has a ranked list of alias keys; when several columns match
 field, the best-ranked alias wins ("Carrier SID" beats "Carrier", "Name" beats
 "Description"). Overrides (`InputSettings.columns`, field -> header text) win over
 aliases. Columns that match nothing are simply not mapped; the reporter keeps them.
+
+Two fields can also be *composed* from several columns:
+
+- **capabilities** from flag columns `SMS`, `MMS`, `SMS In`, `SMS Out`, `MMS In`,
+  `MMS Out` (any spelling with the same key) holding yes/no, y/n, x, true/false, 1/0
+  or a tick. The flags become capability names (`sms+mms_in`), so the mask is checked
+  by validation like any capabilities cell: all flags empty -> the default applies, all
+  "no" -> no messaging. A real capabilities column wins: flag columns are then only
+  carried to the report.
+- **attributes** from `attributes.<key>` columns (also `attribute.<key>`, `attrs.<key>`):
+  each non-empty cell adds `<key>: cell text` to the JSON object sent. With an
+  `attributes` JSON column too, the two are merged and a column wins over the same key
+  in the JSON cell (a cell that is not a JSON object is passed on to be reported).
+
+A duplicate name among the columns the mapping uses is refused with both column letters;
+repeated names of unused columns are harmless (the report carries every column).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from importer.errors import ConfigError, MappingError
+from importer.mapping.aliases import ALIAS_INDEX, ALIASES, CANONICAL_FIELDS, header_key
+from importer.mapping.composed import (
+    FLAG_COLUMNS,
+    attribute_columns,
+    attributes_text,
+    cell,
+    flag_columns,
+    flags_text,
+)
 from importer.models import RawRow
 
-CANONICAL_FIELDS: tuple[str, ...] = (
-    "phonenumber",
-    "capabilities",
-    "callback_url",
-    "name",
-    "underlying_carrier_sid",
-    "attributes",
-    "string_key_1",
-    "string_key_2",
-)
+__all__ = [
+    "ALIASES",
+    "ATTRIBUTES_FIELD",
+    "CANONICAL_FIELDS",
+    "CAPABILITIES_FIELD",
+    "FLAG_COLUMNS",
+    "PHONE_FIELD",
+    "ColumnMapping",
+    "build_mapping",
+    "column_letter",
+    "find_phone_column",
+    "header_key",
+    "mapping_lines",
+    "missing_phone_error",
+    "quote",
+    "quote_headers",
+]
+
 
 PHONE_FIELD = "phonenumber"
+CAPABILITIES_FIELD = "capabilities"
+ATTRIBUTES_FIELD = "attributes"
 MESSAGE_HEADERS = 12  # headers listed in an error message before "... (n more)"
 MESSAGE_HEADER_CHARS = 40
-
-# Alias keys per field, best first (see `header_key` for how header text becomes a key).
-ALIASES: Mapping[str, tuple[str, ...]] = {
-    "phonenumber": (
-        "phonenumber",
-        "e164",
-        "e164number",
-        "did",
-        "didnumber",
-        "externaldid",
-        "tn",
-        "telephonenumber",
-        "telephone",
-        "phone",
-        "phoneno",
-        "msisdn",
-        "mobilenumber",
-        "mobile",
-        "number",
-    ),
-    "capabilities": (
-        "capabilities",
-        "capabilitymask",
-        "capabilitiesmask",
-        "capability",
-        "caps",
-        "mask",
-    ),
-    "callback_url": ("callbackurl", "smscallbackurl", "callback", "webhookurl", "webhook"),
-    "name": ("name", "didname", "friendlyname", "description", "label"),
-    "underlying_carrier_sid": (
-        "underlyingcarriersid",
-        "carriersid",
-        "underlyingcarrier",
-        "carrier",
-    ),
-    "attributes": ("attributes", "attrs"),
-    "string_key_1": ("stringkey1", "key1"),
-    "string_key_2": ("stringkey2", "key2"),
-}
-
-# alias key -> (field, rank); rank 0 is the field's best alias.
-_ALIAS_INDEX: dict[str, tuple[str, int]] = {
-    key: (field, rank) for field, keys in ALIASES.items() for rank, key in enumerate(keys)
-}
 
 
 @dataclass(frozen=True, slots=True)
 class ColumnMapping:
-    """The header as read, and the column index of each mapped canonical field."""
+    """The header as read, and which column(s) hold each canonical field.
+
+    `fields` maps a field to its one column; `flags` (column -> capability name) and
+    `attribute_columns` (attribute key -> column) are the composed fields.
+    """
 
     header: tuple[str, ...]
     fields: Mapping[str, int]
+    flags: Mapping[int, str] = dataclass_field(default_factory=dict)
+    attribute_columns: Mapping[str, int] = dataclass_field(default_factory=dict)
 
     def describe(self) -> dict[str, str]:
-        """Canonical field -> header text of its column, in canonical order."""
-        return {field: self.header[index] for field, index in self.fields.items()}
+        """Canonical field -> where it comes from, in canonical order (for the report)."""
+        described = {name: self.column_of(name) for name in CANONICAL_FIELDS}
+        return {name: text for name, text in described.items() if text is not None}
 
-    def column_of(self, field: str) -> str | None:
-        """Header text of the column that holds `field`, or None when unmapped."""
-        index = self.fields.get(field)
-        return None if index is None else self.header[index]
+    def column_of(self, name: str) -> str | None:
+        """Header text of the column that holds `name` ("A + B columns" when composed)."""
+        columns = self._columns_of(name)
+        if not columns:
+            return None
+        if len(columns) == 1 and name in self.fields:
+            return self.header[columns[0]]
+        return " + ".join(self.header[index] for index in columns) + " columns"
 
-    def letter_of(self, field: str) -> str | None:
-        """Spreadsheet column letter of `field`'s column, or None when unmapped."""
-        index = self.fields.get(field)
-        return None if index is None else column_letter(index)
+    def letter_of(self, name: str) -> str | None:
+        """Spreadsheet column letter of `name`'s one column, or None (unmapped or composed)."""
+        columns = self._columns_of(name)
+        return column_letter(columns[0]) if len(columns) == 1 else None
 
     def extract(self, row: RawRow) -> dict[str, str]:
-        """Canonical field -> stripped cell text; "" where the row is too short."""
+        """Canonical field -> stripped cell text ("" where the row is too short).
+
+        Composed fields come out as the text validation reads: capability names joined
+        by `+`, attributes as a JSON object.
+        """
         cells = row.cells
-        return {
-            field: cells[index].strip() if index < len(cells) else ""
-            for field, index in self.fields.items()
-        }
+        values = {name: cell(cells, index) for name, index in self.fields.items()}
+        if self.flags:
+            values[CAPABILITIES_FIELD] = flags_text(self.header, self.flags, cells)
+        if self.attribute_columns:
+            values[ATTRIBUTES_FIELD] = attributes_text(
+                values.get(ATTRIBUTES_FIELD, ""), self.attribute_columns, cells
+            )
+        return values
 
+    def used_columns(self) -> list[int]:
+        """Every column index the mapping reads, in column order."""
+        used = {*self.fields.values(), *self.flags, *self.attribute_columns.values()}
+        return sorted(used)
 
-def header_key(text: str) -> str:
-    """The comparison key of a header: case-folded letters and digits only."""
-    return "".join(char for char in text.casefold() if char.isalnum())
+    def _columns_of(self, name: str) -> list[int]:
+        columns = [self.fields[name]] if name in self.fields else []
+        if name == CAPABILITIES_FIELD:
+            columns += list(self.flags)
+        if name == ATTRIBUTES_FIELD:
+            columns += list(self.attribute_columns.values())
+        return columns
 
 
 def column_letter(index: int) -> str:
@@ -151,9 +169,13 @@ def build_mapping(
         fields.setdefault(field, index)
     if PHONE_FIELD not in fields:
         raise missing_phone_error(header, overrides, source=source)
-    _check_duplicates(header, fields, source)
-    ordered = {field: fields[field] for field in CANONICAL_FIELDS if field in fields}
-    return ColumnMapping(header=header, fields=ordered)
+    taken = set(fields.values())
+    flags = {} if CAPABILITIES_FIELD in fields else flag_columns(header, taken)
+    attributes = attribute_columns(header, taken)
+    ordered = {name: fields[name] for name in CANONICAL_FIELDS if name in fields}
+    mapping = ColumnMapping(header, ordered, flags, attributes)
+    _check_duplicates(header, mapping.used_columns(), source)
+    return mapping
 
 
 def missing_phone_error(
@@ -201,7 +223,7 @@ def _alias_matches(header: Sequence[str], *, taken: set[int]) -> dict[str, int]:
     """Field -> index of the column whose header is that field's best-ranked alias."""
     best: dict[str, tuple[int, int]] = {}
     for index, text in enumerate(header):
-        match = _ALIAS_INDEX.get(header_key(text))
+        match = ALIAS_INDEX.get(header_key(text))
         if index in taken or match is None:
             continue
         field, rank = match
@@ -237,10 +259,10 @@ def _override_missing(wanted: str, field: str, found: str, source: str) -> Mappi
     )
 
 
-def _check_duplicates(header: tuple[str, ...], fields: Mapping[str, int], source: str) -> None:
-    """A mapped column whose name appears twice is ambiguous: refuse the file."""
+def _check_duplicates(header: tuple[str, ...], used: Sequence[int], source: str) -> None:
+    """A used column whose name appears twice is ambiguous: refuse the file."""
     keys = [header_key(text) for text in header]
-    for index in sorted(fields.values()):
+    for index in used:
         twins = [other for other, key in enumerate(keys) if key == keys[index] and other != index]
         if keys[index] and twins:
             first, second = sorted((index, twins[0]))
@@ -248,3 +270,9 @@ def _check_duplicates(header: tuple[str, ...], fields: Mapping[str, int], source
                 f"{_prefix(source)}duplicate column {quote(header[index])} in columns "
                 f"{column_letter(first)} and {column_letter(second)}"
             )
+
+
+def mapping_lines(described: Mapping[str, str]) -> list[str]:
+    """`describe()` as lines for a terminal: `phonenumber    <- "Phone Number"`."""
+    width = max((len(name) for name in described), default=0)
+    return [f"{name.ljust(width)} <- {quote(text)}" for name, text in described.items()]

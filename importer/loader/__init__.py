@@ -1,0 +1,124 @@
+"""Loader: a partner's file -> its header and raw rows of text cells, read lazily.
+
+`load_file` tells the format by content (`detect`), reads CSV text (`text`: encoding,
+delimiter, one pass that also hashes the file) or a workbook sheet (`workbook`, through
+python-calamine), and finds the table in it (`layout`: header below any title rows,
+blank rows skipped and counted). Every row keeps the row number the partner sees.
+
+The rows of the returned `LoadedFile` are an iterator: the file is read while they are
+consumed, so a 1M-row file never sits in memory as Python objects. Problems found on
+the way (a byte that does not decode halfway down a CSV) raise when they are reached;
+facts known only at the end (blank rows, a CSV's sha256) complete `source` then.
+
+Refused with a one-line `UnreadableFileError` or `MappingError` naming the file (exit
+code 2): a missing, empty or binary file, a damaged or hostile workbook, a file with
+no header, or with a header and no data row below it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from importer.config import InputSettings
+from importer.loader.detect import WORKBOOK_FORMATS, detect_format
+from importer.loader.layout import (
+    HEADER_SEARCH_ROWS,
+    HeaderNotFound,
+    RowCounts,
+    Table,
+    is_ragged,
+    read_table,
+)
+from importer.loader.text import CsvReader, sniff_delimiter
+from importer.loader.workbook import EXACT_INTEGER_LIMIT, cell_text, read_workbook
+from importer.models import LoadedFile, RawRow, SourceInfo
+
+_Completion = Callable[[SourceInfo], SourceInfo]
+
+__all__ = [
+    "EXACT_INTEGER_LIMIT",
+    "HEADER_SEARCH_ROWS",
+    "WORKBOOK_FORMATS",
+    "cell_text",
+    "detect_format",
+    "is_ragged",
+    "load_file",
+    "sniff_delimiter",
+]
+
+
+def load_file(path: Path, options: InputSettings) -> LoadedFile:
+    """Read `path` (CSV/TSV/TXT, XLSX, XLSM, XLSB, XLS or ODS): its header now, rows lazily."""
+    file_format = detect_format(path)
+    if file_format == "csv":
+        return _load_csv(path, options)
+    digest = _sha256(path)
+    sheet, table = read_workbook(path, file_format, options)
+    source = SourceInfo(
+        path=path,
+        format=file_format,
+        sha256=digest,
+        header=table.header,
+        header_row=table.header_row,
+        sheet=sheet,
+    )
+    return _lazy(source, table, lambda done: done)
+
+
+def _load_csv(path: Path, options: InputSettings) -> LoadedFile:
+    reader = CsvReader(path, options.encoding, options.delimiter)
+    try:
+        table = read_table(reader.records(), path, options.columns)
+    except HeaderNotFound as missing:
+        reader.close()
+        raise missing.error from None
+    except BaseException:
+        reader.close()
+        raise
+    source = SourceInfo(
+        path=path,
+        format="csv",
+        sha256="",
+        header=table.header,
+        header_row=table.header_row,
+        encoding=reader.feed.encoding,  # final for a file read in one chunk
+        delimiter=reader.dialect.delimiter,
+    )
+
+    def complete(done: SourceInfo) -> SourceInfo:
+        return replace(done, sha256=reader.feed.sha256 or "", encoding=reader.feed.encoding)
+
+    return _lazy(source, table, complete)
+
+
+def _lazy(source: SourceInfo, table: Table, complete: _Completion) -> LoadedFile:
+    """A LoadedFile whose `source` is completed when its rows have all been read."""
+    loaded = LoadedFile(source=source, rows=iter(()))
+    loaded.rows = _rows_then_complete(weakref.ref(loaded), table.rows, table.counts, complete)
+    return loaded
+
+
+def _rows_then_complete(
+    owner: weakref.ref[LoadedFile],
+    rows: Iterator[RawRow],
+    counts: RowCounts,
+    complete: _Completion,
+) -> Iterator[RawRow]:
+    """The rows, then the end-of-file facts into the owner's `source`.
+
+    A weak reference, so that dropping an unread LoadedFile closes its file at once.
+    """
+    yield from rows
+    loaded = owner()
+    if loaded is not None:
+        loaded.source = complete(replace(loaded.source, blank_rows=counts.blank_rows))
+        loaded.complete = True
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()

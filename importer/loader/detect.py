@@ -1,0 +1,100 @@
+"""What kind of file this is, told by its first bytes rather than its name.
+
+A zip archive is the XLSX family (XLSX, XLSM, XLSB, ODS, told apart by the archive's
+members), an OLE2 container is XLS, anything else is CSV text. A file named like a
+workbook whose content is not one is refused (it is most often a CSV file renamed).
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from pathlib import Path
+
+from importer.errors import UnreadableFileError
+
+WORKBOOK_FORMATS = frozenset({"xlsx", "xlsm", "xlsb", "xls", "ods"})
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+SMALL_PART = 1024 * 1024  # [Content_Types].xml and mimetype are a few kB in real files
+# Zip bombs: real workbook parts inflate about 10 times; a deflate bomb about 1,000 times.
+MAX_RATIO = 100
+RATIO_FLOOR = 1024 * 1024  # parts smaller than this inflated may compress as they like
+MAX_UNCOMPRESSED = 4 * 1024**3
+
+
+def detect_format(path: Path) -> str:
+    """The file's format from its first bytes: "csv", "xlsx", "xlsm", "xlsb", "xls" or "ods"."""
+    head = read_head(path)
+    claimed = path.suffix.lower().lstrip(".")
+    if head.startswith(ZIP_MAGIC):
+        return _zip_format(path, claimed)
+    if head.startswith(OLE_MAGIC):
+        return "xls"
+    if claimed in WORKBOOK_FORMATS:
+        raise UnreadableFileError(
+            f"{path}: not a readable {claimed.upper()} workbook "
+            "(the content is not a spreadsheet; is it a CSV file renamed?)"
+        )
+    return "csv"
+
+
+def read_head(path: Path, size: int = 8) -> bytes:
+    """The first `size` bytes; a missing, unreadable or empty file is refused."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(size)
+    except FileNotFoundError:
+        raise UnreadableFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UnreadableFileError(f"{path}: is a directory, not a file") from None
+    except OSError as error:
+        raise UnreadableFileError(f"{path}: cannot read the file ({error.strerror})") from None
+    if not head:
+        raise UnreadableFileError(f"{path}: the file is empty")
+    return head
+
+
+def _zip_format(path: Path, claimed: str) -> str:
+    label = claimed.upper() if claimed in WORKBOOK_FORMATS else "XLSX"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            bomb = _inflation_problem(archive)
+            mimetype = _small_member(archive, "mimetype")
+            types = _small_member(archive, "[Content_Types].xml")
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, ValueError):
+        reason = "damaged or truncated zip archive"
+        raise UnreadableFileError(f"{path}: not a readable {label} workbook ({reason})") from None
+    if bomb is not None:
+        raise UnreadableFileError(f"{path}: not a readable {label} workbook ({bomb})")
+    if mimetype.startswith(ODS_MIMETYPE):
+        return "ods"
+    if "xl/workbook.bin" in names:
+        return "xlsb"
+    if "xl/workbook.xml" in names:
+        return "xlsm" if b"macroEnabled" in types else "xlsx"
+    reason = "a zip archive without a workbook in it"
+    raise UnreadableFileError(f"{path}: not a readable {label} workbook ({reason})")
+
+
+def _small_member(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A small archive member's first bytes (b"" when absent): never inflates a bomb."""
+    if name not in archive.NameToInfo:
+        return b""
+    with archive.open(name) as member:
+        return member.read(SMALL_PART)
+
+
+def _inflation_problem(archive: zipfile.ZipFile) -> str | None:
+    """Why the archive looks like a zip bomb (from its declared sizes), or None."""
+    total = 0
+    for info in archive.infolist():
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
+            return f"part {info.filename!r} inflates {ratio:.0f} times: a zip bomb?"
+    if total > MAX_UNCOMPRESSED:
+        return f"its parts inflate to {total / 1024**3:.1f} GiB"
+    return None

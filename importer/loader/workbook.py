@@ -1,0 +1,189 @@
+"""Workbooks (XLSX, XLSM, XLSB, XLS, ODS) through python-calamine.
+
+calamine reads a sheet's cells into compact Rust memory; rows become Python text one
+at a time as they are consumed. Cells become the text the partner sees (`cell_text`):
+an integral float below 2**53 is exact and becomes its digits; any other float keeps
+Python's exact `repr` (`0.5`, `1.2059051025e+16`).
+
+The phone-number column is stricter (`phone_cell_text`): a numeric cell there that is
+not a whole number from 0 to 2**53 (a fraction, a negative, a float too large to be
+exact) is written in scientific notation (`1.20590510255E+10`), which validation flags
+as `phonenumber.excel_precision_lost`. Read as plain text, `491511234567.8` would pass
+for the valid German number +49 1511 2345678: a number is never guessed from a float.
+
+Merged cells read as Excel stores them (and as Excel's own "Save as CSV" writes them):
+the value in the top-left cell, the other cells empty. Formulas read as their cached
+values; an XLSX formula with no saved result is refused (see `formulas`), never read
+as an empty cell. Formatted-but-empty cells (a style applied down to row 1,048,576) are not cells
+to calamine and cost nothing.
+
+The sheet: the one named (or numbered, from 1) in the settings, even a hidden one;
+otherwise the first visible worksheet that has a recognisable header.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import zipfile
+import zlib
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from xml.etree import ElementTree
+
+import python_calamine as calamine
+
+from importer.config import InputSettings
+from importer.errors import UnreadableFileError
+from importer.loader.formulas import DoctypeFound, uncached_formulas
+from importer.loader.layout import HeaderNotFound, Rows, Table, read_table
+
+EXACT_INTEGER_LIMIT = 2**53
+
+Cell = str | int | float | bool | datetime.date | datetime.time | datetime.timedelta | None
+# What calamine raises on damaged or hostile files (its own errors, and a few builtins).
+FORMULA_CHECKED = frozenset({"xlsx", "xlsm"})
+CALAMINE_FAILURES = (calamine.CalamineError, ValueError, OverflowError, OSError, EOFError)
+
+
+def cell_text(value: Cell) -> str:
+    """The text of a workbook cell as the partner sees it (12059051025, not 12059051025.0)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < EXACT_INTEGER_LIMIT:
+            return str(int(value))
+        return repr(value)
+    return _other_text(value)
+
+
+def _other_text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+def row_text(values: list[Cell]) -> list[str]:
+    """`cell_text` of each value (text cells, the most common, pass straight through)."""
+    return [value if type(value) is str else cell_text(value) for value in values]
+
+
+def phone_cell_text(value: Cell) -> str:
+    """A phone-number cell's text: whole numbers exact, any other number in E notation."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        if 0 <= value < EXACT_INTEGER_LIMIT and value == int(value):
+            return str(int(value))
+        return format(Decimal(repr(value)).normalize(), "E")
+    return cell_text(value)
+
+
+def read_workbook(path: Path, file_format: str, options: InputSettings) -> tuple[str, Table]:
+    """The chosen sheet's name and its table (rows still to be read)."""
+    try:
+        with calamine.CalamineWorkbook.from_path(path) as workbook:
+            sheet, table = _pick_sheet(workbook, path, options)
+    except CALAMINE_FAILURES as error:
+        raise unreadable(path, file_format, error) from None
+    if file_format in FORMULA_CHECKED:
+        _refuse_uncached_formulas(path, file_format, sheet)
+    return sheet, table
+
+
+def _refuse_uncached_formulas(path: Path, file_format: str, sheet: str) -> None:
+    try:
+        found = uncached_formulas(path, sheet)
+    except (DoctypeFound, ElementTree.ParseError, zipfile.BadZipFile, zlib.error, OSError):
+        raise unreadable(path, file_format, ValueError("damaged sheet XML")) from None
+    if found is not None:
+        count, cell = found
+        raise UnreadableFileError(
+            f'{path}: sheet "{sheet}" has {count} formula cell(s) with no saved result '
+            f"(first: {cell}); open the file in Excel or LibreOffice and save it again"
+        )
+
+
+def unreadable(path: Path, file_format: str, error: Exception) -> UnreadableFileError:
+    """calamine's failure as a one-line UnreadableFileError naming the file."""
+    if isinstance(error, calamine.PasswordError):
+        reason = "the workbook is password-protected"
+    else:
+        lines = str(error).strip().splitlines()
+        reason = lines[0][:120] if lines else type(error).__name__
+    return UnreadableFileError(f"{path}: not a readable {file_format.upper()} workbook ({reason})")
+
+
+def _pick_sheet(
+    workbook: calamine.CalamineWorkbook, path: Path, options: InputSettings
+) -> tuple[str, Table]:
+    """The requested sheet, else the first visible worksheet with a phone-number header."""
+    if options.sheet is not None:
+        names = [_requested_sheet(workbook, path, options.sheet)]
+    else:
+        names = _visible_sheets(workbook)
+    first_missing: HeaderNotFound | None = None
+    for name in names:
+        try:
+            return name, _sheet_table(workbook, name, path, options)
+        except HeaderNotFound as missing:
+            first_missing = first_missing or missing
+    if first_missing is None:
+        raise UnreadableFileError(f"{path}: the workbook has no visible worksheet")
+    raise first_missing.error
+
+
+def _requested_sheet(workbook: calamine.CalamineWorkbook, path: Path, wanted: str) -> str:
+    """A sheet by name, else by 1-based position when `wanted` is a number."""
+    names: list[str] = list(workbook.sheet_names)
+    if wanted in names:
+        return wanted
+    if wanted.isdigit() and 1 <= int(wanted) <= len(names):
+        return names[int(wanted) - 1]
+    found = ", ".join(f'"{name}"' for name in names)
+    raise UnreadableFileError(f'{path}: no sheet "{wanted}"; sheets: {found}')
+
+
+def _visible_sheets(workbook: calamine.CalamineWorkbook) -> list[str]:
+    return [
+        sheet.name
+        for sheet in workbook.sheets_metadata
+        if sheet.visible == calamine.SheetVisibleEnum.Visible
+        and sheet.typ == calamine.SheetTypeEnum.WorkSheet
+    ]
+
+
+def _sheet_table(
+    workbook: calamine.CalamineWorkbook, name: str, path: Path, options: InputSettings
+) -> Table:
+    """The sheet's table: header found on plain cell text, phone cells read strictly."""
+    raw = _sheet_values(workbook, name)
+    texts = ((number, row_text(values)) for number, values in raw)
+
+    def rest(phone: int) -> Rows:
+        for number, values in raw:  # the same iterator: continues below the header
+            cells = row_text(values)
+            if phone < len(values):
+                cells[phone] = phone_cell_text(values[phone])
+            yield number, cells
+
+    return read_table(texts, path, options.columns, rest=rest)
+
+
+def _sheet_values(
+    workbook: calamine.CalamineWorkbook, name: str
+) -> Iterator[tuple[int, list[Cell]]]:
+    """(sheet row number, values from column A) for each row of the sheet.
+
+    calamine's `iter_rows` starts at sheet row 1 but at the first used column, so the
+    columns left of it are put back to keep column letters true.
+    """
+    sheet = workbook.get_sheet_by_name(name)
+    if sheet.start is None:
+        return
+    padding: list[Cell] = [None] * sheet.start[1]
+    for number, values in enumerate(sheet.iter_rows(), start=1):
+        yield number, [*padding, *values]
