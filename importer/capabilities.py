@@ -12,10 +12,16 @@ the voice bit. The checks run in this order, so each cell gets the most useful c
 - no messaging bit → `capabilities.no_messaging`. `0` lands here rather than in
   `out_of_range`: "no capability at all" says more than "outside 1..31".
 
+An accepted mask can still earn a warning (`mask_warning`): MMS without SMS
+(`capabilities.mms_without_sms`) is allowed by the API but rarely meant. Every issue
+carries the mask it read as its normalised value (`sms+voice` → `7`).
+
 Names are accepted too, case-insensitive, joined by `+ / , ; & |`, spaces or `and`:
 `sms` = 3, `mms` = 24, `all` = 27, `sms_in` = 1, `sms_out` = 2, `mms_in` = 8,
 `mms_out` = 16 (also `sms-in`, `sms in`, `smsin`), `voice` = 4 (so `sms+voice` is
 reported as voice, not as gibberish). Repeated names are combined, not added.
+A mask followed by a comment in parentheses, as the template's dropdown writes it
+(`27 (SMS in+out, MMS in+out)`), is the mask.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ NAMES: dict[str, int] = {
 }
 
 _INTEGER = re.compile(r"[+-]?\d+(?:[.,]0*)?")
+_COMMENT = re.compile(r"(\d+)\s*\([^()]*\)")
 _FRACTION = re.compile(r"[.,]0*$")
 _MAX_DIGITS = 6
 _DIRECTION = re.compile(r"\b(sms|mms)[\s_-]*(in|out)\b")
@@ -74,8 +81,19 @@ def parse_capabilities(
         mask, problem, value = None, catalogue.CAPABILITIES_MISSING, text
     if problem is None:
         return mask, None
-    issue = problem.issue(field=FIELD, value=value)
+    in_range = mask is not None and problem is not catalogue.CAPABILITIES_OUT_OF_RANGE
+    normalized = str(mask) if in_range else None
+    issue = problem.issue(field=FIELD, value=value, normalized=normalized)
     return None, replace(issue, column=column) if column is not None else issue
+
+
+def mask_warning(mask: int, text: str, *, column: str | None = None) -> Issue | None:
+    """A warning for an accepted mask that is probably a mistake (MMS without SMS)."""
+    if mask & MMS and not mask & SMS:
+        return catalogue.CAPABILITIES_MMS_WITHOUT_SMS.issue(
+            field=FIELD, column=column, value=text, normalized=str(mask)
+        )
+    return None
 
 
 def check_mask(mask: int) -> IssueType | None:
@@ -89,6 +107,22 @@ def check_mask(mask: int) -> IssueType | None:
     return None
 
 
+ALLOWED_MASKS: tuple[int, ...] = tuple(m for m in range(1, MAX_MASK + 1) if check_mask(m) is None)
+_BIT_NAMES = ((SMS_IN, "SMS in"), (SMS_OUT, "SMS out"), (MMS_IN, "MMS in"), (MMS_OUT, "MMS out"))
+
+
+def describe_mask(mask: int) -> str:
+    """Words for a mask: `27` → `SMS in+out, MMS in+out`, `9` → `SMS in, MMS in`."""
+    parts = []
+    for kind, both in (("SMS", SMS), ("MMS", MMS)):
+        bits = mask & both
+        if bits == both:
+            parts.append(f"{kind} in+out")
+        elif bits:
+            parts.append(next(name for bit, name in _BIT_NAMES if bit == bits))
+    return ", ".join(parts) or "nothing"
+
+
 @lru_cache(maxsize=1024)
 def _parse(text: str) -> tuple[int | None, IssueType | None]:
     mask = _integer(text)
@@ -96,11 +130,13 @@ def _parse(text: str) -> tuple[int | None, IssueType | None]:
         mask = _from_names(text)
     if mask is None:
         return None, catalogue.CAPABILITIES_NOT_AN_INTEGER
-    problem = check_mask(mask)
-    return (None, problem) if problem else (mask, None)
+    return mask, check_mask(mask)
 
 
 def _integer(text: str) -> int | None:
+    commented = _COMMENT.fullmatch(text)
+    if commented:
+        text = commented.group(1)
     if not _INTEGER.fullmatch(text):
         return None
     whole = _FRACTION.sub("", text)

@@ -1,7 +1,8 @@
 """Phone-number normalisation: whatever a partner typed → E.164 digits without `+`.
 
-`normalize_phonenumber` is the only entry point. It cleans the cell text, refuses text a
-spreadsheet has visibly damaged, then lets `phonenumbers` decide. The rules, in order:
+`normalize_phonenumber` reads one cell (`read_number` gives the whole `Reading`,
+`read_numbers` a batch). It cleans the cell text, refuses text a spreadsheet has
+visibly damaged, then lets `phonenumbers` decide. The rules, in order:
 
 1. **Cleaning.** Unicode compatibility forms are folded (full-width digits and plus,
    no-break and thin spaces), invisible format characters (zero-width space, word
@@ -33,21 +34,35 @@ spreadsheet has visibly damaged, then lets `phonenumbers` decide. The rules, in 
    international reading): unparseable → `not_a_number`, wrong length for the country
    → `not_possible`, possible but unassigned → `invalid`; a `+` followed by no known
    country code is `invalid`; digits with no country code and no region → `no_region`.
+6. **Kind.** A valid number also carries its libphonenumber type (`mobile`,
+   `fixed_line`, `premium_rate`, …), read in the same step as validity
+   (`number_type(n) != UNKNOWN` is exactly `is_valid_number(n)`), so it costs nothing;
+   `is_possible_number` is asked only of invalid numbers (a valid one is possible).
 
-Results are cached per `(text, region)`: large files repeat numbers and `phonenumbers`
-is the costly step of a row.
+`NumberPolicy` then applies the partner's own rules to a valid number: allowed
+countries and prefixes (errors) and the types that usually cannot take SMS (a warning).
+
+Speed: `phonenumbers` is the costly step of a row. `normalize_phonenumber` caches per
+`(text, region)`; `read_numbers` answers a whole file's distinct cells at once into a
+plain dict (the validator's per-run cache, unbounded, unlike the LRU), splitting them
+over worker processes when there are many (`PARALLEL_MIN_NUMBERS`). Results are the
+same whichever way they were computed.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import replace
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import repeat
+from multiprocessing import get_context
 from typing import NamedTuple
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 from importer import catalogue
 from importer.catalogue import IssueType
@@ -56,6 +71,12 @@ from importer.models import Issue
 FIELD = "phonenumber"
 INTERNATIONAL_MIN_DIGITS = 11
 CACHE_SIZE = 1 << 16
+PARALLEL_MIN_NUMBERS = 50_000  # below this, starting worker processes costs more than it saves
+KIND_NAMES: dict[int, str] = {
+    value: name.lower()
+    for name, value in vars(PhoneNumberType).items()
+    if name.isupper() and isinstance(value, int)
+}
 
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 _SHAPE = re.compile(rf"\+?[0-9 ().\-/{_DASHES}]*")
@@ -80,12 +101,20 @@ _TOO_SHORT_OR_LONG = frozenset(
 )
 
 
-class _Reading(NamedTuple):
-    """One interpretation of the text: E.164 digits, or why it failed."""
+class Reading(NamedTuple):
+    """One interpretation of the text: E.164 digits and their kind, or why it failed."""
 
     digits: str | None
     problem: IssueType | None = None
     params: tuple[tuple[str, str], ...] = ()
+    kind: str | None = None
+
+    def issue(self, text: str, column: str | None = None) -> Issue | None:
+        """The issue for the cell `text` this reading came from, or None when it is valid."""
+        if self.problem is None:
+            return None
+        issue = self.problem.issue(field=FIELD, value=text, **dict(self.params))
+        return replace(issue, column=column) if column is not None else issue
 
 
 def normalize_phonenumber(
@@ -97,11 +126,105 @@ def normalize_phonenumber(
     country code; an unknown region raises `ValueError` (a configuration mistake, not
     a row problem). `column` is the header text recorded on the issue.
     """
-    reading = _normalize(text, _region(default_region))
-    if reading.problem is None:
-        return reading.digits, None
-    issue = reading.problem.issue(field=FIELD, value=text, **dict(reading.params))
-    return None, replace(issue, column=column) if column is not None else issue
+    reading = read_number(text, default_region)
+    return reading.digits, reading.issue(text, column)
+
+
+def read_number(text: str, default_region: str | None) -> Reading:
+    """The cached `Reading` of one cell (see `normalize_phonenumber`)."""
+    return _normalize(text, _region(default_region))
+
+
+def read_numbers(
+    texts: Iterable[str], default_region: str | None, *, workers: int = 1
+) -> dict[str, Reading]:
+    """Cell text → `Reading` for every distinct text, in first-seen order.
+
+    With `workers` > 1 and at least `PARALLEL_MIN_NUMBERS` distinct texts, the work is
+    split into `workers` contiguous chunks: this process reads the first while
+    `workers - 1` spawned processes read the others. The answer is identical.
+    """
+    region = _region(default_region)
+    unique = list(dict.fromkeys(texts))
+    if workers < 2 or len(unique) < PARALLEL_MIN_NUMBERS:
+        return {text: _read_text(text, region) for text in unique}
+    size = -(-len(unique) // workers)
+    own, *others = [unique[start : start + size] for start in range(0, len(unique), size)]
+    with ProcessPoolExecutor(len(others), mp_context=get_context("spawn")) as pool:
+        parts = pool.map(_read_chunk, others, repeat(region))
+        readings = {text: _read_text(text, region) for text in own}
+        for chunk, part in zip(others, parts, strict=True):
+            readings.update(zip(chunk, map(_from_wire, part), strict=True))
+    return readings
+
+
+_Wire = tuple[str | None, str | None, tuple[tuple[str, str], ...], str | None]
+
+
+def _read_chunk(texts: list[str], region: str | None) -> list[_Wire]:
+    """Worker side: readings as plain tuples (issue types travel by code, kept identical)."""
+    readings = (_read_text(text, region) for text in texts)
+    return [(r.digits, r.problem.code if r.problem else None, r.params, r.kind) for r in readings]
+
+
+def _from_wire(wire: _Wire) -> Reading:
+    digits, code, params, kind = wire
+    return Reading(digits, catalogue.CATALOGUE[code] if code else None, params, kind)
+
+
+@dataclass(frozen=True, slots=True)
+class NumberPolicy:
+    """The partner's rules for valid numbers; empty collections allow everything."""
+
+    countries: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    sms_incapable: frozenset[str] = frozenset()
+
+    def issues(self, reading: Reading, text: str, column: str | None = None) -> list[Issue]:
+        """Errors for a number outside the allowed countries/prefixes, a warning for its kind."""
+        digits = reading.digits
+        if digits is None:
+            return []
+        found = [self._country(digits), self._prefix(digits), self._kind(reading.kind)]
+        return [
+            problem.issue(field=FIELD, column=column, value=text, normalized=digits, **params)
+            for problem, params in (item for item in found if item is not None)
+        ]
+
+    def _country(self, digits: str) -> tuple[IssueType, dict[str, str]] | None:
+        if not self.countries:
+            return None
+        country = country_of(digits)
+        if country in self.countries:
+            return None
+        allowed = ", ".join(sorted(self.countries))
+        return catalogue.PHONENUMBER_COUNTRY_NOT_ALLOWED, {"country": country, "allowed": allowed}
+
+    def _prefix(self, digits: str) -> tuple[IssueType, dict[str, str]] | None:
+        if not self.prefixes or digits.startswith(self.prefixes):
+            return None
+        allowed = ", ".join(f"+{prefix}" for prefix in self.prefixes)
+        return catalogue.PHONENUMBER_PREFIX_NOT_ALLOWED, {"allowed": allowed}
+
+    def _kind(self, kind: str | None) -> tuple[IssueType, dict[str, str]] | None:
+        if kind is None or kind not in self.sms_incapable:
+            return None
+        return catalogue.PHONENUMBER_SMS_UNLIKELY, {"kind": kind.replace("_", " ")}
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def country_of(digits: str) -> str:
+    """ISO alpha-2 region of valid E.164 `digits` (`001` for non-geographic numbers)."""
+    number = phonenumbers.parse("+" + digits, None)
+    return phonenumbers.region_code_for_number(number) or "ZZ"
+
+
+def check_country(region: str) -> str:
+    """Return a region code in upper case; raise `ValueError` if `phonenumbers` lacks it."""
+    upper = region.upper()
+    if upper not in phonenumbers.SUPPORTED_REGIONS and upper != "001":
+        raise ValueError(f"unknown region {region!r}")
+    return upper
 
 
 def check_region(default_region: str | None) -> str | None:
@@ -119,19 +242,22 @@ def _region(default_region: str | None) -> str | None:
     return region
 
 
-@lru_cache(maxsize=CACHE_SIZE)
-def _normalize(text: str, region: str | None) -> _Reading:
+def _read_text(text: str, region: str | None) -> Reading:
+    """One cell, uncached (`_normalize` is this behind an LRU cache)."""
     cleaned = clean_text(text)
     if not cleaned:
-        return _Reading(None, catalogue.PHONENUMBER_MISSING)
+        return Reading(None, catalogue.PHONENUMBER_MISSING)
     if _SCIENTIFIC.fullmatch(cleaned) or _FLOAT_TAIL.fullmatch(cleaned):
-        return _Reading(None, catalogue.PHONENUMBER_EXCEL_PRECISION_LOST)
+        return Reading(None, catalogue.PHONENUMBER_EXCEL_PRECISION_LOST)
     if not _SHAPE.fullmatch(cleaned) or not any(ch.isdigit() for ch in cleaned):
-        return _Reading(None, catalogue.PHONENUMBER_NOT_A_NUMBER)
+        return Reading(None, catalogue.PHONENUMBER_NOT_A_NUMBER)
     digits = _NOT_DIGIT.sub("", cleaned)
     if cleaned.startswith("+"):
         return _read("+" + digits, None, plus_typed=True)
     return _read_unsigned(digits, region)
+
+
+_normalize = lru_cache(maxsize=CACHE_SIZE)(_read_text)
 
 
 def clean_text(text: str) -> str:
@@ -157,18 +283,30 @@ def _fold_char(ch: str) -> str:
     return str(unicodedata.decimal(ch))
 
 
-def _read_unsigned(digits: str, region: str | None) -> _Reading:
+def _read_unsigned(digits: str, region: str | None) -> Reading:
     """Digits written without `+`: weigh the international and national readings."""
     international = _international_reading(digits)
+    if international and international.digits and _own_code(digits, region):
+        return international  # what `_choose` would pick whatever the national reading
     national = _read(digits, region, plus_typed=False) if region is not None else None
     if national is None:
-        return international or _Reading(None, catalogue.PHONENUMBER_NO_REGION)
+        return international or Reading(None, catalogue.PHONENUMBER_NO_REGION)
     if international is None:
         return national
     return _choose(digits, region, international, national)
 
 
-def _international_reading(digits: str) -> _Reading | None:
+def _own_code(digits: str, region: str | None) -> bool:
+    """True when `digits` start with `region`'s own calling code (1 for US)."""
+    return region is not None and digits.startswith(str(_calling_code(region)))
+
+
+@lru_cache(maxsize=256)
+def _calling_code(region: str) -> int:
+    return int(phonenumbers.country_code_for_region(region))
+
+
+def _international_reading(digits: str) -> Reading | None:
     """`+` in front of the digits; None when they do not start with a country code."""
     if digits.startswith("00"):
         digits = digits[2:]
@@ -178,14 +316,11 @@ def _international_reading(digits: str) -> _Reading | None:
     return None if reading.problem is catalogue.PHONENUMBER_NO_REGION else reading
 
 
-def _choose(
-    digits: str, region: str | None, international: _Reading, national: _Reading
-) -> _Reading:
+def _choose(digits: str, region: str | None, international: Reading, national: Reading) -> Reading:
     if international.digits is None or national.digits is None:
         valid = [reading for reading in (international, national) if reading.digits]
         return valid[0] if valid else max(international, national, key=_progress)
-    own_code = str(phonenumbers.country_code_for_region(region or ""))
-    if international.digits == national.digits or digits.startswith(own_code):
+    if international.digits == national.digits or _own_code(digits, region):
         return international
     if not _written_nationally(digits, national.digits):
         return international
@@ -194,7 +329,7 @@ def _choose(
         ("national", national.digits),
         ("region", region or ""),
     )
-    return _Reading(None, catalogue.PHONENUMBER_AMBIGUOUS, params)
+    return Reading(None, catalogue.PHONENUMBER_AMBIGUOUS, params)
 
 
 def _written_nationally(digits: str, e164_digits: str) -> bool:
@@ -204,21 +339,23 @@ def _written_nationally(digits: str, e164_digits: str) -> bool:
     return _NOT_DIGIT.sub("", national) == digits
 
 
-def _progress(reading: _Reading) -> int:
+def _progress(reading: Reading) -> int:
     return _PROGRESS.get(reading.problem, 0) if reading.problem else len(_PROGRESS)
 
 
-def _read(text: str, region: str | None, *, plus_typed: bool) -> _Reading:
+def _read(text: str, region: str | None, *, plus_typed: bool) -> Reading:
     """Parse and check one candidate with `phonenumbers`; `plus_typed`: the cell had `+`."""
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as error:
-        return _Reading(None, _parse_problem(error, plus_typed=plus_typed))
-    if not phonenumbers.is_possible_number(number):
-        return _Reading(None, catalogue.PHONENUMBER_NOT_POSSIBLE)
-    if not phonenumbers.is_valid_number(number):
-        return _Reading(None, catalogue.PHONENUMBER_INVALID)
-    return _Reading(phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:])
+        return Reading(None, _parse_problem(error, plus_typed=plus_typed))
+    kind = phonenumbers.number_type(number)  # UNKNOWN exactly when not is_valid_number
+    if kind == PhoneNumberType.UNKNOWN:  # a valid number is always possible: ask only now
+        if phonenumbers.is_possible_number(number):
+            return Reading(None, catalogue.PHONENUMBER_INVALID)
+        return Reading(None, catalogue.PHONENUMBER_NOT_POSSIBLE)
+    digits = phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:]
+    return Reading(digits, kind=KIND_NAMES.get(kind))
 
 
 def _parse_problem(error: NumberParseException, *, plus_typed: bool) -> IssueType:

@@ -6,8 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer.capabilities import MESSAGING, VOICE, check_mask, parse_capabilities
+from importer.capabilities import (
+    ALLOWED_MASKS,
+    MESSAGING,
+    NAMES,
+    VOICE,
+    check_mask,
+    describe_mask,
+    mask_warning,
+    parse_capabilities,
+)
 from importer.catalogue import CATALOGUE
+from importer.models import Severity
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, database=None)
 
@@ -136,3 +146,84 @@ def test_never_accepts_voice(text: str, default: int | None) -> None:
         assert 1 <= mask <= 31
         assert not mask & VOICE
         assert mask & MESSAGING
+
+
+@pytest.mark.parametrize(
+    ("mask", "warned"),
+    [(8, True), (16, True), (24, True), (3, False), (27, False), (9, False), (1, False)],
+)
+def test_mms_without_sms_warns(mask: int, warned: bool) -> None:
+    """An accepted mask with MMS bits but no SMS bit gets capabilities.mms_without_sms."""
+    issue = mask_warning(mask, str(mask), column="Caps")
+    assert (issue is not None) is warned
+    if issue is not None:
+        assert (issue.code, issue.severity, issue.column) == (
+            "capabilities.mms_without_sms",
+            Severity.WARNING,
+            "Caps",
+        )
+        assert issue.normalized == str(mask)
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [("sms+voice", "7"), ("31", "31"), ("0", "0"), ("x", None), ("9" * 50, None), ("32", None)],
+)
+def test_issue_records_the_mask_read(text: str, normalized: str | None) -> None:
+    """A refused mask's issue carries the mask it was read as, when one was read in range."""
+    _, issue = parse_capabilities(text, None)
+    assert issue is not None
+    assert issue.normalized == normalized
+
+
+@pytest.mark.parametrize(
+    ("text", "mask"),
+    [("27 (SMS in+out, MMS in+out)", 27), ("3 (anything)", 3), ("3(sms)", 3)],
+)
+def test_dropdown_form_with_comment_is_the_mask(text: str, mask: int) -> None:
+    """`N (comment)`, as the template's dropdown writes it, reads as N."""
+    assert parse_capabilities(text, None) == (mask, None)
+
+
+def test_comment_does_not_hide_a_bad_mask() -> None:
+    """A commented voice mask is still refused, and a comment alone is not a mask."""
+    assert parse_capabilities("4 (voice)", None)[1] is not None
+    assert parse_capabilities("(sms)", None)[0] is None
+
+
+def test_allowed_masks_and_their_words() -> None:
+    """The allowed masks are exactly the 15 messaging masks, each described in words."""
+    assert tuple(m for m in range(1, 32) if not m & VOICE and m & MESSAGING) == ALLOWED_MASKS
+    assert len(ALLOWED_MASKS) == 15
+    assert describe_mask(27) == "SMS in+out, MMS in+out"
+    assert describe_mask(17) == "SMS in, MMS out"
+    assert describe_mask(0) == "nothing"
+
+
+NAME_WORDS = st.sampled_from(sorted(NAMES))
+JOINERS = st.sampled_from(["+", "/", ",", " ", " and ", " & ", ";", "|"])
+
+
+@PROPERTY_SETTINGS
+@given(words=st.lists(NAME_WORDS, min_size=1, max_size=5), joiner=JOINERS)
+def test_names_combine_by_or_and_never_give_voice(words: list[str], joiner: str) -> None:
+    """Joined capability names give the OR of their bits; any `voice` makes the cell refused."""
+    mask, issue = parse_capabilities(joiner.join(words), None)
+    combined = 0
+    for word in words:
+        combined |= NAMES[word]
+    if combined & VOICE:
+        assert mask is None
+        assert issue is not None
+        assert issue.code == "capabilities.voice_not_allowed"
+    else:
+        assert (mask, issue) == (combined, None)
+
+
+@PROPERTY_SETTINGS
+@given(text=st.text(max_size=20), default=st.one_of(st.none(), st.integers(-5, 40)))
+def test_accepted_mask_is_idempotent(text: str, default: int | None) -> None:
+    """An accepted mask, written back as text, reads as itself."""
+    mask, _ = parse_capabilities(text, default)
+    if mask is not None:
+        assert parse_capabilities(str(mask), None) == (mask, None)

@@ -245,3 +245,113 @@ def test_valid_numbers_in_national_form_round_trip(number: phonenumbers.PhoneNum
     expected = phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:]
     digits, issue = normalize_phonenumber(text, region)
     assert digits == expected or (issue is not None and issue.code == "phonenumber.ambiguous")
+
+
+@PROPERTY_SETTINGS
+@given(number=EXAMPLES, number_format=INTERNATIONAL_FORMATS)
+def test_digits_renormalise_to_themselves(
+    number: phonenumbers.PhoneNumber, number_format: int
+) -> None:
+    """Output maps to itself: with '+', and bare when long enough to read as international."""
+    digits, _ = normalize_phonenumber(phonenumbers.format_number(number, number_format), None)
+    assert digits is not None
+    assert normalize_phonenumber("+" + digits, None) == (digits, None)
+    if len(digits) >= phone.INTERNATIONAL_MIN_DIGITS:
+        assert normalize_phonenumber(digits, None) == (digits, None)
+
+
+@PROPERTY_SETTINGS
+@given(texts=st.lists(st.one_of(st.text(max_size=20), PHONEISH), max_size=30), region=REGIONS)
+def test_read_numbers_agrees_with_one_by_one(texts: list[str], region: str | None) -> None:
+    """The batch reader gives, for every distinct text, what normalize_phonenumber gives."""
+    readings = phone.read_numbers(texts, region)
+    assert list(readings) == list(dict.fromkeys(texts))
+    for text, reading in readings.items():
+        assert (reading.digits, reading.issue(text)) == normalize_phonenumber(text, region)
+
+
+def test_parallel_read_numbers_is_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker processes return exactly the readings (issue types included) of one process."""
+    monkeypatch.setattr(phone, "PARALLEL_MIN_NUMBERS", 4)
+    texts = ["+1 205 905 1025", "abc", "1.2E+10", "15012345678", "+1 900 234 5678", "", "12"]
+    single = phone.read_numbers(texts, "CN", workers=1)
+    double = phone.read_numbers(texts, "CN", workers=2)
+    assert double == single
+    assert all(
+        a.problem is b.problem for a, b in zip(single.values(), double.values(), strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("+1 205 905 1025", "fixed_line_or_mobile"),
+        ("+49 151 23456789", "mobile"),
+        ("+1 900 234 5678", "premium_rate"),
+        ("+1 800 234 5678", "toll_free"),
+        ("+44 76 4012 3456", "pager"),
+    ],
+)
+def test_reading_carries_the_number_type(text: str, kind: str) -> None:
+    """A valid reading carries libphonenumber's type, named in lower case."""
+    assert phone.read_number(text, None).kind == kind
+
+
+@PROPERTY_SETTINGS
+@given(number=EXAMPLES)
+def test_kind_is_known_exactly_for_valid_numbers(number: phonenumbers.PhoneNumber) -> None:
+    """Reading validity from number_type agrees with phonenumbers.is_valid_number."""
+    reading = phone.read_number(phonenumbers.format_number(number, PhoneNumberFormat.E164), None)
+    assert (reading.kind is not None) is phonenumbers.is_valid_number(number)
+
+
+# -- the partner's number policy -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("policy", "text", "codes"),
+    [
+        (phone.NumberPolicy(), "+1 900 234 5678", []),
+        (phone.NumberPolicy(countries=frozenset({"US"})), "+1 506 234 5678", ["country"]),
+        (phone.NumberPolicy(countries=frozenset({"US", "CA"})), "+1 506 234 5678", []),
+        (phone.NumberPolicy(prefixes=("1205",)), "+1 312 555 0100", ["prefix"]),
+        (phone.NumberPolicy(prefixes=("1312", "1205")), "+1 205 905 1025", []),
+        (phone.NumberPolicy(sms_incapable=frozenset({"premium_rate"})), "+19002345678", ["sms"]),
+        (
+            phone.NumberPolicy(countries=frozenset({"GB"}), prefixes=("44",)),
+            "+12059051025",
+            ["country", "prefix"],
+        ),
+        (phone.NumberPolicy(countries=frozenset({"GB"})), "not a number", []),
+    ],
+)
+def test_number_policy(policy: phone.NumberPolicy, text: str, codes: list[str]) -> None:
+    """Allowed countries and prefixes are errors, SMS-incapable kinds a warning; bad cells skip."""
+    names = {
+        "phonenumber.country_not_allowed": "country",
+        "phonenumber.prefix_not_allowed": "prefix",
+        "phonenumber.sms_unlikely": "sms",
+    }
+    issues = policy.issues(phone.read_number(text, None), text, "Phone")
+    assert [names[issue.code] for issue in issues] == codes
+    for issue in issues:
+        assert (issue.value, issue.column) == (text, "Phone")
+        assert (issue.normalized or "").isdigit()
+
+
+@PROPERTY_SETTINGS
+@given(number=EXAMPLES, prefix=st.from_regex(r"\A[1-9][0-9]{0,3}\Z"))
+def test_prefix_rule_matches_startswith(number: phonenumbers.PhoneNumber, prefix: str) -> None:
+    """A number is outside the allowed prefixes exactly when its digits do not start with one."""
+    reading = phone.read_number(phonenumbers.format_number(number, PhoneNumberFormat.E164), None)
+    assert reading.digits is not None
+    issues = phone.NumberPolicy(prefixes=(prefix,)).issues(reading, "x")
+    assert (issues == []) is reading.digits.startswith(prefix)
+
+
+def test_country_checks() -> None:
+    """country_of names the region of valid digits; check_country refuses unknown codes."""
+    assert phone.country_of("15062345678") == "CA"
+    assert phone.check_country("gb") == "GB"
+    with pytest.raises(ValueError, match="XX"):
+        phone.check_country("XX")

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from importer import phone
 from importer.catalogue import CATALOGUE
-from importer.config import RowDefaults
+from importer.config import InputSettings, RowDefaults, ValidationSettings, build_settings
 from importer.errors import ConfigError
+from importer.loader import load_file
 from importer.mapping import ColumnMapping, build_mapping
 from importer.models import RawRow, RowResult, Severity, Status
 from importer.validation import (
+    RowValidator,
     check_callback_url,
     check_carrier_sid,
     parse_attributes,
@@ -239,11 +248,13 @@ def test_later_copy_of_a_number_is_a_duplicate(mapping: ColumnMapping, make_row:
     assert copy.payload is None
     assert copy.normalized_phonenumber == "12059051025"
     (issue,) = copy.issues
-    assert (issue.code, issue.value, issue.column) == (
+    assert (issue.code, issue.value, issue.normalized, issue.column) == (
         "row.duplicate",
+        "1-205-905-1025",
         "12059051025",
         "Phone Number",
     )
+    assert "+12059051025" in issue.message
     assert "row 5" in issue.message
 
 
@@ -401,3 +412,288 @@ def test_parse_attributes(text: str, expected: dict[str, object] | None) -> None
         assert problem.code == "attributes.not_an_object"
     else:
         assert problem is None
+
+
+# -- the full rule set ----------------------------------------------------------------
+
+RULES_WORKBOOK = Path(__file__).parent / "fixtures" / "rules" / "rules.xlsx"
+RULES_SETTINGS = ValidationSettings(
+    allowed_countries=("US", "GB", "DE"),
+    allowed_prefixes=("1", "44", "4930"),
+    has_default_carrier=False,
+)
+SHEETS = {
+    "rules": (None, RULES_SETTINGS),
+    "rules-CN": ("CN", ValidationSettings(has_default_carrier=False)),
+}
+
+
+@functools.cache
+def rules_results() -> dict[tuple[str, int], tuple[str, RowResult]]:
+    """(sheet, row) → (expected codes, result) for every row of the rules workbook."""
+    found: dict[tuple[str, int], tuple[str, RowResult]] = {}
+    for sheet, (region, rules) in SHEETS.items():
+        loaded = load_file(RULES_WORKBOOK, InputSettings(sheet=sheet))
+        rows = list(loaded.rows)
+        mapping = build_mapping(loaded.source.header)
+        defaults = RowDefaults(default_region=region)
+        expected = loaded.source.header.index("expected_codes")
+        for row, result in zip(rows, validate_rows(rows, mapping, defaults, rules), strict=True):
+            found[sheet, row.number] = (row.cells[expected], result)
+    return found
+
+
+def _rule_ids() -> list[str]:
+    return [f"{sheet}:{number}:{codes or 'clean'}" for (sheet, number), (codes, _) in _rules()]
+
+
+def _rules() -> list[tuple[tuple[str, int], tuple[str, RowResult]]]:
+    return sorted(rules_results().items())
+
+
+@pytest.mark.parametrize(("where", "case"), _rules(), ids=_rule_ids())
+def test_rules_workbook_row_gives_exactly_its_codes(
+    where: tuple[str, int], case: tuple[str, RowResult]
+) -> None:
+    """Each fixture row (one per rule) yields exactly the codes written in its first column."""
+    expected, result = case
+    assert codes(result) == [code for code in expected.split("; ") if code], where
+    for issue in result.issues:
+        assert CATALOGUE[issue.code].severity is issue.severity
+        assert issue.hint
+
+
+def test_rules_workbook_covers_every_validation_code() -> None:
+    """The fixture has a row for every row/phonenumber/capabilities/field code in the catalogue."""
+    seen = {code for expected, _ in rules_results().values() for code in expected.split("; ")}
+    validation_codes = {
+        code for code in CATALOGUE if not code.startswith(("api.", "remote.", "row.ragged"))
+    }
+    assert validation_codes - seen == set()
+
+
+def test_warnings_leave_the_row_valid() -> None:
+    """Rows whose only issues are warnings still would_register, with their payload."""
+    warned = [
+        result
+        for expected, result in rules_results().values()
+        if expected
+        and all(CATALOGUE[code].severity is Severity.WARNING for code in expected.split("; "))
+    ]
+    assert len(warned) == 3
+    assert all(result.status is Status.WOULD_REGISTER and result.payload for result in warned)
+
+
+def test_three_problem_fixture_row_is_invalid_with_each_value() -> None:
+    """The fixture's three-problem row names each field, column and cell text."""
+    (result,) = [r for e, r in rules_results().values() if e.count(";") == 2]
+    assert result.status is Status.INVALID
+    assert [(i.field, i.value) for i in result.issues] == [
+        ("phonenumber", "1.20591E+10"),
+        ("capabilities", "31"),
+        ("underlying_carrier_sid", "carrier-42"),
+    ]
+
+
+def test_issues_carry_the_normalised_value(mapping: ColumnMapping, make_row: MakeRow) -> None:
+    """Rule issues record the normalised value next to the cell text where one was read."""
+    rules = ValidationSettings(allowed_countries=("GB",))
+    row = make_row(phonenumber="1 (205) 905-1025", capabilities="sms+voice", callback_url=CALLBACK)
+    (result,) = validate_rows([row], mapping, RowDefaults(), rules)
+    assert [(i.code, i.value, i.normalized) for i in result.issues] == [
+        ("phonenumber.country_not_allowed", "1 (205) 905-1025", "12059051025"),
+        ("capabilities.voice_not_allowed", "sms+voice", "7"),
+    ]
+    assert "US" in result.issues[0].message
+    assert "GB" in result.issues[0].message
+
+
+def test_http_callback_warns_and_is_sent(mapping: ColumnMapping, make_row: MakeRow) -> None:
+    """Plain http is a warning; the URL is still in the payload."""
+    row = make_row(phonenumber="+12059051025", capabilities="3", callback_url="http://e.com/h")
+    result = validate_one(row, mapping, RowDefaults())
+    assert result.status is Status.WOULD_REGISTER
+    assert codes(result) == ["callback_url.not_https"]
+    assert result.issues[0].normalized == "http://e.com/h"
+    assert result.payload is not None
+    assert result.payload["callback_url"] == "http://e.com/h"
+
+
+@pytest.mark.parametrize(
+    ("has_default", "carrier_default", "expected"),
+    [
+        (True, None, []),
+        (False, None, ["underlying_carrier_sid.missing"]),
+        (False, CARRIER, []),
+    ],
+)
+def test_missing_carrier_only_without_any_default(
+    mapping: ColumnMapping,
+    make_row: MakeRow,
+    has_default: bool,
+    carrier_default: str | None,
+    expected: list[str],
+) -> None:
+    """An empty carrier cell is an error only when neither partner nor run has a default."""
+    rules = ValidationSettings(has_default_carrier=has_default)
+    defaults = RowDefaults(carrier_sid=carrier_default)
+    row = make_row(phonenumber="+12059051025", capabilities="3")
+    (result,) = validate_rows([row], mapping, defaults, rules)
+    assert codes(result) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("name", 255), ("string_key_1", 255), ("string_key_2", 255), ("callback_url", 2048)],
+)
+def test_length_limits_are_inclusive(
+    mapping: ColumnMapping, make_row: MakeRow, field: str, limit: int
+) -> None:
+    """A value of exactly the limit passes; one character more is `<field>.too_long`."""
+
+    def text(length: int) -> str:
+        return ("https://e.com/" + "a" * (length - 14)) if field == "callback_url" else "x" * length
+
+    ok = make_row(phonenumber="+12059051025", capabilities="3", **{field: text(limit)})
+    long = make_row(phonenumber="+12059051026", capabilities="3", **{field: text(limit + 1)})
+    first, second = validate_rows([ok, long], mapping, RowDefaults())
+    assert codes(first) == []
+    assert codes(second) == [f"{field}.too_long"]
+    assert f"{limit + 1} characters" in second.issues[0].message
+
+
+def test_sms_incapable_types_are_configurable(mapping: ColumnMapping, make_row: MakeRow) -> None:
+    """A premium-rate number warns by default; an empty list turns the check off."""
+    row = make_row(phonenumber="+1 900 234 5678", capabilities="3")
+    (default,) = validate_rows([row], mapping, RowDefaults())
+    (off,) = validate_rows(
+        [row], mapping, RowDefaults(), ValidationSettings(sms_incapable_types=())
+    )
+    assert codes(default) == ["phonenumber.sms_unlikely"]
+    assert "premium rate" in default.issues[0].message
+    assert codes(off) == []
+
+
+def test_unknown_allowed_country_stops_the_run(mapping: ColumnMapping, make_row: MakeRow) -> None:
+    """An allowed country phonenumbers does not know is a ConfigError, not a row problem."""
+    rules = ValidationSettings(allowed_countries=("XX",))
+    with pytest.raises(ConfigError, match="allowed_countries"):
+        validate_rows([make_row(phonenumber="+12059051025")], mapping, RowDefaults(), rules)
+
+
+def test_parallel_reading_gives_identical_results(
+    mapping: ColumnMapping, make_row: MakeRow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Numbers read by two worker processes give exactly the single-process results."""
+    monkeypatch.setattr(phone, "PARALLEL_MIN_NUMBERS", 10)
+    texts = [
+        "+1 205 905 1{n:03d}",
+        "abc{n}",
+        "1.2E+{n}",
+        "(205) 905-1{n:03d}",
+        "+1 555 010 0{n:03d}",
+    ]
+    rows = [
+        make_row(phonenumber=texts[n % len(texts)].format(n=n // 2), capabilities="3")
+        for n in range(60)
+    ]
+    pools: list[object] = []
+    real_pool = phone.ProcessPoolExecutor
+
+    def spy(*args: Any, **kwargs: Any) -> ProcessPoolExecutor:
+        pools.append(args[0])
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr(phone, "ProcessPoolExecutor", spy)
+    single = validate_rows(rows, mapping, RowDefaults(default_region="US"), workers=1)
+    double = validate_rows(rows, mapping, RowDefaults(default_region="US"), workers=2)
+    assert double == single
+    assert pools == [1]  # this process reads one chunk, one more process the other
+    assert len({result.status for result in single}) > 1
+
+
+PHONE_CELLS = st.one_of(
+    st.text(max_size=20),
+    st.from_regex(r"\A[+']?[0-9 ()\-.]{3,20}\Z"),
+    st.integers(12_000_000_000, 19_999_999_999).map(lambda n: f"+{n}"),
+)
+MASK_CELLS = st.one_of(
+    st.integers(-3, 40).map(str),
+    st.sampled_from(["sms", "mms", "sms+voice", "all", "voice", "27 (x)", "", "3.0"]),
+)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(cells=st.lists(st.tuples(PHONE_CELLS, MASK_CELLS), min_size=1, max_size=8))
+def test_payloads_never_carry_plus_or_voice(cells: list[tuple[str, str]]) -> None:
+    """Whatever the cells, every payload has bare E.164 digits and a voice-free messaging mask."""
+    mapping = build_mapping(("phonenumber", "capabilities"))
+    rows = [RawRow(n, cell) for n, cell in enumerate(cells, start=2)]
+    for result in validate_rows(rows, mapping, RowDefaults(default_region="US")):
+        assert (result.payload is None) is (result.status is not Status.WOULD_REGISTER)
+        if result.payload is not None:
+            digits, mask = result.payload["phonenumber"], result.payload["capabilities"]
+            assert isinstance(digits, str)
+            assert digits.isascii()
+            assert digits.isdigit()
+            assert isinstance(mask, int)
+            assert not mask & 4
+            assert mask & 27
+
+
+def test_validation_section_of_the_config_file(tmp_path: Path) -> None:
+    """`[validation]` in the TOML config is read, with countries upper-cased and '+' dropped."""
+    config = tmp_path / "partner.toml"
+    config.write_text(
+        '[validation]\nallowed_countries = ["us", "ca"]\nallowed_prefixes = ["+1205"]\n'
+        "has_default_carrier = false\nsms_incapable_types = []\n",
+        encoding="utf-8",
+    )
+    rules = build_settings(config_file=config).validation
+    assert rules == ValidationSettings(
+        allowed_countries=("US", "CA"),
+        allowed_prefixes=("1205",),
+        has_default_carrier=False,
+        sms_incapable_types=(),
+    )
+
+
+@pytest.mark.parametrize(
+    "section",
+    ['allowed_prefixes = ["12a"]', 'sms_incapable_types = ["fax"]', "has_default_carrier = 3"],
+)
+def test_bad_validation_settings_are_config_errors(tmp_path: Path, section: str) -> None:
+    """A malformed [validation] setting is a one-line ConfigError naming it."""
+    config = tmp_path / "partner.toml"
+    config.write_text(f"[validation]\n{section}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="validation"):
+        build_settings(config_file=config)
+
+
+def test_streaming_validator_matches_validate_rows(
+    mapping: ColumnMapping, make_row: MakeRow
+) -> None:
+    """RowValidator used row by row, without priming, gives what validate_rows gives."""
+    rows = [
+        make_row(phonenumber=text, capabilities="3")
+        for text in ("+12059051025", "abc", "+1 205 905 1025", "+12059051026", "abc")
+    ]
+    validator = RowValidator(mapping, RowDefaults())
+    assert [validator.validate(row) for row in rows] == validate_rows(rows, mapping, RowDefaults())
+
+
+def test_payload_order_holds_with_defaults_and_cells_mixed() -> None:
+    """Defaulted and typed optional values come out in payload order whichever column exists."""
+    mapping = build_mapping(("phonenumber", "capabilities", "underlying_carrier_sid", "name"))
+    defaults = RowDefaults(callback_url=CALLBACK)
+    (result,) = validate_rows(
+        [RawRow(2, ("+12059051025", "3", CARRIER, "desk"))], mapping, defaults
+    )
+    assert result.payload is not None
+    assert list(result.payload) == [
+        "phonenumber",
+        "capabilities",
+        "underlying_carrier_sid",
+        "callback_url",
+        "name",
+    ]
