@@ -1,0 +1,133 @@
+"""Which report files a run writes, and writing them all or not at all.
+
+`plan_reports` decides, before anything is written (the summary names the main file):
+
+* the workbook, unless `report_format` is "csv" (or the report path ends in .csv);
+* the CSV twins `<stem>.results.csv` and `<stem>.errors.csv` beside it, for CSV input
+  or with `report_format` "csv"/"both", and always when the rows are more than
+  `workbook_row_limit`: then the workbook keeps Summary, Errors and Retry only.
+
+`write_all` writes every file to a temporary name beside its target and, once all of
+them are complete, moves each onto its target with `os.replace`: a reader never sees a
+half-written report, and a failure leaves the previous reports as they were. No target
+may be the input file.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from xlsxwriter.exceptions import XlsxWriterException
+
+from importer.config import ReportSettings
+from importer.errors import ConfigError
+
+Writer = Callable[[Path], None]
+
+RESULTS_SUFFIX = ".results"
+CSV_SUFFIX = ".csv"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportFiles:
+    """The files of one report; `main` is the one a user is pointed at."""
+
+    workbook: Path | None
+    results_csv: Path | None = None
+    errors_csv: Path | None = None
+    results_in_workbook: bool = True
+
+    @property
+    def main(self) -> Path:
+        """The workbook, else the results CSV."""
+        main = self.workbook or self.results_csv
+        assert main is not None, "a report has a workbook or a results CSV"
+        return main
+
+    @property
+    def paths(self) -> list[Path]:
+        """Every file of the report, the main one first."""
+        return [p for p in (self.workbook, self.results_csv, self.errors_csv) if p is not None]
+
+
+def default_report_path(input_path: Path, report_dir: Path) -> Path:
+    """Where the report goes when no --report is given: `<dir>/<stem>.results.xlsx`."""
+    return report_dir / f"{input_path.stem}{RESULTS_SUFFIX}.xlsx"
+
+
+def twin_paths(report_path: Path) -> tuple[Path, Path]:
+    """`<stem>.results.csv` and `<stem>.errors.csv` beside the report."""
+    stem = report_path.stem.removesuffix(RESULTS_SUFFIX)
+    folder = report_path.parent
+    return folder / f"{stem}{RESULTS_SUFFIX}.csv", folder / f"{stem}.errors.csv"
+
+
+def plan_reports(
+    report_path: Path, *, rows: int, source_format: str, settings: ReportSettings
+) -> ReportFiles:
+    """Which files a report of `rows` rows read from a `source_format` file is written to."""
+    chosen = settings.report_format
+    if chosen is None and report_path.suffix.lower() == CSV_SUFFIX:
+        chosen = "csv"
+    over_limit = rows > settings.workbook_row_limit
+    twins = over_limit or chosen in ("csv", "both") or (chosen is None and source_format == "csv")
+    results_csv, errors_csv = twin_paths(report_path) if twins else (None, None)
+    workbook = None if chosen == "csv" else report_path
+    return ReportFiles(
+        workbook=workbook,
+        results_csv=results_csv,
+        errors_csv=errors_csv,
+        results_in_workbook=workbook is not None and not over_limit,
+    )
+
+
+def refuse_input(paths: Sequence[Path], input_file: Path, what: str = "report") -> None:
+    """Raise `ConfigError` when one of `paths` is the input file."""
+    for path in paths:
+        if same_file(path, input_file):
+            raise ConfigError(
+                f"{path}: the {what} would overwrite the input file; choose another path"
+            )
+
+
+def same_file(first: Path, second: Path) -> bool:
+    """True when both paths name one file (or would, once created)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return first.resolve() == second.resolve()
+
+
+def write_all(jobs: Sequence[tuple[Path, Writer]], what: str = "report") -> None:
+    """Write each file to a temporary name, then move them all into place."""
+    temporaries = [_temporary(path) for path, _ in jobs]
+    current = jobs[0][0] if jobs else Path()
+    try:
+        for (current, write), temporary in zip(jobs, temporaries, strict=True):
+            current.parent.mkdir(parents=True, exist_ok=True)
+            write(temporary)
+        for (current, _), temporary in zip(jobs, temporaries, strict=True):
+            os.replace(temporary, current)
+    except (OSError, XlsxWriterException) as error:
+        raise ConfigError(f"{current}: cannot write the {what} ({reason(error)})") from None
+    finally:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def reason(error: Exception) -> str:
+    """An OS or xlsxwriter failure as one short reason."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    cause = error.__context__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return str(error) or type(error).__name__

@@ -1,0 +1,160 @@
+"""The workbook's sheets, laid out from the flattened rows.
+
+* `Results`: the partner's columns in their order and header text, row for row in
+  input order, then ours; the status cell coloured, the partner's columns text-formatted.
+* `Summary`: counts (charted), input facts, mapping, options, where the files are,
+  versions and timings, with notes first when something is elsewhere.
+* `Errors`: one line per problem of the rows needing attention.
+* `Retry`: the rows worth sending again, in the original layout only (header text,
+  columns), so `did-import run report.xlsx --sheet Retry` reads it; cells to fix are
+  orange, and original columns are text-formatted so a retyped number stays exact.
+
+A sheet never holds more than `sheet_capacity()` lines: beyond it the lines are left
+to the CSV twins and a note in Summary says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+
+from importer.config import EXCEL_MAX_ROWS
+from importer.models import RowResult
+from importer.reporter import flatten
+from importer.reporter.flatten import Cell, Item
+from importer.reporter.workbook import Line, Sheet
+from importer.summary import RunSummary
+
+RESULTS_SHEET = "Results"
+SUMMARY_SHEET = "Summary"
+ERRORS_SHEET = "Errors"
+RETRY_SHEET = "Retry"
+NOTE_ITEM = "note"
+MAX_SHEET_ROWS = EXCEL_MAX_ROWS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportData:
+    """What a report is made of: the partner's header, the results, the run summary."""
+
+    header: Sequence[str]
+    results: Sequence[RowResult]
+    summary: RunSummary
+    mapping: Mapping[str, str] | None = None
+    options: Sequence[Item] = ()
+
+    @property
+    def used_mapping(self) -> dict[str, str]:
+        """The mapping given, else the one the summary recorded."""
+        return dict(self.summary.input.mapping if self.mapping is None else self.mapping)
+
+    @property
+    def width(self) -> int:
+        """How many original columns the report keeps."""
+        return flatten.original_width(self.header, self.results)
+
+
+@dataclass(frozen=True, slots=True)
+class SheetCounts:
+    """How many lines each sheet would hold, counted before anything is written."""
+
+    results: int
+    errors: int
+    retry: int
+
+
+def sheet_capacity() -> int:
+    """Data lines a worksheet can hold under its header row."""
+    return MAX_SHEET_ROWS - 1
+
+
+def count_lines(data: ReportData) -> SheetCounts:
+    """Count the Results, Errors and Retry lines of a report."""
+    mapping = data.used_mapping
+    errors = sum(len(flatten.error_rows(data.header, r, mapping)) for r in data.results)
+    retry = sum(1 for result in data.results if flatten.needs_retry(result))
+    return SheetCounts(results=len(data.results), errors=errors, retry=retry)
+
+
+def results_sheet(data: ReportData) -> Sheet:
+    """The partner's sheet with the answers filled in."""
+    width = data.width
+    status_at = width + flatten.RESULT_COLUMNS.index("status")
+    ours = dict.fromkeys(range(width, width + len(flatten.RESULT_COLUMNS)), "header_ours")
+    lines = (
+        Line(flatten.report_row(result, width), {status_at: f"status:{result.status.value}"})
+        for result in data.results
+    )
+    return Sheet(
+        name=RESULTS_SHEET,
+        columns=flatten.report_header(data.header, width),
+        lines=lines,
+        header_styles=ours,
+        column_styles=dict.fromkeys(range(width), "text"),
+    )
+
+
+def errors_sheet(data: ReportData) -> Sheet:
+    """Only the rows needing attention, one line per problem, at most a sheet's worth."""
+    status_at = flatten.ERROR_COLUMNS.index("status")
+    mapping = data.used_mapping
+    lines = (
+        Line(line, {status_at: f"status:{line[status_at]}"})
+        for result in data.results
+        for line in flatten.error_rows(data.header, result, mapping)
+    )
+    return Sheet(name=ERRORS_SHEET, columns=flatten.ERROR_COLUMNS, lines=_capped(lines))
+
+
+def retry_sheet(data: ReportData) -> Sheet:
+    """The rows to send again, in the original layout; the cells to fix in orange."""
+    width, mapping = data.width, data.used_mapping
+    lines = (
+        Line(
+            flatten.retry_row(result, width),
+            _retry_styles(width, flatten.problem_columns(data.header, result, mapping)),
+        )
+        for result in data.results
+        if flatten.needs_retry(result)
+    )
+    return Sheet(
+        name=RETRY_SHEET,
+        columns=flatten.original_header(data.header, width),
+        lines=_capped(lines),
+        column_styles=dict.fromkeys(range(width), "text"),
+    )
+
+
+def _retry_styles(width: int, problems: set[int]) -> dict[int, str]:
+    return {col: "fix" if col in problems else "text" for col in range(width)}
+
+
+def summary_sheet(items: Sequence[Item], *, active: bool = False) -> Sheet:
+    """The (item, value) pairs; notes in red."""
+    lines = (Line([name, value], {1: "note"} if name == NOTE_ITEM else {}) for name, value in items)
+    return Sheet(name=SUMMARY_SHEET, columns=flatten.SUMMARY_COLUMNS, lines=lines, active=active)
+
+
+def summary_items(data: ReportData, extra: Sequence[Item]) -> list[Item]:
+    """Notes first, then the flattened summary with `extra` items after the options."""
+    notes = [item for item in extra if item[0] == NOTE_ITEM]
+    others = [item for item in extra if item[0] != NOTE_ITEM]
+    items = flatten.summary_items(
+        data.summary, data.used_mapping, header=data.header, options=data.options
+    )
+    return [*notes, *items, *others]
+
+
+def capped_note(sheet: str, shown: int, total: int, rest: str) -> Item:
+    """A Summary note for a sheet that could not hold all its lines."""
+    return (NOTE_ITEM, f"{sheet} shows the first {shown:,} of {total:,} lines; {rest}")
+
+
+def _capped(lines: Iterable[Line]) -> Iterator[Line]:
+    return islice(lines, sheet_capacity())
+
+
+def cell_rows(sheet_lines: Iterable[Line]) -> Iterator[Sequence[Cell]]:
+    """The bare cells of lines, for the CSV writer."""
+    return (line.cells for line in sheet_lines)

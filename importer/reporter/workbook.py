@@ -1,0 +1,203 @@
+"""Rendering the results workbook with xlsxwriter, formula-free and in constant memory.
+
+Every cell is written with an explicit type (`write_string`, `write_number`) and the
+workbook's string conversions are off, so no cell is ever a formula, a hyperlink or a
+number guessed from text (xlsxwriter's URL conversion would also silently drop every
+link after Excel's 65,530th). `constant_memory` flushes each row as the next begins:
+rows go out in order, and a sheet's column widths are guessed from its first rows.
+
+A `Sheet` is a header and `Line`s: the cells of a row and, per column, the name of a
+style in `STYLES` (a status colour, a cell to fix). The chart on the Summary sheet
+points at its count cells, written above it; its cached values are given with the
+series, since constant_memory keeps no cell to read them back from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.exceptions import XlsxWriterException
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from importer.models import Status
+from importer.reporter.flatten import STATUS_ITEM_PREFIX, Cell, Item
+
+WORKBOOK_OPTIONS: dict[str, bool] = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
+MIN_COLUMN_WIDTH = 6
+MAX_COLUMN_WIDTH = 60
+WIDTH_SAMPLE_ROWS = 200
+CHART_CELL = "D2"
+CHART_SIZE = {"x_scale": 1.2, "y_scale": 1.1}
+
+_GREEN = {"bg_color": "#C6EFCE", "font_color": "#006100"}
+_BLUE = {"bg_color": "#DDEBF7", "font_color": "#1F4E78"}
+_ORANGE = {"bg_color": "#FCE4D6", "font_color": "#974706"}
+_RED = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
+STATUS_COLOURS: Mapping[Status, Mapping[str, str]] = {
+    Status.REGISTERED: _GREEN,
+    Status.ALREADY_REGISTERED: _GREEN,
+    Status.WOULD_REGISTER: _BLUE,
+    Status.INVALID: _ORANGE,
+    Status.DUPLICATE: _ORANGE,
+    Status.REJECTED: _ORANGE,
+    Status.FAILED: _RED,
+    Status.NOT_ATTEMPTED: _RED,
+}
+_COLOUR_BY_NAME = {status.value: colour for status, colour in STATUS_COLOURS.items()}
+STYLES: Mapping[str, Mapping[str, object]] = {
+    "header": {"bold": True, "bg_color": "#D9D9D9", "bottom": 1},
+    "header_ours": {"bold": True, "bg_color": "#BDD7EE", "bottom": 1},
+    "text": {"num_format": "@"},
+    "fix": {"num_format": "@", **_ORANGE},
+    "note": {"bold": True, "font_color": "#9C0006", "text_wrap": True},
+    **{f"status:{status.value}": colour for status, colour in STATUS_COLOURS.items()},
+}
+
+Styles = Mapping[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One row of a sheet: its cells and, per column index, a style name."""
+
+    cells: Sequence[Cell]
+    styles: Styles = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sheet:
+    """One worksheet: name, column titles (with their style) and lines, consumed once."""
+
+    name: str
+    columns: Sequence[str]
+    lines: Iterable[Line]
+    header_styles: Styles = field(default_factory=dict)
+    column_styles: Styles = field(default_factory=dict)
+    active: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CountChart:
+    """A bar chart of the `status: …` items of a sheet whose lines are summary items."""
+
+    sheet: str
+    items: Sequence[Item]
+
+
+def render_workbook(target: Path, sheets: Sequence[Sheet], chart: CountChart | None) -> None:
+    """Write `sheets` in order to a new workbook at `target`, with the count chart."""
+    workbook = xlsxwriter.Workbook(str(target), WORKBOOK_OPTIONS)
+    try:
+        formats = {name: workbook.add_format(dict(style)) for name, style in STYLES.items()}
+        for sheet in sheets:
+            worksheet = workbook.add_worksheet(sheet.name)
+            write_sheet(worksheet, sheet, formats)
+            if chart is not None and chart.sheet == sheet.name:
+                _insert_chart(workbook, worksheet, chart)
+    except BaseException:
+        with suppress(OSError, XlsxWriterException):
+            workbook.close()  # releases constant_memory's temporary files
+        raise
+    workbook.close()
+
+
+def write_sheet(worksheet: Worksheet, sheet: Sheet, formats: Mapping[str, Format]) -> None:
+    """Write a sheet row by row (constant_memory needs rows in order), then lay it out."""
+    lines = iter(sheet.lines)
+    sample = list(islice(lines, WIDTH_SAMPLE_ROWS))
+    for col, width in enumerate(column_widths(sheet.columns, [line.cells for line in sample])):
+        style = sheet.column_styles.get(col)
+        worksheet.set_column(col, col, width, formats[style] if style else None)
+    for col, title in enumerate(sheet.columns):
+        worksheet.write_string(0, col, title, formats[sheet.header_styles.get(col, "header")])
+    last = 0
+    for last, line in enumerate(chain(sample, lines), start=1):
+        _write_line(worksheet, last, line, formats)
+    worksheet.freeze_panes(1, 0)
+    worksheet.autofilter(0, 0, last, max(len(sheet.columns) - 1, 0))
+    _print_setup(worksheet)
+    if sheet.active:
+        worksheet.activate()
+
+
+def _print_setup(worksheet: Worksheet) -> None:
+    """Printed (or exported to PDF): landscape, one page wide, the header on every page."""
+    worksheet.set_landscape()
+    worksheet.fit_to_pages(1, 0)
+    worksheet.repeat_rows(0)
+
+
+def _write_line(
+    worksheet: Worksheet, index: int, line: Line, formats: Mapping[str, Format]
+) -> None:
+    for col, value in enumerate(line.cells):
+        style = line.styles.get(col)
+        cell_format = formats[style] if style else None
+        if value is None or value == "":
+            if cell_format is not None:
+                worksheet.write_blank(index, col, None, cell_format)  # styled, still empty
+        elif isinstance(value, str):
+            worksheet.write_string(index, col, value, cell_format)
+        else:
+            worksheet.write_number(index, col, value, cell_format)
+
+
+def column_widths(columns: Sequence[str], sample: Sequence[Sequence[Cell]]) -> list[int]:
+    """Widths from the titles and the sampled cells, kept between the min and the cap."""
+    widths = [len(title) for title in columns]
+    for row in sample:
+        for col, value in enumerate(row[: len(widths)]):
+            if value is not None:
+                widths[col] = max(widths[col], len(str(value)))
+    return [min(max(width + 2, MIN_COLUMN_WIDTH), MAX_COLUMN_WIDTH) for width in widths]
+
+
+def _insert_chart(workbook: Workbook, worksheet: Worksheet, chart: CountChart) -> None:
+    rows = [
+        (index, name, value)
+        for index, (name, value) in enumerate(chart.items, start=1)
+        if name.startswith(STATUS_ITEM_PREFIX)
+    ]
+    if not rows:
+        return
+    first, last = rows[0][0], rows[-1][0]
+    bar = workbook.add_chart({"type": "bar"})
+    assert bar is not None  # "bar" is a known chart type
+    bar.add_series(_series(chart.sheet, first, last, rows))
+    bar.set_title({"name": "Rows per status"})
+    bar.set_legend({"none": True})
+    bar.set_y_axis({"reverse": True})
+    bar.set_x_axis({"min": 0, "major_gridlines": {"visible": True}})
+    worksheet.insert_chart(CHART_CELL, bar, CHART_SIZE)
+
+
+def _series(sheet: str, first: int, last: int, rows: Sequence[tuple[int, str, Cell]]) -> Any:
+    quoted = "'" + sheet.replace("'", "''") + "'"
+    return {
+        "name": "rows",
+        "categories": f"={quoted}!$A${first + 1}:$A${last + 1}",
+        "values": f"={quoted}!$B${first + 1}:$B${last + 1}",
+        # Cached values (undocumented xlsxwriter options): constant_memory keeps none.
+        "categories_data": [name for _, name, _ in rows],
+        "values_data": [value for _, _, value in rows],
+        "data_labels": {"value": True},
+        "points": [_point(name) for _, name, _ in rows],
+    }
+
+
+def _point(item: str) -> dict[str, Any]:
+    colour = _COLOUR_BY_NAME.get(item.removeprefix(STATUS_ITEM_PREFIX))
+    return {"fill": {"color": colour["font_color"]}} if colour else {}
