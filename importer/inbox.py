@@ -1,0 +1,553 @@
+"""The inbox: scheduled imports from a drop folder, safe under cron, systemd timers and overlap.
+
+`process_inbox(DIR, settings)` handles every new file once and returns; `watch_inbox`
+keeps doing that every `settings.inbox.interval` seconds until told to stop. Layout,
+folders created as needed::
+
+    DIR/  and  DIR/incoming/     drop files here (SFTP, shared drive, a script)
+    DIR/processing/<job>/        a file while it runs, with its report
+    DIR/done/<job>/              exit 0 or 1: the file, <stem>.results.xlsx (+ CSV twins),
+                                 <stem>.summary.json
+    DIR/failed/<job>/            exit 2 (unusable: <stem>.error.json) or 3 (API refused:
+                                 the report of what was done)
+    DIR/duplicates/<job>/        the same bytes as a file already in done/, not imported
+                                 again: the file and <stem>.duplicate.json
+    DIR/.did-import/lock         flock'd for the whole run: an overlapping run exits 5
+    DIR/.did-import/ledger.sqlite      sha256 → job, outcome, exit code, time
+    DIR/.did-import/journal.sqlite     the run journal, unless the settings name one
+
+`<job>` is `<UTC time>_<file name>`, e.g. `20261122T150102Z_numbers.xlsx`. A file is
+left where it is for the next run while its name looks temporary (`.part`, `.tmp`,
+`~$…`, dotfiles) or its size or mtime changes between two looks `settle` seconds
+apart. A run that stops with exit 4, or a process that dies mid-file, leaves the job
+in processing/; the next run picks it up first and the journal resumes it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from importer.api import RunOutcome, run_import
+from importer.config import Settings, redact, secrets_of
+from importer.errors import ConfigError, ImporterError, InboxBusy, RunStopped
+from importer.logs import describe_counts, event, get_logger, row_progress
+from importer.notify import notify
+from importer.signals import StopSwitch
+
+__all__ = [
+    "FileOutcome",
+    "FileState",
+    "InboxRun",
+    "Runner",
+    "make_runner",
+    "process_inbox",
+    "stop_on_signals",
+    "watch_inbox",
+]
+
+Runner = Callable[[Path, Settings], RunOutcome]
+Sleep = Callable[[float], None]
+
+TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".swp")
+TEMPORARY_PREFIXES = (".", "~$", "~")
+STATE_DIR = ".did-import"
+HOMES = {"done": "done", "failed": "failed", "duplicate": "duplicates", "pending": "processing"}
+HASH_CHUNK = 1 << 20
+
+_log = get_logger("importer.inbox")
+
+
+def process_inbox(
+    root: Path,
+    settings: Settings,
+    *,
+    runner: Runner | None = None,
+    stop: threading.Event | None = None,
+    sleep: Sleep = time.sleep,
+) -> InboxRun:
+    """Handle every new file in `root` once, holding the inbox's lock; notify when done.
+
+    Raises `InboxBusy` (exit 5) at once when another run holds the lock. Once `stop` is
+    set no further file is started (files already claimed wait in processing/).
+    """
+    inbox = Inbox(root, settings, runner or make_runner(), sleep, stop or threading.Event())
+    with inbox.locked():
+        return inbox.run_once(idle_level=logging.INFO)
+
+
+def watch_inbox(
+    root: Path,
+    settings: Settings,
+    *,
+    stop: threading.Event,
+    runner: Runner | None = None,
+    sleep: Sleep = time.sleep,
+    on_pass: Callable[[InboxRun], None] | None = None,
+) -> None:
+    """Pass over the inbox every `settings.inbox.interval` seconds until `stop` is set.
+
+    The lock is held throughout, so a cron run overlapping the watcher exits 5.
+    """
+    inbox = Inbox(root, settings, runner or make_runner(), sleep, stop)
+    with inbox.locked():
+        interval = settings.inbox.interval
+        event(_log, "watch_start", f"watching {root} every {interval:g}s", inbox=str(root))
+        while not stop.is_set():
+            outcome = inbox.run_once(idle_level=logging.DEBUG)
+            if on_pass is not None:
+                on_pass(outcome)
+            stop.wait(interval)
+        event(_log, "watch_end", f"stopped watching {root}", inbox=str(root))
+
+
+def make_runner(*, switch: StopSwitch | None = None, tty: bool = False) -> Runner:
+    """`run_import` with row progress (a bar on a terminal, else `progress` events)."""
+
+    def run(path: Path, settings: Settings) -> RunOutcome:
+        every = settings.log.progress_every
+        with row_progress(path.name, tty=tty, every=every) as progress:
+            return run_import(
+                path,
+                settings,
+                on_start=progress.start,
+                on_result=lambda _: progress.advance(),
+                stop=switch,
+            )
+
+    return run
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[tuple[threading.Event, StopSwitch]]:
+    """SIGINT/SIGTERM stop the inbox: the file running ends with exit 4, no other starts.
+
+    A second signal aborts the requests in flight (see `importer.signals`).
+    """
+    stop, switch = threading.Event(), StopSwitch()
+
+    def handle(number: int, _frame: object) -> None:
+        switch.request(signal.Signals(number).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop, switch
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class FileState(StrEnum):
+    """Where a file ended up after a pass."""
+
+    DONE = "done"  # exit 0 or 1: imported; the report says which rows need attention
+    FAILED = "failed"  # exit 2 (unusable) or 3 (the API refused us)
+    DUPLICATE = "duplicate"  # the same bytes were imported before: not sent again
+    PENDING = "pending"  # exit 4: stays in processing/ and resumes on the next pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileOutcome:
+    """One file's fate: its folder, exit code, counts and the files written beside it."""
+
+    name: str
+    state: FileState
+    exit_code: int
+    job: str
+    folder: Path
+    sha256: str
+    report_path: Path | None = None
+    summary_path: Path | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    note: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """JSON-ready fields for logs and notifications (`name` becomes `file`)."""
+        data = {"file" if key == "name" else key: getattr(self, key) for key in self.__slots__}
+        return {
+            key: str(value) if isinstance(value, Path) else value for key, value in data.items()
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRun:
+    """One pass over the inbox: each file handled, and the names left for the next pass."""
+
+    inbox: Path
+    files: tuple[FileOutcome, ...]
+    waiting: tuple[str, ...]
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def exit_code(self) -> int:
+        """The highest exit code of the files handled; 0 when there was nothing to do."""
+        return max((outcome.exit_code for outcome in self.files), default=0)
+
+    def describe(self) -> str:
+        """`2 done, 1 failed, 1 waiting` or `nothing to do`."""
+        states = [outcome.state.value for outcome in self.files]
+        parts = [f"{states.count(s.value)} {s.value}" for s in FileState if s.value in states]
+        if self.waiting:
+            parts.append(f"{len(self.waiting)} waiting")
+        return ", ".join(parts) or "nothing to do"
+
+    def fields(self) -> dict[str, Any]:
+        """Counts of files per state, for the `inbox_end` event."""
+        states = [outcome.state.value for outcome in self.files]
+        per_state = {state.value: states.count(state.value) for state in FileState}
+        return {"inbox": str(self.inbox), "files": per_state, "waiting": len(self.waiting)}
+
+    def to_json(self) -> dict[str, Any]:
+        """The notification body: the pass, its exit code and every file's outcome."""
+        return {
+            "tool": "did-import",
+            "mode": "inbox",
+            "inbox": str(self.inbox),
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "exit_code": self.exit_code,
+            "files": [outcome.fields() for outcome in self.files],
+            "waiting": list(self.waiting),
+        }
+
+
+class Ledger:
+    """sha256 of every file the inbox handled, and where it went (SQLite)."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path)
+        self.db.execute(
+            "create table if not exists files (sha256 text not null, name text not null,"
+            " job text not null, outcome text not null, exit_code integer not null,"
+            " finished_at text not null)"
+        )
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    def imported(self, sha256: str) -> tuple[str, str] | None:
+        """(job, finished_at) of the first import of these bytes, if any."""
+        row = self.db.execute(
+            "select job, finished_at from files where sha256 = ? and outcome = 'done'"
+            " order by finished_at limit 1",
+            (sha256,),
+        ).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def record(self, sha256: str, *, name: str, job: str, outcome: str, exit_code: int) -> None:
+        """Remember one handled file (committed at once)."""
+        with self.db:
+            self.db.execute(
+                "insert into files values (?, ?, ?, ?, ?, ?)",
+                (sha256, name, job, outcome, exit_code, datetime.now(UTC).isoformat()),
+            )
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` as indented JSON through a temporary file renamed into place."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A claimed file: its folder under processing/, its name and its sha256."""
+
+    folder: Path
+    name: str
+    sha256: str
+
+    @property
+    def stem(self) -> str:
+        """The file name without its extension: the report files' prefix."""
+        return Path(self.name).stem
+
+    def outcome(self, state: FileState, code: int, folder: Path, **extra: Any) -> FileOutcome:
+        """This job's `FileOutcome`, ending in `folder`."""
+        return FileOutcome(
+            name=self.name,
+            state=state,
+            exit_code=code,
+            job=self.folder.name,
+            folder=folder,
+            sha256=self.sha256,
+            **extra,
+        )
+
+
+class Inbox:
+    """One inbox folder: its layout, its lock, and one pass over its files."""
+
+    def __init__(
+        self, root: Path, settings: Settings, runner: Runner, sleep: Sleep, stop: threading.Event
+    ) -> None:
+        self.root, self.settings, self.runner, self.sleep = root, settings, runner, sleep
+        self.stop = stop
+        self.processing = root / "processing"
+        self.state = root / STATE_DIR
+        self.homes = {state: root / folder for state, folder in HOMES.items()}
+        self.secrets = secrets_of(settings)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold `DIR/.did-import/lock`; raise `InboxBusy` if another process has it."""
+        if not self.root.is_dir():
+            raise ConfigError(f"{self.root}: inbox folder does not exist")
+        for folder in (self.root / "incoming", self.processing, self.state):
+            folder.mkdir(parents=True, exist_ok=True)
+        with (self.state / "lock").open("a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip()
+                by = f" (pid {holder})" if holder else ""
+                message = f"{self.root}: another did-import inbox run holds the lock{by}"
+                raise InboxBusy(f"{message}; nothing done") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            yield
+
+    def run_once(self, *, idle_level: int) -> InboxRun:
+        """One pass: resume jobs left in processing/, then claim and run new files."""
+        started = datetime.now(UTC)
+        resumed = [path for path in sorted(self.processing.iterdir()) if _resumable(path)]
+        claimed, waiting = self._claim_new()
+        outcomes = []
+        with closing(Ledger(self.state / "ledger.sqlite")) as self.ledger:
+            for folder in [*resumed, *claimed]:
+                if self.stop.is_set():
+                    break
+                outcomes.append(self._handle(folder))
+        run = InboxRun(self.root, tuple(outcomes), tuple(waiting), started, datetime.now(UTC))
+        level = logging.INFO if run.files else idle_level
+        message = f"inbox {self.root}: {run.describe()} (exit {run.exit_code})"
+        event(_log, "inbox_end", message, level=level, **run.fields())
+        if run.files:
+            notify(run.to_json(), self.settings.notify, secrets=self.secrets)
+        return run
+
+    # -- claiming new files --------------------------------------------------------------
+
+    def _claim_new(self) -> tuple[list[Path], list[str]]:
+        candidates, waiting = self._candidates()
+        first = {path: _look(path) for path in candidates}
+        if first:
+            self.sleep(self.settings.inbox.settle)
+        claimed = []
+        for path, seen in first.items():
+            now = _look(path)
+            if now is None:  # taken away meanwhile
+                continue
+            if now == seen:
+                claimed.append(self._claim(path))
+            else:
+                waiting.append(path.name)
+                _waiting(path.name, "still being written")
+        return claimed, waiting
+
+    def _candidates(self) -> tuple[list[Path], list[str]]:
+        """Regular files in DIR and DIR/incoming, oldest first; temporary names set aside."""
+        found, temporary = [], []
+        for folder in (self.root, self.root / "incoming"):
+            for path in folder.iterdir():
+                if not path.is_file() or path.is_symlink() or path.name.startswith("."):
+                    continue
+                if is_temporary(path.name):
+                    temporary.append(path.name)
+                    _waiting(path.name, "temporary name")
+                else:
+                    found.append(path)
+        return sorted(found, key=_oldest_first), temporary
+
+    def _claim(self, path: Path) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        for attempt in range(1, 1000):
+            job = f"{stamp}_{path.name}" if attempt == 1 else f"{stamp}-{attempt}_{path.name}"
+            homes = (self.processing, *self.homes.values())
+            if not any((home / job).exists() for home in homes):
+                (self.processing / job).mkdir()
+                _move(path, self.processing / job / path.name)
+                return self.processing / job
+        raise ImporterError(f"{self.processing}: no free job name for {path.name}")
+
+    # -- running one job -----------------------------------------------------------------
+
+    def _handle(self, folder: Path) -> FileOutcome:
+        name = folder.name.split("_", 1)[1]
+        job = _Job(folder, name, sha256_of(folder / name))
+        event(_log, "file_start", f"{name}: started as {folder.name}", file=name, job=folder.name)
+        first = self.ledger.imported(job.sha256)
+        if first is not None:
+            return self._duplicate(job, *first)
+        try:
+            outcome = self.runner(folder / name, self._settings_for(job))
+        except RunStopped as error:
+            return self._pending(job, str(error))
+        except ImporterError as error:
+            return self._unusable(job, error)
+        if outcome.exit_code == RunStopped.exit_code:
+            return self._pending(job, outcome.summary.stopped_reason)
+        return self._finished(job, outcome)
+
+    def _settings_for(self, job: _Job) -> Settings:
+        report = self.settings.report.model_copy(
+            update={
+                "report_path": job.folder / f"{job.stem}.results.xlsx",
+                "summary_json": job.folder / f"{job.stem}.summary.json",
+            }
+        )
+        update: dict[str, object] = {"report": report}
+        if "path" not in self.settings.journal.model_fields_set:
+            journal = self.settings.journal.model_copy(
+                update={"path": self.state / "journal.sqlite"}
+            )
+            update["journal"] = journal
+        return self.settings.model_copy(update=update)
+
+    def _finished(self, job: _Job, outcome: RunOutcome) -> FileOutcome:
+        code = outcome.exit_code
+        state = FileState.DONE if code in (0, 1) else FileState.FAILED
+        target = self._close(job, state, code)
+        report = target / outcome.report_path.name
+        summary = target / outcome.summary_path.name if outcome.summary_path else None
+        if summary is not None and summary.exists():
+            _relocate_summary(summary, report, target / job.name)
+        reason = outcome.summary.stopped_reason
+        return self._report(
+            job.outcome(
+                state,
+                code,
+                target,
+                report_path=report,
+                summary_path=summary,
+                counts=dict(outcome.summary.counts),
+                note=reason and self._redact(reason),
+            )
+        )
+
+    def _unusable(self, job: _Job, error: ImporterError) -> FileOutcome:
+        target = self._close(job, FileState.FAILED, error.exit_code)
+        message = self._redact(str(error).replace(str(job.folder), str(target)))
+        note = target / f"{job.stem}.error.json"
+        facts = {"file": job.name, "sha256": job.sha256, "exit_code": error.exit_code}
+        write_json(note, {**facts, "error": message})
+        return self._report(
+            job.outcome(FileState.FAILED, error.exit_code, target, summary_path=note, note=message)
+        )
+
+    def _duplicate(self, job: _Job, first_job: str, first_at: str) -> FileOutcome:
+        message = f"same content as done/{first_job} (imported {first_at}); not imported again"
+        note = job.folder / f"{job.stem}.duplicate.json"
+        write_json(note, {"file": job.name, "sha256": job.sha256, "note": message})
+        target = self._close(job, FileState.DUPLICATE, 1)
+        summary = target / note.name
+        return self._report(
+            job.outcome(FileState.DUPLICATE, 1, target, summary_path=summary, note=message)
+        )
+
+    def _pending(self, job: _Job, reason: str | None) -> FileOutcome:
+        why = self._redact(reason or "interrupted")
+        message = f"stopped ({why}); stays in processing/ and resumes on the next run"
+        return self._report(job.outcome(FileState.PENDING, 4, job.folder, note=message))
+
+    def _close(self, job: _Job, state: FileState, code: int) -> Path:
+        """Move the job folder to its state's home and remember the file in the ledger."""
+        target = self.homes[state] / job.folder.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _move(job.folder, target)
+        record = {"name": job.name, "job": target.name, "outcome": state.value}
+        self.ledger.record(job.sha256, **record, exit_code=code)
+        return target
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+    def _report(self, outcome: FileOutcome) -> FileOutcome:
+        """Log the file's outcome as `file_<state>` and return it."""
+        tally = f": {describe_counts(outcome.counts)}" if outcome.counts else ""
+        note = f" — {outcome.note}" if outcome.note else ""
+        where = outcome.folder.relative_to(self.root)
+        text = f"{outcome.name} → {where}{tally}{note} (exit {outcome.exit_code})"
+        level = logging.INFO if outcome.state is FileState.DONE else logging.WARNING
+        event(_log, f"file_{outcome.state.value}", text, level=level, **outcome.fields())
+        return outcome
+
+
+def _waiting(name: str, why: str) -> None:
+    event(_log, "file_waiting", f"{name}: {why}; left for the next run", file=name, reason=why)
+
+
+def _resumable(folder: Path) -> bool:
+    """A job folder left in processing/ that still holds its file."""
+    name = folder.name.partition("_")[2]
+    if folder.is_dir() and name and (folder / name).is_file():
+        return True
+    message = f"processing/{folder.name}: not a job folder holding its file; left alone"
+    event(_log, "job_ignored", message, level=logging.WARNING, job=folder.name)
+    return False
+
+
+def is_temporary(name: str) -> bool:
+    """Whether `name` looks like a file still being written or an editor's lock file."""
+    lower = name.lower()
+    return lower.startswith(TEMPORARY_PREFIXES) or lower.endswith((*TEMPORARY_SUFFIXES, "~"))
+
+
+def sha256_of(path: Path) -> str:
+    """The file's sha256, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _look(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _oldest_first(path: Path) -> tuple[int, str]:
+    look = _look(path)
+    return (look[1] if look else 0, path.name)
+
+
+def _move(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError:  # another file system (a mounted incoming/): copy, then remove
+        shutil.move(source, target)
+
+
+def _relocate_summary(summary: Path, report: Path, input_file: Path) -> None:
+    """Point the moved summary at where its report and input now are."""
+    data = json.loads(summary.read_text(encoding="utf-8"))
+    data["report_path"] = str(report)
+    if isinstance(data.get("input"), dict):
+        data["input"]["file"] = str(input_file)
+    write_json(summary, data)

@@ -1,0 +1,128 @@
+"""Notifications: POST a run's JSON summary to a URL when the run ends.
+
+A monitor (a chat webhook relay, an alerting endpoint, an Airflow sensor) learns the
+outcome without reading files. Delivery is best effort by contract: a few attempts
+with a timeout and backoff, then a warning in the log. Nothing here ever raises to the
+caller or changes the run's exit code, and no request carries the API token: the body
+is a summary (which never holds it) passed through `importer.config.redact` anyway, and
+there is no `Authorization` header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from importer import __version__
+from importer.config import NotifySettings, redact
+from importer.logs import event, get_logger
+from importer.reporter import redact_url
+from importer.summary import RunSummary
+
+RETRY_STATUSES = frozenset({408, 425, 429})
+BACKOFF_BASE = 0.5
+BACKOFF_MAX = 8.0
+
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What happened to one notification: delivered or not, attempts, last answer."""
+
+    delivered: bool
+    attempts: int
+    detail: str
+
+
+def notify(
+    payload: Mapping[str, Any],
+    settings: NotifySettings,
+    *,
+    secrets: Sequence[str] = (),
+    transport: httpx.BaseTransport | None = None,
+    sleep: Sleep = time.sleep,
+    logger: logging.Logger | None = None,
+) -> Delivery | None:
+    """POST `payload` as JSON to `settings.url` (None when no URL is set); never raises.
+
+    Retries transport errors, 408/425/429 and 5xx up to `settings.attempts` times; the
+    outcome is logged as `notify_sent` or, as a warning, `notify_failed`.
+    """
+    if settings.url is None:
+        return None
+    body = redact(json.dumps(payload, default=str), secrets).encode("utf-8")
+    delivery = _deliver(settings.url, settings, body, transport=transport, sleep=sleep)
+    _log(logger or get_logger("importer.notify"), settings.url, delivery)
+    return delivery
+
+
+def summary_payload(summary: RunSummary) -> dict[str, Any]:
+    """A run's JSON summary as `--summary-json` writes it (base URL without credentials)."""
+    payload: dict[str, Any] = json.loads(summary.model_dump_json())
+    payload["base_url"] = redact_url(summary.base_url)
+    return payload
+
+
+def _deliver(
+    url: str,
+    settings: NotifySettings,
+    body: bytes,
+    *,
+    transport: httpx.BaseTransport | None,
+    sleep: Sleep,
+) -> Delivery:
+    headers = {"Content-Type": "application/json", "User-Agent": f"did-import/{__version__}"}
+    detail = "not sent"
+    with httpx.Client(timeout=settings.timeout, transport=transport, headers=headers) as client:
+        for attempt in range(1, settings.attempts + 1):
+            if attempt > 1:
+                sleep(min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 2)))
+            try:
+                response = client.post(url, content=body)
+            except httpx.HTTPError as error:
+                detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+                continue
+            detail = f"HTTP {response.status_code}"
+            if response.is_success:
+                return Delivery(delivered=True, attempts=attempt, detail=detail)
+            if not _retryable(response.status_code):
+                return Delivery(delivered=False, attempts=attempt, detail=detail)
+    return Delivery(delivered=False, attempts=settings.attempts, detail=detail)
+
+
+def _retryable(status: int) -> bool:
+    return status in RETRY_STATUSES or status >= 500
+
+
+def _log(logger: logging.Logger, url: str, delivery: Delivery) -> None:
+    where = safe_url(url)
+    detail = delivery.detail.replace(url, where)
+    if delivery.delivered:
+        message = f"summary sent to {where} ({delivery.detail})"
+        event(logger, "notify_sent", message, url=where, attempts=delivery.attempts)
+        return
+    event(
+        logger,
+        "notify_failed",
+        f"could not send the summary to {where} after {delivery.attempts} attempt(s):"
+        f" {detail}; the run's outcome is unchanged",
+        level=logging.WARNING,
+        url=where,
+        attempts=delivery.attempts,
+        detail=detail,
+    )
+
+
+def safe_url(url: str) -> str:
+    """Scheme, host and port only: webhook URLs often carry a secret in the path or query."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
