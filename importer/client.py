@@ -29,8 +29,9 @@ from typing import Any
 import httpx
 
 from importer import __version__
-from importer.config import ApiSettings
+from importer.config import ApiSettings, redact
 from importer.errors import ApiError, ApiUnreachableError, AuthError
+from importer.transport import SafeAiohttpTransport
 
 EXTERNAL_DIDS = "/phonenumber/external_dids"
 USER_AGENT = f"did-import/{__version__}"
@@ -45,7 +46,8 @@ def make_client(
     """Build the run's shared client: base URL, Bearer token, timeout, pool sized to concurrency.
 
     Without a token no `Authorization` header is sent, so `preflight` gets a 401 and
-    says so. `transport` is for tests (`httpx.MockTransport`) and the embedded sandbox.
+    says so. The default transport is aiohttp's (`importer.transport`, chosen by
+    measurement: see the README); `transport` is for tests (`httpx.MockTransport`).
     """
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if settings.token is not None:
@@ -58,7 +60,7 @@ def make_client(
         headers=headers,
         timeout=httpx.Timeout(settings.timeout),
         limits=limits,
-        transport=transport,
+        transport=transport or SafeAiohttpTransport(limits=limits),
     )
 
 
@@ -102,9 +104,10 @@ class ApiProblem:
 
 def parse_problem(response: httpx.Response) -> ApiProblem:
     """Read the error body of `response`; never raises, whatever the body is."""
-    excerpt = _one_line(response.text[:DETAIL_MAX_CHARS])
+    text = _without_token(response)
+    excerpt = _one_line(text[:DETAIL_MAX_CHARS])
     try:
-        body = json.loads(response.content)
+        body = json.loads(text)
     except (ValueError, UnicodeDecodeError):
         return ApiProblem(response.status_code, None, (), excerpt)
     if not isinstance(body, dict):
@@ -117,6 +120,15 @@ def parse_problem(response: httpx.Response) -> ApiProblem:
         errors=tuple(_field_errors(errors if isinstance(errors, list) else [])),
         excerpt=excerpt,
     )
+
+
+def _without_token(response: httpx.Response) -> str:
+    """The body with the request's own token redacted: an API may echo what it refused."""
+    try:
+        auth = response.request.headers.get("Authorization", "")
+    except RuntimeError:  # a response built without its request
+        auth = ""
+    return redact(response.text, [auth.partition(" ")[2].strip()])
 
 
 def _field_errors(entries: list[Any]) -> list[FieldError]:
@@ -280,15 +292,42 @@ async def find_number(client: httpx.AsyncClient, digits: str) -> dict[str, Any] 
     )
 
 
+async def get_record(client: httpx.AsyncClient, sid: str) -> dict[str, Any]:
+    """`GET /phonenumber/external_dids/{sid}`: the record (raises like `find_number`)."""
+    return await _get(client, f"{EXTERNAL_DIDS}/{sid}", params={}, what=f"reading {sid}")
+
+
+async def set_messaging(
+    client: httpx.AsyncClient, sid: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """`POST .../{sid}/messaging`: the enablement object (a 409 "in progress" is returned
+    as `{"status": "in_progress"}`: a change, perhaps our own lost one, is under way)."""
+    what = f"messaging of {sid}"
+    response = await _send(client, "POST", f"{EXTERNAL_DIDS}/{sid}/messaging", json=body, what=what)
+    if response.status_code == 409:
+        return {"status": "in_progress"}
+    return _answer_body(response, what=what)
+
+
 async def _get(
     client: httpx.AsyncClient, path: str, *, params: dict[str, Any], what: str
 ) -> dict[str, Any]:
+    response = await _send(client, "GET", path, params=params, what=what)
+    return _answer_body(response, what=what)
+
+
+async def _send(
+    client: httpx.AsyncClient, method: str, path: str, *, what: str, **options: Any
+) -> httpx.Response:
     try:
-        response = await client.get(path, params=params)
+        return await client.request(method, path, **options)
     except httpx.TransportError as error:
         raise unreachable(client, error, what=what) from None
     except httpx.RequestError as error:  # e.g. a body that cannot be decoded
         raise ApiError(f"{what}: {classify_transport_error(error).detail}") from None
+
+
+def _answer_body(response: httpx.Response, *, what: str) -> dict[str, Any]:
     if response.status_code in AUTH_STATUSES:
         raise auth_refused(parse_problem(response), what=what)
     if response.status_code != 200:

@@ -2,7 +2,8 @@
 
 `register_rows` sends `POST /phonenumber/external_dids` for each row validation passed,
 through a fixed pool of `settings.concurrency` workers and an optional requests/second
-pacer (`settings.rate`, shared by POSTs and lookups), and returns every row in the order
+token bucket (`settings.rate`, shared by POSTs and lookups; adaptive on 429, see
+`importer.flow`), and returns every row in the order
 given; rows of other statuses pass through untouched. `importer.client.classify` reads
 each answer; what follows is decided here::
 
@@ -26,6 +27,15 @@ Stopping: after a 401/403 no row is sent any more. Rows never sent end `not_atte
 rows that were between retries end `failed` (their earlier attempts may need a look).
 When `UNREACHABLE_AFTER_ROWS` rows in a row could not connect on any attempt, the run
 stops the same way with `ApiUnreachableError`. `attempts` counts the POSTs tried.
+The run also stops, with `RunStopped` (exit 4, resumable), when the circuit breaker
+trips (`settings.max_error_rate` over the last requests, see `importer.flow`), when
+the first `settings.canary` rows fail beyond that rate, or when `stop` is requested
+(SIGINT/SIGTERM, `importer.signals`): requests in flight finish, for at most
+`STOP_GRACE_SECONDS`; an abort (second signal) cancels them at once.
+
+Journal: `journal.sending` is called (and committed) before every POST, and
+`journal.settled` once a row has its outcome. Rows listed in `reconcile` (a POST of
+theirs may have gone out in an earlier, unfinished run) are looked up before any POST.
 
 Waits (backoff, `Retry-After`, pacing) go through the injected `sleep`, so tests record
 them instead of sleeping: exponential backoff with full jitter, `Retry-After` as a floor.
@@ -36,10 +46,10 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum, auto
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -55,11 +65,14 @@ from importer.client import (
     find_number,
 )
 from importer.config import ApiSettings
-from importer.errors import ApiError, ApiUnreachableError, AuthError
+from importer.errors import ApiError, ApiUnreachableError, AuthError, RunStopped
+from importer.flow import AdaptiveRate, CircuitBreaker, Clock
 from importer.models import Issue, RowResult, Status
+from importer.signals import STOP_GRACE_SECONDS, StopSwitch
 
 __all__ = [
     "UNREACHABLE_AFTER_ROWS",
+    "RowLog",
     "UploadBatch",
     "backoff_delay",
     "register_rows",
@@ -67,11 +80,21 @@ __all__ = [
 
 Sleep = Callable[[float], Awaitable[None]]
 OnResult = Callable[[RowResult], None]
+StopReason = ApiError | RunStopped
 
 UNREACHABLE_AFTER_ROWS = 3
 """Stop with `ApiUnreachableError` after this many rows in a row failed to connect at all."""
 
 _RETRYABLE = frozenset({Outcome.RETRY, Outcome.UNKNOWN})
+_NOT_ERRORS = frozenset({409, 429})  # retried, but no sign of a failing server
+
+
+class RowLog(Protocol):
+    """What the uploader tells the journal (`importer.journal.RunJournal` implements it)."""
+
+    def sending(self, row_number: int, attempts: int) -> None: ...
+
+    def settled(self, result: RowResult) -> None: ...
 
 
 @dataclass(slots=True)
@@ -79,7 +102,7 @@ class UploadBatch:
     """The uploader's answer: every row in input order, and what stopped the run, if anything."""
 
     results: list[RowResult]
-    stopped_by: ApiError | None = None
+    stopped_by: StopReason | None = None
 
 
 async def register_rows(
@@ -90,10 +113,15 @@ async def register_rows(
     sleep: Sleep = asyncio.sleep,
     on_result: OnResult | None = None,
     rng: random.Random | None = None,
+    journal: RowLog | None = None,
+    stop: StopSwitch | None = None,
+    reconcile: Collection[int] = frozenset(),
+    clock: Clock = time.monotonic,
 ) -> UploadBatch:
     """Register each `would_register` row; `on_result` hears each of them once it is final."""
-    uploader = _Uploader(client, settings, sleep, rng or random.Random())
-    return await uploader.run(results, on_result)
+    uploader = _Uploader(client, settings, sleep, rng or random.Random(), clock)
+    uploader.journal, uploader.stop = journal, stop or StopSwitch()
+    return await uploader.run(results, on_result, reconcile)
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
@@ -146,28 +174,16 @@ class _Row:
         issue = catalogue.API_FAILED.issue(value=self.digits, attempts=self.attempts, detail=detail)
         return self.finish(Status.FAILED, issue)
 
-    def stopped(self, reason: ApiError) -> RowResult:
+    def stopped(self, reason: StopReason) -> RowResult:
         if self.attempts == 0:
             return self.finish(Status.NOT_ATTEMPTED, catalogue.API_NOT_ATTEMPTED.issue())
         return self.failed(f"the run stopped before a retry ({reason})")
 
-
-class _Pacer:
-    """Shared requests/second limit: each request takes the next free time slot."""
-
-    def __init__(self, rate: float | None, sleep: Sleep) -> None:
-        self._interval = 1.0 / rate if rate else 0.0
-        self._sleep = sleep
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        if not self._interval:
-            return
-        now = time.monotonic()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await self._sleep(slot - now)
+    def cut_short(self) -> RowResult:
+        """The run was aborted while this row's request was in flight."""
+        if self.attempts == 0:
+            return self.finish(Status.NOT_ATTEMPTED, catalogue.API_NOT_ATTEMPTED.issue())
+        return self.failed("aborted while a request was in flight; outcome unknown until resumed")
 
 
 class _Uploader:
@@ -177,39 +193,116 @@ class _Uploader:
         settings: ApiSettings,
         sleep: Sleep,
         rng: random.Random,
+        clock: Clock,
     ) -> None:
         self.client = client
         self.settings = settings
+        # absolute, built once: httpx parses a relative URL twice per request otherwise
+        self.endpoint = httpx.URL(str(client.base_url).rstrip("/") + EXTERNAL_DIDS)
         self.sleep = sleep
         self.rng = rng
-        self.pacer = _Pacer(settings.rate, sleep)
-        self.stopped_by: ApiError | None = None
+        self.flow = AdaptiveRate(settings.rate, clock=clock, sleep=sleep)
+        self.breaker = CircuitBreaker(settings.max_error_rate)
+        self.journal: RowLog | None = None
+        self.stop = StopSwitch()
+        self.stopped_by: StopReason | None = None
         self.unreachable_rows = 0
 
-    async def run(self, results: Sequence[RowResult], on_result: OnResult | None) -> UploadBatch:
+    async def run(
+        self,
+        results: Sequence[RowResult],
+        on_result: OnResult | None,
+        reconcile: Collection[int],
+    ) -> UploadBatch:
         out = list(results)
-        rows = {
-            i: _Row.start(r) for i, r in enumerate(results) if r.status is Status.WOULD_REGISTER
-        }
-        pending = iter(rows.items())
+        rows = [
+            (i, _Row.start(r)) for i, r in enumerate(results) if r.status is Status.WOULD_REGISTER
+        ]
+        for _, row in rows:
+            row.maybe_created = row.result.row.number in reconcile
+        canary = min(self.settings.canary, len(rows))
+        await self._pool(rows[:canary], out, on_result)
+        if canary and self.stopped_by is None:
+            self._judge_canary(out[i] for i, _ in rows[:canary])
+        await self._pool(rows[canary:], out, on_result)
+        for index, row in rows:  # after an abort, rows no worker reached
+            if out[index].status is Status.WOULD_REGISTER and self.stopped_by is not None:
+                out[index] = row.stopped(self.stopped_by)
+        return UploadBatch(out, self.stopped_by)
+
+    async def _pool(
+        self, rows: list[tuple[int, _Row]], out: list[RowResult], on_result: OnResult | None
+    ) -> None:
+        """Settle `rows` with `concurrency` workers; honour stop requests and aborts."""
+        pending = iter(rows)
 
         async def worker() -> None:
             for index, row in pending:
-                out[index] = await self.register(row)
+                try:
+                    out[index] = await self._settle_row(row)
+                except asyncio.CancelledError:
+                    out[index] = row.cut_short()
+                    raise
                 if on_result is not None:
                     on_result(out[index])
 
+        workers = [
+            asyncio.create_task(worker()) for _ in range(min(self.settings.concurrency, len(rows)))
+        ]
+        if not workers:
+            return
+        watcher = asyncio.create_task(self._watch_stop(workers))
         try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(min(self.settings.concurrency, len(rows))):
-                    group.create_task(worker())
-        except BaseExceptionGroup as errors:  # a bug in a worker: surface it unwrapped
-            raise errors.exceptions[0] from None
-        return UploadBatch(out, self.stopped_by)
+            done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            watcher.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                for other in workers:
+                    other.cancel()
+                raise task.exception() from None  # type: ignore[misc]
+        if any(not task.done() for task in workers):
+            await asyncio.wait(workers)
+
+    async def _watch_stop(self, workers: list[asyncio.Task[None]]) -> None:
+        """On a stop request stop dispatching; on abort or after the grace, cancel in flight."""
+        await self.stop.wait()
+        self._heed_stop()
+        try:
+            async with asyncio.timeout(STOP_GRACE_SECONDS):
+                await self.stop.wait(abort=True)
+        except TimeoutError:
+            pass
+        for task in workers:
+            task.cancel()
+
+    def _judge_canary(self, results: Any) -> None:
+        settled = list(results)
+        bad = sum(r.status in (Status.REJECTED, Status.FAILED) for r in settled)
+        if bad / len(settled) > self.settings.max_error_rate:
+            limit = self.settings.max_error_rate
+            self._stop(
+                RunStopped(
+                    f"canary: {bad} of the first {len(settled)} rows were rejected or failed "
+                    f"(more than {limit:.0%}); fix them and run again"
+                )
+            )
+
+    async def _settle_row(self, row: _Row) -> RowResult:
+        result = None
+        self._heed_stop()
+        if row.maybe_created and self.stopped_by is None:  # an earlier run may have sent it
+            result = await self._reconcile_first(row)
+        if result is None:
+            result = await self.register(row)
+        if self.journal is not None:
+            self.journal.settled(result)
+        return result
 
     async def register(self, row: _Row) -> RowResult:
         """Send one row until it is settled; the heart of the outcome rules above."""
         while True:
+            self._heed_stop()
             if self.stopped_by is not None:
                 return row.stopped(self.stopped_by)
             answer = await self._post(row)
@@ -228,11 +321,22 @@ class _Uploader:
                 if out_of_attempts:
                     return self._exhausted(row, answer)
 
+    async def _reconcile_first(self, row: _Row) -> RowResult | None:
+        """Look up a row an unfinished run may have sent; None when absent (send it)."""
+        found = await self._look_up(row)
+        if found is _Lookup.UNKNOWN:
+            return row.failed(f"sent by an unfinished run, still unknown; {row.lookup_error}")
+        if found is _Lookup.ABSENT:
+            return None
+        return row.registered(found, reconciled=True)
+
     async def _post(self, row: _Row) -> Answer:
-        await self.pacer.wait()
+        await self.flow.acquire()
         row.attempts += 1
+        if self.journal is not None:
+            self.journal.sending(row.result.row.number, row.attempts)
         try:
-            response = await self.client.post(EXTERNAL_DIDS, json=row.payload)
+            response = await self.client.post(self.endpoint, json=row.payload)
         except httpx.RequestError as error:
             answer = classify_transport_error(error)
         else:
@@ -241,7 +345,23 @@ class _Uploader:
         row.last_status = answer.status
         row.maybe_created |= answer.outcome is Outcome.UNKNOWN
         row.connect_failures += not answer.reached
+        self._observe(answer)
         return answer
+
+    def _observe(self, answer: Answer) -> None:
+        """Feed the adaptive rate and the circuit breaker with one answer."""
+        self.flow.answered(throttled=answer.status == 429)
+        error = answer.outcome is Outcome.UNKNOWN or (
+            answer.outcome is Outcome.RETRY and answer.status not in _NOT_ERRORS
+        )
+        if self.breaker.record(error) and self.stopped_by is None:
+            self._stop(
+                RunStopped(
+                    f"circuit breaker: {self.breaker.error_rate:.0%} of the last "
+                    f"{self.breaker.samples} requests failed (limit "
+                    f"{self.breaker.max_error_rate:.0%}); run again to resume"
+                )
+            )
 
     async def _settle(self, row: _Row, answer: Answer) -> RowResult:
         if answer.outcome is Outcome.CREATED and answer.record is not None:
@@ -281,7 +401,7 @@ class _Uploader:
             if self.stopped_by is not None:
                 row.lookup_error = f"the run stopped ({self.stopped_by})"
                 return _Lookup.UNKNOWN
-            await self.pacer.wait()
+            await self.flow.acquire()
             try:
                 record = await find_number(self.client, row.digits)
             except AuthError as error:
@@ -312,6 +432,11 @@ class _Uploader:
         cap, base = self.settings.backoff_max, self.settings.backoff_base
         await self.sleep(max(floor, backoff_delay(attempt, base=base, cap=cap, rng=self.rng)))
 
-    def _stop(self, error: ApiError) -> None:
+    def _heed_stop(self) -> None:
+        """Turn a stop request (signal) into the run's stop reason, once."""
+        if self.stop.requested:
+            self._stop(RunStopped(f"interrupted ({self.stop.reason}); run again to resume"))
+
+    def _stop(self, error: StopReason) -> None:
         if self.stopped_by is None:
             self.stopped_by = error

@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import aiohttp
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -25,6 +26,7 @@ from importer.client import (
 )
 from importer.config import ApiSettings
 from importer.errors import ApiError, ApiUnreachableError, AuthError
+from importer.transport import SafeAiohttpTransport, translate
 
 BASE_URL = "http://api.test/core/v2"
 TOKEN = "s3cret-token-value"
@@ -346,3 +348,71 @@ def test_classify_transport_errors(
     assert answer.outcome is outcome
     assert answer.reached is reached
     assert answer.detail.startswith(type(error).__name__)
+
+
+# -- the aiohttp transport: which failures mean "nothing was sent" --------------------
+def _request() -> httpx.Request:
+    return httpx.Request("POST", f"{BASE_URL}/phonenumber/external_dids")
+
+
+@pytest.mark.parametrize(
+    ("error", "expected", "outcome"),
+    [
+        (aiohttp.ConnectionTimeoutError("connect timed out"), httpx.ConnectTimeout, Outcome.RETRY),
+        (
+            aiohttp.ClientConnectorError(
+                aiohttp.client_reqrep.ConnectionKey("h", 1, False, True, None, None, None),
+                OSError(111, "refused"),
+            ),
+            httpx.ConnectError,
+            Outcome.RETRY,
+        ),
+        (aiohttp.SocketTimeoutError("read timed out"), httpx.ReadTimeout, Outcome.UNKNOWN),
+        (aiohttp.ServerDisconnectedError(), httpx.RemoteProtocolError, Outcome.UNKNOWN),
+        (aiohttp.ClientOSError(104, "reset"), httpx.RemoteProtocolError, Outcome.UNKNOWN),
+        (aiohttp.ClientPayloadError("cut"), httpx.RemoteProtocolError, Outcome.UNKNOWN),
+    ],
+    ids=["connect-timeout", "connect-refused", "read-timeout", "disconnect", "reset", "payload"],
+)
+def test_transport_counts_only_connect_failures_as_not_sent(
+    error: Exception, expected: type[httpx.TransportError], outcome: Outcome
+) -> None:
+    """Only a failure to connect means the POST never left; anything later is unknown."""
+    translated = translate(error, _request())
+    assert type(translated) is expected
+    assert classify_transport_error(translated).outcome is outcome
+
+
+def test_transport_rereads_a_coarse_httpx_aiohttp_translation() -> None:
+    """httpx-aiohttp's ConnectTimeout for a server disconnect is re-read from its cause."""
+    coarse = httpx.ConnectTimeout("Server disconnected")
+    coarse.__cause__ = aiohttp.ServerDisconnectedError()
+    assert type(translate(coarse, _request())) is httpx.RemoteProtocolError
+
+
+def test_default_transport_dropped_connection_is_unknown(make_sandbox: Any) -> None:
+    """Against a server that reads the POST and hangs up, the outcome is unknown, not unsent."""
+    server = make_sandbox(drop_rate=1.0)
+    settings = ApiSettings(base_url=server.base_url, token=SecretStr(server.token), timeout=5)
+
+    async def post() -> httpx.RequestError:
+        async with make_client(settings) as client:
+            assert isinstance(client._transport, SafeAiohttpTransport)
+            with pytest.raises(httpx.RequestError) as caught:
+                await client.post("/phonenumber/external_dids", json={"phonenumber": "1"})
+            return caught.value
+
+    assert classify_transport_error(run(post())).outcome is Outcome.UNKNOWN
+
+
+def test_default_transport_refused_connection_is_not_sent() -> None:
+    """Nothing listening: a connect error, so the POST is safe to send again."""
+    settings = ApiSettings(base_url="http://127.0.0.1:9/core/v2", token=SecretStr("t"), timeout=2)
+
+    async def post() -> httpx.RequestError:
+        async with make_client(settings) as client:
+            with pytest.raises(httpx.RequestError) as caught:
+                await client.post("/phonenumber/external_dids", json={"phonenumber": "1"})
+            return caught.value
+
+    assert classify_transport_error(run(post())).outcome is Outcome.RETRY

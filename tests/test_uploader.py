@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from importer import catalogue
 from importer.client import make_client, preflight
 from importer.config import ApiSettings
-from importer.errors import ApiUnreachableError, AuthError
+from importer.errors import ApiUnreachableError, AuthError, RunStopped
 from importer.models import RawRow, RowResult, Status
 from importer.sandbox import (
     CREATE_ONLY_TOKEN,
@@ -32,6 +32,7 @@ from importer.sandbox import (
     READ_ONLY_TOKEN,
     SandboxServer,
 )
+from importer.signals import StopSwitch
 from importer.uploader import UploadBatch, backoff_delay, register_rows
 
 BASE_URL = "http://api.test/core/v2"
@@ -756,3 +757,145 @@ def test_sandbox_rate_limit_burst_is_absorbed(make_sandbox: SandboxFactory) -> N
     assert any(entry["status"] == 429 for entry in server.state.requests)
     assert set(numbers_held(server).values()) == {1}
     assert len(server.state.records) == 500
+
+
+# -- flow control, stopping, journal and resume hooks --------------------------------
+@dataclass
+class RecordingLog:
+    """A RowLog that records the calls, and the POSTs the API had seen at each call."""
+
+    api: FakeApi
+    calls: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def sending(self, row_number: int, attempts: int) -> None:
+        self.calls.append(("sending", row_number, self.api.post_count.total()))
+
+    def settled(self, result: RowResult) -> None:
+        self.calls.append(("settled", result.row.number, self.api.post_count.total()))
+
+
+def run_with(harness: Harness, results: list[RowResult], **hooks: Any) -> UploadBatch:
+    """Like Harness.run, with the uploader's journal/stop/reconcile hooks."""
+
+    async def go() -> UploadBatch:
+        transport = httpx.MockTransport(harness.api)
+        async with make_client(harness.settings, transport=transport) as client:
+            return await register_rows(
+                results, client, harness.settings, sleep=harness.sleep, **hooks
+            )
+
+    return asyncio.run(go())
+
+
+def test_journal_hears_sending_before_each_post(harness: Harness, api: FakeApi) -> None:
+    """`sending` is journaled before the POST leaves; `settled` once after the answer."""
+    api.posts[number(0)] = [409]
+    log = RecordingLog(api)
+    run_with(harness, [would_register(0)], journal=log)
+    assert log.calls == [("sending", 2, 0), ("sending", 2, 1), ("settled", 2, 2)]
+
+
+def test_reconcile_rows_are_looked_up_before_any_post(harness: Harness, api: FakeApi) -> None:
+    """A row an unfinished run may have sent is looked up first: found means no POST at all."""
+    api.create(number(0), {"phonenumber": number(0), "capabilities": 3})
+    batch = run_with(harness, [would_register(0), would_register(1)], reconcile={2, 3})
+    first, second = batch.results
+    assert first.status is Status.REGISTERED
+    assert first.extra == {"reconciled": True}
+    assert api.post_count[number(0)] == 0
+    assert second.status is Status.REGISTERED  # absent: sent as usual
+    assert api.post_count[number(1)] == 1
+    assert api.lookup_count[number(1)] == 1
+
+
+def test_reconcile_lookup_unanswered_fails_without_post(harness: Harness, api: FakeApi) -> None:
+    """If the reconciling lookup never answers, the row fails and is not sent on a guess."""
+    api.lookups = [503] * 10
+    [result] = run_with(harness, [would_register(0)], reconcile={2}).results
+    assert result.status is Status.FAILED
+    assert api.post_count.total() == 0
+
+
+def test_circuit_breaker_stops_the_run_resumably(harness: Harness, api: FakeApi) -> None:
+    """When most requests fail, the breaker stops the run with RunStopped (exit 4)."""
+    for i in range(100):
+        api.posts[number(i)] = [500] * 20
+    api.lookups = []
+    batch = harness.run([would_register(i) for i in range(100)], concurrency=4, max_error_rate=0.5)
+    assert isinstance(batch.stopped_by, RunStopped)
+    assert batch.stopped_by.exit_code == 4
+    assert "circuit breaker" in str(batch.stopped_by)
+    counts = Counter(r.status for r in batch.results)
+    assert counts[Status.NOT_ATTEMPTED] > 50
+    assert api.post_count.total() < 100
+
+
+def test_429s_do_not_trip_the_breaker(harness: Harness, api: FakeApi) -> None:
+    """Rate limiting is not failure: many 429s slow the run but never stop it."""
+    for i in range(30):
+        api.posts[number(i)] = [429, 429]
+    batch = harness.run([would_register(i) for i in range(30)], max_error_rate=0.1)
+    assert batch.stopped_by is None
+    assert all(r.status is Status.REGISTERED for r in batch.results)
+
+
+@pytest.mark.parametrize(("bad", "stops"), [(3, True), (2, False)], ids=["over", "within"])
+def test_canary_stops_when_its_rows_fail(
+    harness: Harness, api: FakeApi, bad: int, stops: bool
+) -> None:
+    """--canary 5 at 50 %: 3 rejected canary rows stop the run before the rest; 2 do not."""
+    for i in range(bad):
+        api.posts[number(i)] = [problem(422, "bad", ("capabilities", "nope", None))]
+    rows = [would_register(i) for i in range(20)]
+    batch = harness.run(rows, canary=5, max_error_rate=0.5)
+    assert isinstance(batch.stopped_by, RunStopped) is stops
+    if stops:
+        assert "canary" in str(batch.stopped_by)
+        assert api.post_count.total() == 5
+        assert {r.status for r in batch.results[5:]} == {Status.NOT_ATTEMPTED}
+    else:
+        assert api.post_count.total() == 20
+
+
+def test_stop_request_lets_in_flight_rows_finish(harness: Harness, api: FakeApi) -> None:
+    """A stop request: rows in flight finish, nothing new is sent, RunStopped (exit 4)."""
+    api.latency = 0.01
+    switch = StopSwitch()
+    rows = [would_register(i) for i in range(40)]
+
+    def heard(result: RowResult) -> None:
+        if not switch.requested:
+            switch.request("SIGINT")
+
+    batch = run_with(harness, rows, stop=switch, on_result=heard)
+    assert isinstance(batch.stopped_by, RunStopped)
+    assert "interrupted (SIGINT)" in str(batch.stopped_by)
+    counts = Counter(r.status for r in batch.results)
+    assert counts[Status.REGISTERED] == api.post_count.total() <= 4
+    assert counts[Status.NOT_ATTEMPTED] == 40 - counts[Status.REGISTERED]
+
+
+def test_abort_cancels_requests_in_flight(harness: Harness, api: FakeApi) -> None:
+    """A second request aborts: in-flight rows end failed (outcome unknown), at once."""
+    api.latency = 30.0  # would take 30 s without the abort
+    switch = StopSwitch()
+
+    async def go() -> UploadBatch:
+        transport = httpx.MockTransport(api)
+        async with make_client(harness.settings, transport=transport) as client:
+            task = asyncio.create_task(
+                register_rows(
+                    [would_register(i) for i in range(10)], client, harness.settings, stop=switch
+                )
+            )
+            await asyncio.sleep(0.05)
+            switch.request("SIGINT")
+            switch.request("SIGINT")
+            return await task
+
+    started = time.monotonic()
+    batch = asyncio.run(go())
+    assert time.monotonic() - started < 2
+    counts = Counter(r.status for r in batch.results)
+    assert counts == {Status.FAILED: 4, Status.NOT_ATTEMPTED: 6}
+    assert all("aborted" in r.issues[-1].message for r in batch.results[:4])

@@ -1,0 +1,423 @@
+"""The run journal: what happened to every row, durable across crashes, kills and Ctrl-C.
+
+One SQLite file (WAL mode; default `reports/journal.sqlite`) holds two tables::
+
+    runs  run_id, file, sha256, base_url, started/finished, status, counts, report, exit code
+    rows  (sha256, base_url, row_number) → payload hash, state, sid, attempts, last error,
+          and the row's final outcome (status, sid, issues) once it has one
+
+A row's state moves `pending → sending → done | failed`: `sending` is written (and
+committed) *before* each POST leaves, the outcome after the answer settles the row.
+`done` means the row has its final answer (registered, already registered, rejected);
+`failed` means it ran out of attempts or the run stopped mid-row. Commits use
+`synchronous=NORMAL`: they survive the process being killed (the kill test proves it);
+a power cut may lose the last ones, which costs a lookup, never a second registration,
+because the API refuses a number twice and the uploader reconciles that answer.
+
+Resume: `start_run` looks at the last run for the same file (sha256) and API base URL.
+If it did not finish (crashed, killed, interrupted, stopped by a threshold or the API),
+the new run resumes it: `done` rows are not sent again (their outcome comes from here
+into the report), `sending` rows and `failed` rows that were sent are looked up before
+any POST, the rest proceed. If it finished, or `fresh=True`, the run starts over. A
+row whose payload changed since it was journaled (its hash differs) is treated as new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from importer.errors import ConfigError
+from importer.models import Issue, RowResult, Severity, Status
+
+__all__ = [
+    "Journal",
+    "RowState",
+    "RunJournal",
+    "RunRecord",
+    "RunStatus",
+    "format_history",
+    "iter_history",
+    "payload_hash",
+]
+
+_S = TypeVar("_S")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+_SCHEMA = """
+create table if not exists runs (
+    run_id integer primary key autoincrement,
+    file text not null,
+    sha256 text not null,
+    base_url text not null,
+    started_at text not null,
+    finished_at text,
+    status text not null,
+    counts text,
+    report_path text,
+    exit_code integer,
+    resumed_from integer,
+    pid integer
+);
+create index if not exists runs_by_file on runs (sha256, base_url, run_id);
+create table if not exists rows (
+    sha256 text not null,
+    base_url text not null,
+    row_number integer not null,
+    payload_hash text not null,
+    phonenumber text,
+    state text not null,
+    sid text,
+    attempts integer not null default 0,
+    last_error text,
+    outcome text,
+    run_id integer,
+    updated_at text,
+    primary key (sha256, base_url, row_number)
+) without rowid;
+"""
+
+
+class RowState(StrEnum):
+    """Where a row is: never sent, a POST may be out, settled, or given up on."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RunStatus(StrEnum):
+    """How a run ended; only `finished` runs are not resumed."""
+
+    RUNNING = "running"  # still going, or the process died
+    FINISHED = "finished"
+    STOPPED = "stopped"  # interrupted, threshold, or the API refused / went away
+
+
+_DONE_STATUSES = frozenset({Status.REGISTERED, Status.ALREADY_REGISTERED, Status.REJECTED})
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One line of `did-import history`."""
+
+    run_id: int
+    file: str
+    sha256: str
+    base_url: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    counts: dict[str, int]
+    report_path: str | None
+    exit_code: int | None
+    resumed_from: int | None
+
+
+def payload_hash(payload: Mapping[str, object] | None) -> str:
+    """A stable hash of what a row sends (keys sorted), to spot edited rows."""
+    text = json.dumps(payload or {}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _translated(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatenate[_S, _P], _R]:
+    """Turn a SQLite failure (disk full, locked too long, corrupt file) into a one-line
+    `ConfigError` naming the journal: the run stops rather than go on unjournaled."""
+
+    @functools.wraps(method)
+    def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            path = getattr(self, "path", "journal")
+            raise ConfigError(f"{path}: cannot use the journal ({error})") from None
+
+    return wrapper
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Journal:
+    """The journal file; `start_run` hands out a `RunJournal` bound to one run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600, exist_ok=True)  # rows carry partner data: owner only
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.db.execute("pragma journal_mode=wal")
+            self.db.execute("pragma synchronous=normal")
+            self.db.execute("pragma busy_timeout=5000")
+            self.db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise ConfigError(f"{path}: cannot open the journal ({error})") from None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Commit what is pending and close the file (idempotent)."""
+        with contextlib.suppress(sqlite3.ProgrammingError):  # already closed
+            if self.db.in_transaction:
+                self.db.execute("commit")
+        self.db.close()
+
+    @_translated
+    def start_run(
+        self, file: Path, sha256: str, base_url: str, results: Sequence[RowResult], *, fresh: bool
+    ) -> RunJournal:
+        """Open a run for `results` (validated rows), resuming the last one when unfinished."""
+        last = self._last_run(sha256, base_url)
+        resume = last is not None and last.status != RunStatus.FINISHED and not fresh
+        cursor = self.db.execute(
+            "insert into runs (file, sha256, base_url, started_at, status, resumed_from, pid)"
+            " values (?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(file),
+                sha256,
+                base_url,
+                _now(),
+                RunStatus.RUNNING,
+                last.run_id if resume and last else None,
+                os.getpid(),
+            ),
+        )
+        run = RunJournal(self.db, int(cursor.lastrowid or 0), sha256, base_url)
+        run.path = self.path
+        run.resumed_from = last.run_id if resume and last else None
+        run.load(results, resume=resume)
+        return run
+
+    @_translated
+    def history(self, limit: int = 20) -> list[RunRecord]:
+        """The last `limit` runs, newest first."""
+        rows = self.db.execute("select * from runs order by run_id desc limit ?", (limit,))
+        return [_run_record(row, rows.description) for row in rows.fetchall()]
+
+    def _last_run(self, sha256: str, base_url: str) -> RunRecord | None:
+        rows = self.db.execute(
+            "select * from runs where sha256 = ? and base_url = ? order by run_id desc limit 1",
+            (sha256, base_url),
+        )
+        row = rows.fetchone()
+        return _run_record(row, rows.description) if row else None
+
+
+def _run_record(row: tuple[Any, ...], description: Any) -> RunRecord:
+    values = dict(zip((column[0] for column in description), row, strict=True))
+    values.pop("pid", None)
+    values["counts"] = json.loads(values["counts"]) if values["counts"] else {}
+    return RunRecord(**values)
+
+
+class RunJournal:
+    """One run's view of the journal: what to skip, what to reconcile, and the writes."""
+
+    def __init__(self, db: sqlite3.Connection, run_id: int, sha256: str, base_url: str) -> None:
+        self.db = db
+        self.path: Path | str = "journal"
+        self.run_id = run_id
+        self.key = (sha256, base_url)
+        self.resumed_from: int | None = None
+        self.finished_rows: dict[int, RowResult] = {}
+        self.reconcile: frozenset[int] = frozenset()
+
+    def load(self, results: Sequence[RowResult], *, resume: bool) -> None:
+        """Journal every sendable row; on resume, keep what earlier runs learnt."""
+        known = self._known_rows() if resume else {}
+        to_reset, reconcile = [], set()
+        for result in results:
+            if result.status is not Status.WOULD_REGISTER:
+                continue
+            number, digest = result.row.number, payload_hash(result.payload)
+            entry = known.get(number)
+            if entry is None or entry["payload_hash"] != digest:
+                to_reset.append((number, digest, result.normalized_phonenumber))
+            elif entry["state"] == RowState.DONE and entry["outcome"]:
+                self.finished_rows[number] = _restore(result, entry["outcome"])
+            elif entry["state"] == RowState.SENDING or entry["attempts"]:
+                reconcile.add(number)
+        self.reconcile = frozenset(reconcile)
+        self._reset(to_reset)
+
+    def _known_rows(self) -> dict[int, dict[str, Any]]:
+        cursor = self.db.execute(
+            "select row_number, payload_hash, state, attempts, outcome from rows"
+            " where sha256 = ? and base_url = ?",
+            self.key,
+        )
+        names = ("payload_hash", "state", "attempts", "outcome")
+        return {row[0]: dict(zip(names, row[1:], strict=True)) for row in cursor}
+
+    def _reset(self, rows: list[tuple[int, str, str | None]]) -> None:
+        now = _now()
+        with self._transaction():
+            self.db.executemany(
+                "insert or replace into rows (sha256, base_url, row_number, payload_hash,"
+                " phonenumber, state, attempts, run_id, updated_at)"
+                " values (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                [
+                    (*self.key, number, digest, digits, RowState.PENDING, self.run_id, now)
+                    for number, digest, digits in rows
+                ],
+            )
+
+    @_translated
+    def sending(self, row_number: int, attempts: int) -> None:
+        """Mark a row `sending` before its POST leaves: committed at once (with any
+        outcomes `settled` wrote since the last commit)."""
+        self._begin()
+        self.db.execute(
+            "update rows set state = ?, attempts = ?, run_id = ?, updated_at = ?"
+            " where sha256 = ? and base_url = ? and row_number = ?",
+            (RowState.SENDING, attempts, self.run_id, _now(), *self.key, row_number),
+        )
+        self.db.execute("commit")
+
+    @_translated
+    def settled(self, result: RowResult) -> None:
+        """Record a row's final outcome: `done`, or `failed` (a not-attempted row stays).
+
+        Not committed by itself: the next `sending` (or `finish`, or `close`) commits it.
+        Lost in a crash, the row is still `sending`, so the next run looks it up: a
+        lookup is all it costs, and it halves the commits per row.
+        """
+        if result.status is Status.NOT_ATTEMPTED:
+            return
+        state = RowState.DONE if result.status in _DONE_STATUSES else RowState.FAILED
+        error = result.errors[-1].message if result.errors else None
+        self._begin()
+        self.db.execute(
+            "update rows set state = ?, sid = ?, attempts = ?, last_error = ?, outcome = ?,"
+            " run_id = ?, updated_at = ? where sha256 = ? and base_url = ? and row_number = ?",
+            (
+                state,
+                result.external_did_sid,
+                result.attempts,
+                error,
+                _outcome_json(result),
+                self.run_id,
+                _now(),
+                *self.key,
+                result.row.number,
+            ),
+        )
+
+    @_translated
+    def finish(
+        self, *, status: RunStatus, counts: Mapping[str, int], exit_code: int, report: Path | None
+    ) -> None:
+        """Close the run's line in `runs` (a killed run keeps `running`: it is resumed)."""
+        self._begin()
+        self.db.execute(
+            "update runs set finished_at = ?, status = ?, counts = ?, exit_code = ?,"
+            " report_path = ? where run_id = ?",
+            (
+                _now(),
+                status,
+                json.dumps(dict(counts)),
+                exit_code,
+                str(report) if report else None,
+                self.run_id,
+            ),
+        )
+        self.db.execute("commit")
+
+    def _begin(self) -> None:
+        if not self.db.in_transaction:
+            self.db.execute("begin")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+
+class _Transaction:
+    """`with` block = one `begin … commit` (rolled back on error), pending writes included."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        if not self.db.in_transaction:  # else join the pending one (settled outcomes)
+            self.db.execute("begin")
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self.db.execute("rollback" if exc_type else "commit")
+
+
+def _outcome_json(result: RowResult) -> str:
+    return json.dumps(
+        {
+            "status": result.status.value,
+            "external_did_sid": result.external_did_sid,
+            "http_status": result.http_status,
+            "attempts": result.attempts,
+            "issues": [asdict(issue) for issue in result.issues],
+            "extra": dict(result.extra),
+        },
+        default=str,
+    )
+
+
+def _restore(result: RowResult, outcome: str) -> RowResult:
+    """The validated row with the outcome an earlier run journaled."""
+    saved = json.loads(outcome)
+    issues = tuple(
+        Issue(**{**issue, "severity": Severity(issue["severity"])}) for issue in saved["issues"]
+    )
+    return replace(
+        result,
+        status=Status(saved["status"]),
+        external_did_sid=saved["external_did_sid"],
+        http_status=saved["http_status"],
+        attempts=saved["attempts"],
+        issues=issues,
+        extra={**saved["extra"], "from_journal": True},
+    )
+
+
+def iter_history(path: Path, limit: int) -> Iterator[RunRecord]:
+    """The last `limit` runs in the journal at `path` (nothing when the file is absent)."""
+    if not path.exists():
+        return
+    with Journal(path) as journal:
+        yield from journal.history(limit)
+
+
+def format_history(records: Iterable[RunRecord]) -> list[str]:
+    """Plain-text lines for `did-import history`: one run per line, newest first."""
+    lines = []
+    for run in records:
+        counts = ", ".join(f"{n} {status}" for status, n in run.counts.items() if n)
+        resumed = f" (resumes #{run.resumed_from})" if run.resumed_from else ""
+        exit_code = "-" if run.exit_code is None else str(run.exit_code)
+        lines.append(
+            f"#{run.run_id}  {run.started_at[:19].replace('T', ' ')}  {run.status:<8} "
+            f"exit {exit_code}  {Path(run.file).name}{resumed}  {counts or 'no counts'}"
+            + (f"  report: {run.report_path}" if run.report_path else "")
+        )
+    return lines or ["no runs in the journal yet"]

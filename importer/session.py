@@ -1,0 +1,151 @@
+"""One registration run against the API, as `importer.api.run_import` drives it.
+
+    journal.start_run      resume an unfinished run of the same file, or start fresh
+    catch_signals          SIGINT/SIGTERM → stop dispatching (a second one aborts)
+    preflight              one read-only request before any write (401/403 → exit 3)
+    register_rows          the uploader: flow control, reconcile before retry, journal
+    verify_rows            --verify: read each new record back
+    enable_messaging       --enable-messaging: a separate, explicit step
+    journal.finish         the run's line in `did-import history`
+
+The journal is opened around all of it by `open_run` and closed with the run's exit
+code and report path by `close_run`; a run killed before then stays `running` in the
+journal, which is what makes the next run on the same file resume it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from importer.catalogue import API_NOT_ATTEMPTED
+from importer.client import make_client, preflight
+from importer.config import Settings
+from importer.errors import ApiError
+from importer.followup import enable_messaging, verify_rows
+from importer.journal import Journal, RunJournal, RunStatus
+from importer.models import RowResult, SourceInfo, Status
+from importer.signals import StopSwitch, catch_signals
+from importer.uploader import UploadBatch, register_rows
+
+__all__ = [
+    "JOURNAL_NAME",
+    "RunHooks",
+    "close_run",
+    "journal_path",
+    "mark_not_attempted",
+    "open_run",
+    "run_loop",
+    "upload",
+]
+
+T = TypeVar("T")
+
+JOURNAL_NAME = "journal.sqlite"
+"""The journal's file name in the report folder when no path is configured."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunHooks:
+    """What a caller may plug into a run: transport (tests), progress, stop control."""
+
+    transport: httpx.AsyncBaseTransport | None = None
+    on_result: Callable[[RowResult], None] | None = None
+    stop: StopSwitch | None = None
+    handle_signals: bool = False
+
+
+def run_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` on asyncio's own loop: `bench/uploader_throughput.py` measured
+    uvloop no faster for this client (the aiohttp transport does the heavy lifting)."""
+    return asyncio.run(coroutine)
+
+
+def journal_path(settings: Settings) -> Path:
+    """The configured journal, else `<report_dir>/journal.sqlite` (reports/journal.sqlite)."""
+    return settings.journal.path or settings.report.report_dir / JOURNAL_NAME
+
+
+@contextmanager
+def open_run(
+    source: SourceInfo, results: Sequence[RowResult], settings: Settings
+) -> Iterator[RunJournal]:
+    """Open the journal and start (or resume) this file's run in it."""
+    with Journal(journal_path(settings)) as journal:
+        yield journal.start_run(
+            source.path,
+            source.sha256,
+            settings.api.base_url,
+            results,
+            fresh=settings.journal.fresh,
+        )
+
+
+def close_run(run: RunJournal, batch: UploadBatch, *, exit_code: int, report: Path) -> None:
+    """Write the run's end into the journal: finished, or stopped (resumable)."""
+    status = RunStatus.STOPPED if batch.stopped_by is not None else RunStatus.FINISHED
+    counts: dict[str, int] = {}
+    for result in batch.results:
+        counts[result.status.value] = counts.get(result.status.value, 0) + 1
+    run.finish(status=status, counts=counts, exit_code=exit_code, report=report)
+
+
+def resumed(results: Sequence[RowResult], run: RunJournal) -> list[RowResult]:
+    """`results` with the rows an earlier run settled replaced by their journaled outcome."""
+    return [run.finished_rows.get(result.row.number, result) for result in results]
+
+
+async def upload(
+    results: list[RowResult], settings: Settings, run: RunJournal | None, hooks: RunHooks
+) -> UploadBatch:
+    """Preflight, register, then the follow-up steps; signals are caught meanwhile."""
+    if run is not None:
+        results = resumed(results, run)
+    if not any(result.status is Status.WOULD_REGISTER for result in results):
+        return UploadBatch(results=results, stopped_by=None)
+    switch = hooks.stop or StopSwitch()
+    with catch_signals(switch) if hooks.handle_signals else nullcontext():
+        async with make_client(settings.api, transport=hooks.transport) as client:
+            try:
+                await preflight(client)
+            except ApiError as error:
+                return UploadBatch(results=mark_not_attempted(results), stopped_by=error)
+            batch = await register_rows(
+                results,
+                client,
+                settings.api,
+                on_result=hooks.on_result,
+                journal=run,
+                stop=switch,
+                reconcile=run.reconcile if run is not None else frozenset(),
+            )
+            if batch.stopped_by is None and not switch.requested:
+                batch.results = await _follow_up(batch.results, client, settings)
+    return batch
+
+
+async def _follow_up(
+    results: list[RowResult], client: httpx.AsyncClient, settings: Settings
+) -> list[RowResult]:
+    if settings.api.verify:
+        results = await verify_rows(results, client, settings.api)
+    if settings.api.enable_messaging is not None:
+        results = await enable_messaging(results, client, settings.api)
+    return results
+
+
+def mark_not_attempted(results: Sequence[RowResult]) -> list[RowResult]:
+    """Every row that was going to be sent becomes `not_attempted`."""
+    issue = API_NOT_ATTEMPTED.issue()
+    return [
+        replace(result, status=Status.NOT_ATTEMPTED, issues=(*result.issues, issue))
+        if result.status is Status.WOULD_REGISTER
+        else result
+        for result in results
+    ]

@@ -1,0 +1,226 @@
+"""The journal: row states, resume decisions, restored outcomes, and history."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from importer import catalogue
+from importer.errors import ConfigError
+from importer.journal import (
+    Journal,
+    RowState,
+    RunJournal,
+    RunStatus,
+    format_history,
+    iter_history,
+    payload_hash,
+)
+from importer.models import RawRow, RowResult, Status
+
+FILE = Path("numbers.csv")
+SHA = "ab" * 32
+BASE = "http://api.test/core/v2"
+
+
+def row(i: int, capabilities: int = 3) -> RowResult:
+    digits = f"1205905{i:04d}"
+    return RowResult(
+        row=RawRow(i + 2, (digits,)),
+        status=Status.WOULD_REGISTER,
+        payload={"phonenumber": digits, "capabilities": capabilities},
+        normalized_phonenumber=digits,
+    )
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    with Journal(tmp_path / "journal.sqlite") as opened:
+        yield opened
+
+
+def start(journal: Journal, rows: list[RowResult], *, fresh: bool = False) -> RunJournal:
+    return journal.start_run(FILE, SHA, BASE, rows, fresh=fresh)
+
+
+def states(journal: Journal) -> dict[int, str]:
+    cursor = journal.db.execute("select row_number, state from rows order by row_number")
+    return dict(cursor.fetchall())
+
+
+def registered(result: RowResult, sid: str) -> RowResult:
+    return replace(result, status=Status.REGISTERED, external_did_sid=sid, attempts=1)
+
+
+def test_journal_is_wal_and_holds_every_sendable_row(journal: Journal) -> None:
+    """The file is in WAL mode; each would_register row starts pending, others are not kept."""
+    invalid = RowResult(row=RawRow(99, ("x",)), status=Status.INVALID)
+    start(journal, [row(0), row(1), invalid])
+    assert journal.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert states(journal) == {2: "pending", 3: "pending"}
+
+
+def test_row_moves_pending_sending_done(journal: Journal) -> None:
+    """`sending` is recorded before a POST, `done` with its sid and outcome after."""
+    run = start(journal, [row(0)])
+    run.sending(2, 1)
+    assert states(journal) == {2: RowState.SENDING}
+    run.settled(registered(row(0), "sid-0"))
+    state, sid, attempts = journal.db.execute("select state, sid, attempts from rows").fetchone()
+    assert (state, sid, attempts) == ("done", "sid-0", 1)
+
+
+def test_failed_row_is_failed_and_not_attempted_stays_pending(journal: Journal) -> None:
+    """A failed row is `failed` with its last error; a row never sent stays `pending`."""
+    run = start(journal, [row(0), row(1)])
+    issue = catalogue.API_FAILED.issue(attempts=2, detail="HTTP 503")
+    run.settled(replace(row(0), status=Status.FAILED, attempts=2, issues=(issue,)))
+    run.settled(replace(row(1), status=Status.NOT_ATTEMPTED))
+    assert states(journal) == {2: "failed", 3: "pending"}
+    error = journal.db.execute("select last_error from rows where row_number = 2").fetchone()
+    assert "HTTP 503" in error[0]
+
+
+def test_unfinished_run_is_resumed(journal: Journal) -> None:
+    """After a run that never finished: done rows come back, sent rows are to reconcile."""
+    rows = [row(i) for i in range(4)]
+    first = start(journal, rows)
+    first.settled(registered(rows[0], "sid-0"))
+    first.sending(3, 1)  # row(1): POST out, then the process died
+    issue = catalogue.API_FAILED.issue(attempts=1, detail="timeout")
+    first.settled(replace(rows[2], status=Status.FAILED, attempts=1, issues=(issue,)))
+    second = start(journal, rows)
+    assert second.resumed_from == first.run_id
+    assert set(second.finished_rows) == {2}
+    restored = second.finished_rows[2]
+    assert (restored.status, restored.external_did_sid) == (Status.REGISTERED, "sid-0")
+    assert restored.extra["from_journal"] is True
+    assert second.reconcile == frozenset({3, 4})
+
+
+@pytest.mark.parametrize("status", [RunStatus.STOPPED, RunStatus.RUNNING])
+def test_stopped_or_crashed_runs_resume(journal: Journal, status: RunStatus) -> None:
+    """A run stopped (exit 3/4) or still marked running (killed) is resumed."""
+    first = start(journal, [row(0)])
+    first.settled(registered(row(0), "sid-0"))
+    if status is RunStatus.STOPPED:
+        first.finish(status=status, counts={}, exit_code=4, report=None)
+    assert set(start(journal, [row(0)]).finished_rows) == {2}
+
+
+def test_finished_run_starts_fresh(journal: Journal) -> None:
+    """After a run that finished, the same file starts over: nothing is skipped."""
+    first = start(journal, [row(0)])
+    first.settled(registered(row(0), "sid-0"))
+    first.finish(status=RunStatus.FINISHED, counts={"registered": 1}, exit_code=0, report=None)
+    second = start(journal, [row(0)])
+    assert second.resumed_from is None
+    assert second.finished_rows == {}
+    assert states(journal) == {2: "pending"}
+
+
+def test_fresh_discards_an_unfinished_run(journal: Journal) -> None:
+    """fresh=True ignores what an unfinished run journaled."""
+    first = start(journal, [row(0)])
+    first.sending(2, 1)
+    second = start(journal, [row(0)], fresh=True)
+    assert (second.finished_rows, second.reconcile) == ({}, frozenset())
+
+
+def test_edited_row_is_treated_as_new(journal: Journal) -> None:
+    """A row whose payload changed since it was journaled is sent as a new row."""
+    first = start(journal, [row(0)])
+    first.settled(registered(row(0), "sid-0"))
+    second = start(journal, [row(0, capabilities=24)])
+    assert second.finished_rows == {}
+    assert states(journal) == {2: "pending"}
+
+
+def test_other_base_url_is_another_run(journal: Journal) -> None:
+    """An unfinished run against the sandbox is never resumed against another API."""
+    first = start(journal, [row(0)])
+    first.settled(registered(row(0), "sid-0"))
+    other = journal.start_run(FILE, SHA, "https://api.carrierx.com/core/v2", [row(0)], fresh=False)
+    assert other.finished_rows == {}
+
+
+def test_payload_hash_ignores_key_order() -> None:
+    """The same payload in another key order hashes the same; another value does not."""
+    assert payload_hash({"a": 1, "b": 2}) == payload_hash({"b": 2, "a": 1})
+    assert payload_hash({"a": 1}) != payload_hash({"a": 2})
+
+
+def test_history_lists_runs_newest_first(tmp_path: Path) -> None:
+    """history() and format_history() show each run with its status, exit code and counts."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        first = start(journal, [row(0)])
+        first.finish(status=RunStatus.STOPPED, counts={"failed": 1}, exit_code=4, report=None)
+        second = start(journal, [row(0)])
+        report = tmp_path / "r.xlsx"
+        second.finish(
+            status=RunStatus.FINISHED, counts={"registered": 1}, exit_code=0, report=report
+        )
+    lines = format_history(iter_history(path, 10))
+    assert len(lines) == 2
+    assert "finished" in lines[0]
+    assert f"resumes #{first.run_id}" in lines[0]
+    assert "1 registered" in lines[0]
+    assert str(report) in lines[0]
+    assert "stopped" in lines[1]
+    assert "exit 4" in lines[1]
+
+
+def test_history_of_a_missing_journal_is_empty(tmp_path: Path) -> None:
+    """No journal file yet: no runs, and a friendly line instead of a table."""
+    assert format_history(iter_history(tmp_path / "absent.sqlite", 5)) == [
+        "no runs in the journal yet"
+    ]
+
+
+def test_unopenable_journal_is_a_config_error(tmp_path: Path) -> None:
+    """A journal path that cannot be opened is exit 2 naming the path."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot open the journal"):
+        Journal(blocker / "journal.sqlite")
+
+
+def test_journal_writes_survive_without_close(tmp_path: Path) -> None:
+    """Each write is committed at once: another connection sees it before close()."""
+    journal = Journal(tmp_path / "j.sqlite")
+    run = start(journal, [row(0)])
+    run.sending(2, 1)
+    other = sqlite3.connect(tmp_path / "j.sqlite")
+    assert other.execute("select state from rows").fetchone() == ("sending",)
+    other.close()
+    journal.close()
+
+
+def test_settled_outcomes_ride_on_the_next_commit(tmp_path: Path) -> None:
+    """An outcome is committed with the next `sending`, or at close: never lost on a clean end."""
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    run = start(journal, [row(0), row(1)])
+    run.settled(registered(row(0), "sid-0"))
+    other = sqlite3.connect(path)
+    assert other.execute("select state from rows where row_number = 2").fetchone() == ("pending",)
+    run.sending(3, 1)
+    assert other.execute("select state from rows where row_number = 2").fetchone() == ("done",)
+    run.settled(registered(row(1), "sid-1"))
+    journal.close()
+    assert other.execute("select state from rows where row_number = 3").fetchone() == ("done",)
+    other.close()
+
+
+def test_journal_failure_mid_run_is_a_one_line_config_error(tmp_path: Path) -> None:
+    """A write the journal cannot make stops the run with a one-line error naming the file."""
+    journal = Journal(tmp_path / "j.sqlite")
+    run = start(journal, [row(0)])
+    journal.db.close()
+    with pytest.raises(ConfigError, match=r"j\.sqlite: cannot use the journal"):
+        run.sending(2, 1)
