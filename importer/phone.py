@@ -1,7 +1,7 @@
 """Phone-number normalisation: whatever a partner typed → E.164 digits without `+`.
 
 `normalize_phonenumber` reads one cell (`read_number` gives the whole `Reading`,
-`read_numbers` a batch). It cleans the cell text, refuses text a spreadsheet has
+`importer.phonebatch` reads batches). It cleans the cell text, refuses text a spreadsheet has
 visibly damaged, then lets `phonenumbers` decide. The rules, in order:
 
 1. **Cleaning.** Unicode compatibility forms are folded (full-width digits and plus,
@@ -11,10 +11,16 @@ visibly damaged, then lets `phonenumbers` decide. The rules, in order:
 2. **Spreadsheet damage.** Scientific notation (`1.20591E+10`, `1.2059051025E10`) and a
    float tail (`12059051025.0`) mean a spreadsheet stored the number as a float: digits,
    a leading `+` or leading zeros may be gone. These are `phonenumber.excel_precision_lost`
-   and are never repaired, even when the digits look complete.
-3. **Shape.** After cleaning, only digits, one leading `+` and the separators space
-   `-` `.` `(` `)` `/` (and Unicode dashes) are allowed; letters, extensions and URI
-   parameters are `phonenumber.not_a_number`.
+   and are never repaired, even when the digits look complete. So is a plain run of
+   more than 15 significant digits (no `+`) whose digits past the 15th are all zeros
+   (`12059051025123400`): Excel keeps 15 significant digits of a number typed into a
+   cell and zeroes the rest. Longer digits with anything else past the 15th are a
+   typing mistake and get the usual length check (`not_possible`).
+3. **Shape.** A leading minus (`-12059051025`, a negative number) is
+   `phonenumber.not_a_number`: no phone number starts with one. After cleaning, only
+   digits, one leading `+` and the separators space `-` `.` `(` `)` `/` (and Unicode
+   dashes) are allowed; letters, extensions and URI parameters are
+   `phonenumber.not_a_number`.
 4. **Readings.** Text starting with `+` is read as international. Text without `+` has
    up to two readings:
 
@@ -43,22 +49,18 @@ visibly damaged, then lets `phonenumbers` decide. The rules, in order:
 countries and prefixes (errors) and the types that usually cannot take SMS (a warning).
 
 Speed: `phonenumbers` is the costly step of a row. `normalize_phonenumber` caches per
-`(text, region)`; `read_numbers` answers a whole file's distinct cells at once into a
-plain dict (the validator's per-run cache, unbounded, unlike the LRU), splitting them
-over worker processes when there are many (`PARALLEL_MIN_NUMBERS`). Results are the
-same whichever way they were computed.
+`(text, region)`; `importer.phonebatch` reads a file's distinct cells in batches, in
+worker processes when there are many. A plain NANP number (`+1` and ten digits, or ten
+digits in the US) skips `phonenumbers.parse` (`importer.nanp`, exactly the same answer).
+Results are the same whichever way they were computed.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
-from itertools import repeat
-from multiprocessing import get_context
 from typing import NamedTuple
 
 import phonenumbers
@@ -67,11 +69,25 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberTyp
 from importer import catalogue
 from importer.catalogue import IssueType
 from importer.models import Issue
+from importer.nanp import nanp_reading
+from importer.numberpolicy import NumberPolicy, check_country, country_of
+
+__all__ = [
+    "NumberPolicy",
+    "Reading",
+    "check_country",
+    "check_region",
+    "clean_text",
+    "country_of",
+    "normalize_phonenumber",
+    "read_number",
+]
 
 FIELD = "phonenumber"
 INTERNATIONAL_MIN_DIGITS = 11
+EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number and zeroes the rest
 CACHE_SIZE = 1 << 16
-PARALLEL_MIN_NUMBERS = 50_000  # below this, starting worker processes costs more than it saves
+FAST_NANP = True  # `importer.nanp`; False sends every number through phonenumbers.parse
 KIND_NAMES: dict[int, str] = {
     value: name.lower()
     for name, value in vars(PhoneNumberType).items()
@@ -83,6 +99,8 @@ _SHAPE = re.compile(rf"\+?[0-9 ().\-/{_DASHES}]*")
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
 _FLOAT_TAIL = re.compile(r"\+?\d+[.,]0+")
 _NOT_DIGIT = re.compile(r"\D")
+_MINUS_SIGNS = frozenset("-" + _DASHES)
+_LONG_DIGITS = re.compile(r"0*([1-9][0-9]{15,})")  # no `+`: Excel drops it from a number
 _TEL_PREFIX = "tel:"
 
 # How far a reading got; the furthest one names the row's problem.
@@ -135,98 +153,6 @@ def read_number(text: str, default_region: str | None) -> Reading:
     return _normalize(text, _region(default_region))
 
 
-def read_numbers(
-    texts: Iterable[str], default_region: str | None, *, workers: int = 1
-) -> dict[str, Reading]:
-    """Cell text → `Reading` for every distinct text, in first-seen order.
-
-    With `workers` > 1 and at least `PARALLEL_MIN_NUMBERS` distinct texts, the work is
-    split into `workers` contiguous chunks: this process reads the first while
-    `workers - 1` spawned processes read the others. The answer is identical.
-    """
-    region = _region(default_region)
-    unique = list(dict.fromkeys(texts))
-    if workers < 2 or len(unique) < PARALLEL_MIN_NUMBERS:
-        return {text: _read_text(text, region) for text in unique}
-    size = -(-len(unique) // workers)
-    own, *others = [unique[start : start + size] for start in range(0, len(unique), size)]
-    with ProcessPoolExecutor(len(others), mp_context=get_context("spawn")) as pool:
-        parts = pool.map(_read_chunk, others, repeat(region))
-        readings = {text: _read_text(text, region) for text in own}
-        for chunk, part in zip(others, parts, strict=True):
-            readings.update(zip(chunk, map(_from_wire, part), strict=True))
-    return readings
-
-
-_Wire = tuple[str | None, str | None, tuple[tuple[str, str], ...], str | None]
-
-
-def _read_chunk(texts: list[str], region: str | None) -> list[_Wire]:
-    """Worker side: readings as plain tuples (issue types travel by code, kept identical)."""
-    readings = (_read_text(text, region) for text in texts)
-    return [(r.digits, r.problem.code if r.problem else None, r.params, r.kind) for r in readings]
-
-
-def _from_wire(wire: _Wire) -> Reading:
-    digits, code, params, kind = wire
-    return Reading(digits, catalogue.CATALOGUE[code] if code else None, params, kind)
-
-
-@dataclass(frozen=True, slots=True)
-class NumberPolicy:
-    """The partner's rules for valid numbers; empty collections allow everything."""
-
-    countries: frozenset[str] = frozenset()
-    prefixes: tuple[str, ...] = ()
-    sms_incapable: frozenset[str] = frozenset()
-
-    def issues(self, reading: Reading, text: str, column: str | None = None) -> list[Issue]:
-        """Errors for a number outside the allowed countries/prefixes, a warning for its kind."""
-        digits = reading.digits
-        if digits is None:
-            return []
-        found = [self._country(digits), self._prefix(digits), self._kind(reading.kind)]
-        return [
-            problem.issue(field=FIELD, column=column, value=text, normalized=digits, **params)
-            for problem, params in (item for item in found if item is not None)
-        ]
-
-    def _country(self, digits: str) -> tuple[IssueType, dict[str, str]] | None:
-        if not self.countries:
-            return None
-        country = country_of(digits)
-        if country in self.countries:
-            return None
-        allowed = ", ".join(sorted(self.countries))
-        return catalogue.PHONENUMBER_COUNTRY_NOT_ALLOWED, {"country": country, "allowed": allowed}
-
-    def _prefix(self, digits: str) -> tuple[IssueType, dict[str, str]] | None:
-        if not self.prefixes or digits.startswith(self.prefixes):
-            return None
-        allowed = ", ".join(f"+{prefix}" for prefix in self.prefixes)
-        return catalogue.PHONENUMBER_PREFIX_NOT_ALLOWED, {"allowed": allowed}
-
-    def _kind(self, kind: str | None) -> tuple[IssueType, dict[str, str]] | None:
-        if kind is None or kind not in self.sms_incapable:
-            return None
-        return catalogue.PHONENUMBER_SMS_UNLIKELY, {"kind": kind.replace("_", " ")}
-
-
-@lru_cache(maxsize=CACHE_SIZE)
-def country_of(digits: str) -> str:
-    """ISO alpha-2 region of valid E.164 `digits` (`001` for non-geographic numbers)."""
-    number = phonenumbers.parse("+" + digits, None)
-    return phonenumbers.region_code_for_number(number) or "ZZ"
-
-
-def check_country(region: str) -> str:
-    """Return a region code in upper case; raise `ValueError` if `phonenumbers` lacks it."""
-    upper = region.upper()
-    if upper not in phonenumbers.SUPPORTED_REGIONS and upper != "001":
-        raise ValueError(f"unknown region {region!r}")
-    return upper
-
-
 def check_region(default_region: str | None) -> str | None:
     """Return the region in upper case; raise `ValueError` if `phonenumbers` lacks it."""
     return _region(default_region)
@@ -247,10 +173,9 @@ def _read_text(text: str, region: str | None) -> Reading:
     cleaned = clean_text(text)
     if not cleaned:
         return Reading(None, catalogue.PHONENUMBER_MISSING)
-    if _SCIENTIFIC.fullmatch(cleaned) or _FLOAT_TAIL.fullmatch(cleaned):
-        return Reading(None, catalogue.PHONENUMBER_EXCEL_PRECISION_LOST)
-    if not _SHAPE.fullmatch(cleaned) or not any(ch.isdigit() for ch in cleaned):
-        return Reading(None, catalogue.PHONENUMBER_NOT_A_NUMBER)
+    refused = _refused_shape(cleaned)
+    if refused is not None:
+        return Reading(None, refused)
     digits = _NOT_DIGIT.sub("", cleaned)
     if cleaned.startswith("+"):
         return _read("+" + digits, None, plus_typed=True)
@@ -258,6 +183,25 @@ def _read_text(text: str, region: str | None) -> Reading:
 
 
 _normalize = lru_cache(maxsize=CACHE_SIZE)(_read_text)
+
+
+def _refused_shape(cleaned: str) -> IssueType | None:
+    """Spreadsheet damage, a leading minus, or text that is not a number's shape."""
+    if _SCIENTIFIC.fullmatch(cleaned) or _FLOAT_TAIL.fullmatch(cleaned):
+        return catalogue.PHONENUMBER_EXCEL_PRECISION_LOST
+    if cleaned[0] in _MINUS_SIGNS:
+        return catalogue.PHONENUMBER_NOT_A_NUMBER
+    if _digits_zeroed(cleaned):
+        return catalogue.PHONENUMBER_EXCEL_PRECISION_LOST
+    if not _SHAPE.fullmatch(cleaned) or not any(ch.isdigit() for ch in cleaned):
+        return catalogue.PHONENUMBER_NOT_A_NUMBER
+    return None
+
+
+def _digits_zeroed(cleaned: str) -> bool:
+    """Plain digits past Excel's 15 significant ones, all zero: what Excel leaves of them."""
+    long_number = _LONG_DIGITS.fullmatch(cleaned)
+    return long_number is not None and not long_number.group(1)[EXCEL_DIGITS:].strip("0")
 
 
 def clean_text(text: str) -> str:
@@ -345,6 +289,12 @@ def _progress(reading: Reading) -> int:
 
 def _read(text: str, region: str | None, *, plus_typed: bool) -> Reading:
     """Parse and check one candidate with `phonenumbers`; `plus_typed`: the cell had `+`."""
+    fast = nanp_reading(text, region) if FAST_NANP else None
+    if fast is not None:
+        digits, kind = fast
+        if digits is None:
+            return Reading(None, catalogue.PHONENUMBER_INVALID)
+        return Reading(digits, kind=KIND_NAMES.get(kind))
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as error:

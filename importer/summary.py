@@ -7,7 +7,7 @@ from it; `summarize` builds it from the pipeline's records.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -58,7 +58,11 @@ class RunSummary(BaseModel):
 
 def count_statuses(results: Sequence[RowResult]) -> dict[str, int]:
     """Rows per status, every status present (zero when unused), in contract order."""
-    counter = Counter(result.status for result in results)
+    return status_counts(Counter(result.status for result in results))
+
+
+def status_counts(counter: Mapping[Status, int]) -> dict[str, int]:
+    """Counted statuses in contract order, every status present (zero when unused)."""
     return {status.value: counter.get(status, 0) for status in Status}
 
 

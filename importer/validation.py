@@ -36,43 +36,56 @@ SMS) are kept in `issues` and never make a row invalid.
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from importer import catalogue
-from importer.capabilities import check_mask, mask_warning, parse_capabilities
+from importer.capabilities import mask_warning, parse_capabilities
 from importer.catalogue import IssueType
+from importer.checks import (
+    CALLBACK_URL,
+    CALLBACK_URL_MAX,
+    CAPABILITIES,
+    CARRIER_SID,
+    MAX_LENGTHS,
+    OPTIONAL_FIELDS,
+    PAYLOAD_ORDER,
+    TEXT_MAX,
+    Check,
+    Warn,
+    callback_url_warning,
+    check_callback_url,
+    check_carrier_sid,
+    check_defaults,
+    parse_attributes,
+)
 from importer.config import RowDefaults, ValidationSettings
-from importer.errors import ConfigError
 from importer.mapping import CANONICAL_FIELDS, ColumnMapping
 from importer.models import Issue, RawRow, RowResult, Severity, Status
-from importer.phone import NumberPolicy, Reading, check_country, check_region, read_numbers
+from importer.phone import Reading
+from importer.phonebatch import read_numbers
+
+__all__ = [
+    "CALLBACK_URL",
+    "CALLBACK_URL_MAX",
+    "CARRIER_SID",
+    "MAX_LENGTHS",
+    "PAYLOAD_ORDER",
+    "TEXT_MAX",
+    "RowValidator",
+    "callback_url_warning",
+    "check_callback_url",
+    "check_carrier_sid",
+    "default_workers",
+    "parse_attributes",
+    "validate_rows",
+]
 
 PHONENUMBER = "phonenumber"
-CAPABILITIES = "capabilities"
-CARRIER_SID = "underlying_carrier_sid"
-CALLBACK_URL = "callback_url"
-
-CALLBACK_URL_MAX = 2048
-TEXT_MAX = 255  # [assumed]: CarrierX documents no limit for name and the string keys
-MAX_LENGTHS: Mapping[str, int] = {
-    CALLBACK_URL: CALLBACK_URL_MAX,
-    "name": TEXT_MAX,
-    "string_key_1": TEXT_MAX,
-    "string_key_2": TEXT_MAX,
-}
 MAX_WORKERS = 8
-
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-_URL_SCHEMES = frozenset({"http", "https"})
-
-Check = Callable[[str], tuple[Any, IssueType | None]]
-Warn = Callable[[str], IssueType | None]
+NUMBER_CACHE_MAX = 1 << 18  # judged cells kept for repeats; past this the cache starts again
+REPEATING_FIELDS = frozenset({CARRIER_SID, CALLBACK_URL})  # the same few values on every row
 
 
 def validate_rows(
@@ -99,81 +112,6 @@ def default_workers() -> int:
     return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
-def check_carrier_sid(text: str) -> tuple[str | None, IssueType | None]:
-    """A carrier SID must be a hyphenated UUID; it is sent in lower case."""
-    if _UUID.fullmatch(text):
-        return text.lower(), None
-    return None, catalogue.CARRIER_SID_NOT_UUID
-
-
-def check_callback_url(text: str) -> tuple[str | None, IssueType | None]:
-    """A callback URL: at most 2,048 characters, no spaces, absolute http(s) with a host."""
-    if len(text) > CALLBACK_URL_MAX:
-        return None, catalogue.CALLBACK_URL_TOO_LONG
-    if any(char.isspace() or not char.isprintable() for char in text):
-        return None, catalogue.CALLBACK_URL_HAS_SPACES
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        return None, catalogue.CALLBACK_URL_INVALID
-    if parts.scheme.lower() not in _URL_SCHEMES or not parts.hostname:
-        return None, catalogue.CALLBACK_URL_INVALID
-    return text, None
-
-
-def callback_url_warning(text: str) -> IssueType | None:
-    """Plain http is accepted, with a warning: SMS events would travel unencrypted."""
-    return catalogue.CALLBACK_URL_NOT_HTTPS if text[:5].lower() == "http:" else None
-
-
-def parse_attributes(text: str) -> tuple[dict[str, Any] | None, IssueType | None]:
-    """Attributes must be a JSON object (strict JSON: no NaN or Infinity)."""
-    try:
-        value = json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
-        return None, catalogue.ATTRIBUTES_NOT_AN_OBJECT
-    if not isinstance(value, dict):
-        return None, catalogue.ATTRIBUTES_NOT_AN_OBJECT
-    return value, None
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _max_length(limit: int, problem: IssueType) -> Check:
-    def check(text: str) -> tuple[str | None, IssueType | None]:
-        return (text, None) if len(text) <= limit else (None, problem)
-
-    return check
-
-
-# The optional payload keys, in payload order, how each cell is checked, what it warns.
-OPTIONAL_FIELDS: tuple[tuple[str, Check, Warn | None], ...] = (
-    (CARRIER_SID, check_carrier_sid, None),
-    (CALLBACK_URL, check_callback_url, callback_url_warning),
-    ("name", _max_length(TEXT_MAX, catalogue.NAME_TOO_LONG), None),
-    ("attributes", parse_attributes, None),
-    ("string_key_1", _max_length(TEXT_MAX, catalogue.STRING_KEY_1_TOO_LONG), None),
-    ("string_key_2", _max_length(TEXT_MAX, catalogue.STRING_KEY_2_TOO_LONG), None),
-)
-
-
-PAYLOAD_ORDER = tuple(field for field, _, _ in OPTIONAL_FIELDS)
-
-
-@dataclass(frozen=True, slots=True)
-class _Defaults:
-    """`RowDefaults` and `ValidationSettings`, checked and normalised once for the run."""
-
-    region: str | None
-    capabilities: int | None
-    fallbacks: Mapping[str, str]
-    policy: NumberPolicy
-    carrier_required: bool
-
-
 class RowValidator:
     """Validates rows one at a time, remembering valid numbers to spot duplicates.
 
@@ -189,13 +127,14 @@ class RowValidator:
     ) -> None:
         self._mapping = mapping
         self._width = len(mapping.header)
-        self._defaults = _check_defaults(defaults, rules or ValidationSettings())
+        self._defaults = check_defaults(defaults, rules or ValidationSettings())
         self._columns = {field: mapping.column_of(field) for field in CANONICAL_FIELDS}
         self._first_seen: dict[str, tuple[int, int]] = {}
         self._readings: dict[str, Reading] = {}
         # Per-run caches: a cell text is judged once, whatever the number of rows with it.
         self._numbers: dict[str, tuple[str | None, tuple[Issue, ...]]] = {}
         self._masks: dict[str, tuple[int | None, tuple[Issue, ...]]] = {}
+        self._repeating: dict[tuple[str, str], tuple[Any, Issue | None]] = {}
         present = mapping.extract(RawRow(0, ("",) * self._width))
         self._optional = [entry for entry in OPTIONAL_FIELDS if entry[0] in present]
         self._absent = self._absent_fields(present)
@@ -205,6 +144,21 @@ class RowValidator:
         index = self._mapping.fields[PHONENUMBER]
         texts = (row.cells[index].strip() if index < len(row.cells) else "" for row in rows)
         self._readings.update(read_numbers(texts, self._defaults.region, workers=workers))
+
+    def unjudged(self, rows: Iterable[RawRow]) -> list[str]:
+        """The distinct phone-number cells of `rows` not judged yet, in first-seen order."""
+        index, judged = self._mapping.fields[PHONENUMBER], self._numbers
+        texts = (row.cells[index].strip() if index < len(row.cells) else "" for row in rows)
+        return [text for text in dict.fromkeys(texts) if text not in judged]
+
+    def validate_chunk(
+        self, rows: Iterable[RawRow], readings: Mapping[str, Reading]
+    ) -> Iterator[RowResult]:
+        """`validate` each row, with `readings` of its numbers read elsewhere (streaming)."""
+        self._readings.update(readings)
+        for row in rows:
+            yield self.validate(row)
+        self._readings.clear()
 
     def validate(self, row: RawRow) -> RowResult:
         """The result for one row; rows must come in sheet order."""
@@ -223,6 +177,8 @@ class RowValidator:
     def _number(self, text: str, issues: list[Issue]) -> str | None:
         judged = self._numbers.get(text)
         if judged is None:
+            if len(self._numbers) >= NUMBER_CACHE_MAX:
+                self._numbers.clear()  # bounded memory: a repeat further back is read again
             judged = self._numbers[text] = self._judge_number(text)
         issues.extend(judged[1])
         return judged[0]
@@ -271,15 +227,29 @@ class RowValidator:
             if not text:
                 self._fallback(field, values, issues)
                 continue
-            value, problem = check(text)
-            problem = problem or (warn(text) if warn else None)
-            if problem is not None:
-                issues.append(self._field_issue(problem, field, text, value))
+            value, issue = self._judge_optional(field, text, check, warn)
+            if issue is not None:
+                issues.append(issue)
             if value is not None:
                 values[field] = value
         if len(values) < 2:
             return values
         return {field: values[field] for field in PAYLOAD_ORDER if field in values}
+
+    def _judge_optional(
+        self, field: str, text: str, check: Check, warn: Warn | None
+    ) -> tuple[Any, Issue | None]:
+        """A cell's value and issue; carrier SIDs and callback URLs, which repeat, cached."""
+        key = (field, text)
+        judged = self._repeating.get(key)
+        if judged is None:
+            value, problem = check(text)
+            problem = problem or (warn(text) if warn else None)
+            issue = None if problem is None else self._field_issue(problem, field, text, value)
+            judged = (value, issue)
+            if field in REPEATING_FIELDS and len(self._repeating) < NUMBER_CACHE_MAX:
+                self._repeating[key] = judged
+        return judged
 
     def _fallback(self, field: str, values: dict[str, Any], issues: list[Issue]) -> None:
         if field in self._defaults.fallbacks:
@@ -329,59 +299,5 @@ class RowValidator:
         )
 
 
-def _collect(issues: list[Issue], issue: Issue | None) -> None:
-    if issue is not None:
-        issues.append(issue)
-
-
 def _has_errors(issues: Iterable[Issue]) -> bool:
     return any(issue.severity is Severity.ERROR for issue in issues)
-
-
-def _check_defaults(defaults: RowDefaults, rules: ValidationSettings) -> _Defaults:
-    """Check the run's defaults and rules once; a bad one stops the run before anything is sent."""
-    try:
-        region = check_region(defaults.default_region)
-    except ValueError:
-        raise ConfigError(f"default region {defaults.default_region!r} is unknown") from None
-    if defaults.capabilities is not None:
-        _refuse_default(CAPABILITIES, str(defaults.capabilities), check_mask(defaults.capabilities))
-    fallbacks = {
-        CARRIER_SID: _checked_default(CARRIER_SID, defaults.carrier_sid, check_carrier_sid),
-        CALLBACK_URL: _checked_default(CALLBACK_URL, defaults.callback_url, check_callback_url),
-    }
-    given = {field: value for field, value in fallbacks.items() if value is not None}
-    return _Defaults(
-        region=region,
-        capabilities=defaults.capabilities,
-        fallbacks=given,
-        policy=_policy(rules),
-        carrier_required=not rules.has_default_carrier,
-    )
-
-
-def _policy(rules: ValidationSettings) -> NumberPolicy:
-    try:
-        countries = frozenset(check_country(country) for country in rules.allowed_countries)
-    except ValueError as error:
-        raise ConfigError(f"validation.allowed_countries: {error}") from None
-    return NumberPolicy(
-        countries=countries,
-        prefixes=tuple(rules.allowed_prefixes),
-        sms_incapable=frozenset(rules.sms_incapable_types),
-    )
-
-
-def _checked_default(field: str, given: str | None, check: Check) -> str | None:
-    if not given:
-        return None
-    value, problem = check(given)
-    _refuse_default(field, given, problem)
-    return str(value)
-
-
-def _refuse_default(field: str, given: str, problem: IssueType | None) -> None:
-    if problem is not None:
-        limit = MAX_LENGTHS.get(field)
-        message = problem.issue(field=field, value=given, length=len(given), limit=limit).message
-        raise ConfigError(f"default {field}: {message}")

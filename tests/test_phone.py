@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from importer import phone
+from importer import phone, phonebatch
 from importer.catalogue import CATALOGUE
 from importer.phone import clean_text, normalize_phonenumber
 
@@ -90,6 +90,15 @@ def test_good_forms_normalise_to_e164_digits(text: str, region: str | None, expe
         ("12059051025.0", None, "phonenumber.excel_precision_lost"),
         ("+12059051025.00", None, "phonenumber.excel_precision_lost"),
         ("2059051025.0", "US", "phonenumber.excel_precision_lost"),
+        # past Excel's 15 significant digits, the rest zeroed: what Excel leaves of a number
+        ("12059051025123400", None, "phonenumber.excel_precision_lost"),
+        ("001205905102512340000", "US", "phonenumber.excel_precision_lost"),
+        ("12059051025123456", None, "phonenumber.not_possible"),  # a typing mistake
+        ("+12059051025123400", None, "phonenumber.not_possible"),  # Excel drops a `+`
+        # a negative number is no phone number, whatever its digits
+        ("-12059051025", None, "phonenumber.not_a_number"),
+        ("-2059051025", "US", "phonenumber.not_a_number"),
+        ("\u221212059051025", None, "phonenumber.not_a_number"),
         # not a number at all
         ("abc", None, "phonenumber.not_a_number"),
         ("+", None, "phonenumber.not_a_number"),
@@ -264,7 +273,7 @@ def test_digits_renormalise_to_themselves(
 @given(texts=st.lists(st.one_of(st.text(max_size=20), PHONEISH), max_size=30), region=REGIONS)
 def test_read_numbers_agrees_with_one_by_one(texts: list[str], region: str | None) -> None:
     """The batch reader gives, for every distinct text, what normalize_phonenumber gives."""
-    readings = phone.read_numbers(texts, region)
+    readings = phonebatch.read_numbers(texts, region)
     assert list(readings) == list(dict.fromkeys(texts))
     for text, reading in readings.items():
         assert (reading.digits, reading.issue(text)) == normalize_phonenumber(text, region)
@@ -272,10 +281,10 @@ def test_read_numbers_agrees_with_one_by_one(texts: list[str], region: str | Non
 
 def test_parallel_read_numbers_is_identical(monkeypatch: pytest.MonkeyPatch) -> None:
     """Worker processes return exactly the readings (issue types included) of one process."""
-    monkeypatch.setattr(phone, "PARALLEL_MIN_NUMBERS", 4)
+    monkeypatch.setattr(phonebatch, "PARALLEL_MIN_NUMBERS", 4)
     texts = ["+1 205 905 1025", "abc", "1.2E+10", "15012345678", "+1 900 234 5678", "", "12"]
-    single = phone.read_numbers(texts, "CN", workers=1)
-    double = phone.read_numbers(texts, "CN", workers=2)
+    single = phonebatch.read_numbers(texts, "CN", workers=1)
+    double = phonebatch.read_numbers(texts, "CN", workers=2)
     assert double == single
     assert all(
         a.problem is b.problem for a, b in zip(single.values(), double.values(), strict=True)

@@ -24,7 +24,7 @@ from reporter_samples import (
 
 from importer import catalogue
 from importer.config import build_settings
-from importer.models import Issue, RowResult, Severity, Status
+from importer.models import Issue, RawRow, RowResult, Severity, Status
 from importer.reporter import flatten, report_options, workbook
 from importer.summary import RunSummary
 
@@ -308,6 +308,26 @@ def test_mapping_argument_overrides_summary_mapping(
     assert "mapping: capabilities" not in items
 
 
+def test_summary_names_the_columns_of_a_composed_field(summary: RunSummary) -> None:
+    """A field composed from flag columns ("SMS + MMS columns") is shown with its letters."""
+    header = ("Phone", "SMS", "MMS", "Notes")
+    mapping = {"phonenumber": "Phone", "capabilities": "SMS + MMS columns"}
+    items = dict(flatten.summary_items(summary, mapping, header=header))
+    assert items["mapping: capabilities"] == "SMS + MMS columns (B, C)"
+    missing = {"phonenumber": "Phone", "capabilities": "SMS + Fax columns"}
+    items = dict(flatten.summary_items(summary, missing, header=header))
+    assert items["mapping: capabilities"] == "SMS + Fax columns (column not found)"
+
+
+def test_errors_show_the_normalised_value(tmp_path: Path, summary: RunSummary) -> None:
+    """An Errors line carries the issue's normalised value beside the cell text."""
+    issue = Issue(code="row.duplicate", message="m", field="phonenumber", value="(205) 905-1025",
+                  normalized="12059051025")  # fmt: skip
+    result = RowResult(row=RawRow(3, ("(205) 905-1025",)), status=Status.DUPLICATE, issues=(issue,))
+    line = dict(zip(flatten.ERROR_COLUMNS, flatten.error_rows(("Phone",), result)[0], strict=True))
+    assert (line["value"], line["normalized_value"]) == ("(205) 905-1025", "12059051025")
+
+
 # -- Errors sheet ----------------------------------------------------------------------
 def test_errors_lists_one_line_per_issue_of_rows_needing_attention(book: Workbook) -> None:
     """Every error issue has a line; rows that ended well and warnings have none."""
@@ -336,6 +356,7 @@ def test_errors_place_the_issue_in_the_partner_sheet(book: Workbook) -> None:
         "code": "capabilities.voice_not_allowed",
         "field": "capabilities",
         "value": "7",
+        "normalized_value": None,
         "message": "capability mask 7 includes voice (4), which External DIDs never support",
         "hint": catalogue.CAPABILITIES_VOICE_NOT_ALLOWED.hint,
     }

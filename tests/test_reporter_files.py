@@ -299,6 +299,7 @@ def test_summary_json_round_trips(tmp_path: Path, summary: RunSummary) -> None:
 def test_summary_json_matches_the_published_schema(tmp_path: Path, summary: RunSummary) -> None:
     """The file validates against schemas/run_summary.schema.json (jsonschema)."""
     import jsonschema
+
     schema = json.loads((schemas.SCHEMA_DIR / "run_summary.schema.json").read_text("utf-8"))
     path = write_summary_json(tmp_path / "summary.json", summary)
     jsonschema.validate(json.loads(path.read_text(encoding="utf-8")), schema)

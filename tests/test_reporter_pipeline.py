@@ -186,6 +186,7 @@ def test_report_format_is_checked(tmp_path: Path) -> None:
 def test_cli_summary_json_matches_the_schema(tmp_path: Path) -> None:
     """`--summary-json` output validates against schemas/run_summary.schema.json."""
     import jsonschema
+
     path = tmp_path / "summary.json"
     args = ["validate", str(SAMPLES / "partner_numbers.csv"), "--summary-json", str(path)]
     args += ["--report", str(tmp_path / "r.xlsx")]

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer import phone
+from importer import phonebatch
 from importer.catalogue import CATALOGUE
 from importer.config import InputSettings, RowDefaults, ValidationSettings, build_settings
 from importer.errors import ConfigError
@@ -585,7 +585,7 @@ def test_parallel_reading_gives_identical_results(
     mapping: ColumnMapping, make_row: MakeRow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Numbers read by two worker processes give exactly the single-process results."""
-    monkeypatch.setattr(phone, "PARALLEL_MIN_NUMBERS", 10)
+    monkeypatch.setattr(phonebatch, "PARALLEL_MIN_NUMBERS", 10)
     texts = [
         "+1 205 905 1{n:03d}",
         "abc{n}",
@@ -598,13 +598,13 @@ def test_parallel_reading_gives_identical_results(
         for n in range(60)
     ]
     pools: list[object] = []
-    real_pool = phone.ProcessPoolExecutor
+    real_pool = phonebatch.ProcessPoolExecutor
 
     def spy(*args: Any, **kwargs: Any) -> ProcessPoolExecutor:
         pools.append(args[0])
         return real_pool(*args, **kwargs)
 
-    monkeypatch.setattr(phone, "ProcessPoolExecutor", spy)
+    monkeypatch.setattr(phonebatch, "ProcessPoolExecutor", spy)
     single = validate_rows(rows, mapping, RowDefaults(default_region="US"), workers=1)
     double = validate_rows(rows, mapping, RowDefaults(default_region="US"), workers=2)
     assert double == single

@@ -22,6 +22,7 @@ layout, never a sheet of ours whose cells could pass for a header.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from importer.reporter import csvout, flatten, layout
@@ -62,7 +63,10 @@ def write_report(files: ReportFiles, data: ReportData) -> ReportFiles:
     if files.workbook is not None:
         items = layout.summary_items(data, _file_items(files, counts))
         jobs.append((files.workbook, lambda target: _render(target, files, data, items)))
-    if files.results_csv is not None:
+    spool = data.results_spool
+    if files.results_csv is not None and spool is not None:
+        jobs.append((files.results_csv, lambda target: os.replace(spool, target)))
+    elif files.results_csv is not None:
         jobs.append((files.results_csv, lambda target: _results_csv(target, data)))
     if files.errors_csv is not None:
         jobs.append((files.errors_csv, lambda target: _errors_csv(target, data)))

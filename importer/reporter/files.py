@@ -10,11 +10,14 @@
 `write_all` writes every file to a temporary name beside its target and, once all of
 them are complete, moves each onto its target with `os.replace`: a reader never sees a
 half-written report, and a failure leaves the previous reports as they were. No target
-may be the input file.
+may be the input file. Report files hold partners' numbers and account details: each
+is written inside a folder only its owner can open, then made readable by its owner
+only (`REPORT_MODE`, 0o600, whatever the umask) before it is moved into place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Sequence
@@ -29,6 +32,8 @@ from importer.errors import ConfigError
 Writer = Callable[[Path], None]
 
 RESULTS_SUFFIX = ".results"
+REPORT_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
 CSV_SUFFIX = ".csv"
 
 
@@ -109,7 +114,9 @@ def write_all(jobs: Sequence[tuple[Path, Writer]], what: str = "report") -> None
     try:
         for (current, write), temporary in zip(jobs, temporaries, strict=True):
             current.parent.mkdir(parents=True, exist_ok=True)
+            temporary.parent.mkdir(mode=PRIVATE_FOLDER_MODE)
             write(temporary)
+            os.chmod(temporary, REPORT_MODE)
         for (current, _), temporary in zip(jobs, temporaries, strict=True):
             os.replace(temporary, current)
     except (OSError, XlsxWriterException) as error:
@@ -117,10 +124,13 @@ def write_all(jobs: Sequence[tuple[Path, Writer]], what: str = "report") -> None
     finally:
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                temporary.parent.rmdir()
 
 
 def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    """A name in a private folder beside `path`: same file system, no one else can look in."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp") / path.name
 
 
 def reason(error: Exception) -> str:

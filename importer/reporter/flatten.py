@@ -47,6 +47,7 @@ ERROR_COLUMNS = (
     "code",
     "field",
     "value",
+    "normalized_value",
     "message",
     "hint",
 )
@@ -55,6 +56,7 @@ RETRY_STATUSES = frozenset({Status.INVALID, Status.FAILED, Status.NOT_ATTEMPTED}
 ISSUE_SEPARATOR = "; "
 WARNING_PREFIX = "warning: "
 STATUS_ITEM_PREFIX = "status: "
+COMPOSED_SUFFIX, COMPOSED_JOIN = " columns", " + "  # how ColumnMapping.describe() composes
 
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "space"}
 
@@ -92,6 +94,8 @@ def report_row(result: RowResult, width: int) -> list[Cell]:
 
 
 def _issue_columns(result: RowResult) -> tuple[str, str, str]:
+    if not result.issues:
+        return "", "", ""  # most rows: no tuple of errors or warnings to build
     issues, prefix = result.errors, ""
     if not issues:
         issues, prefix = result.warnings, WARNING_PREFIX
@@ -146,14 +150,17 @@ def _error_line(
 ) -> list[Cell]:
     status, number = result.status.value, result.row.number
     if issue is None:
-        return [number, "", "", status, "", "", "", "", ""]
+        return [number, "", "", status, "", "", "", "", "", ""]
     index = _column_index(header, issue, mapping)
     letter = column_letter(index) if index is not None else ""
     name = header[index] if index is not None else issue.column
     value = issue.value
     if value is None and index is not None and index < len(result.row.cells):
         value = result.row.cells[index]
-    return [number, letter, name, status, issue.code, issue.field, value, issue.message, issue.hint]
+    return [
+        *(number, letter, name, status, issue.code, issue.field),
+        *(value, issue.normalized, issue.message, issue.hint),
+    ]
 
 
 def _column_index(header: Sequence[str], issue: Issue, mapping: Mapping[str, str]) -> int | None:
@@ -267,7 +274,20 @@ def _describe_column(name: str, header: Sequence[str]) -> str:
         return name
     if name in header:
         return f"{name} (column {column_letter(list(header).index(name))})"
+    composed = _composed_columns(name, header)
+    if composed:
+        return f"{name} ({', '.join(column_letter(index) for index in composed)})"
     return f"{name} (column not found)"
+
+
+def _composed_columns(name: str, header: Sequence[str]) -> list[int]:
+    """Indexes of a composed field's columns ("SMS + MMS columns"), [] if not one."""
+    if not name.endswith(COMPOSED_SUFFIX):
+        return []
+    names = name.removesuffix(COMPOSED_SUFFIX).split(COMPOSED_JOIN)
+    if not all(part in header for part in names):
+        return []
+    return [list(header).index(part) for part in names]
 
 
 def describe_delimiter(delimiter: str | None) -> str | None:

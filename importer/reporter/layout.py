@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 
 from importer.config import EXCEL_MAX_ROWS
 from importer.models import RowResult
@@ -43,6 +44,12 @@ class ReportData:
     summary: RunSummary
     mapping: Mapping[str, str] | None = None
     options: Sequence[Item] = ()
+    # A streamed run (`importer.streaming`) keeps only the rows needing attention in
+    # `results`; these say how many rows there were, the widest, and where their
+    # Results lines already are.
+    total_rows: int | None = None
+    widest: int = 0
+    results_spool: Path | None = None
 
     @property
     def used_mapping(self) -> dict[str, str]:
@@ -52,7 +59,7 @@ class ReportData:
     @property
     def width(self) -> int:
         """How many original columns the report keeps."""
-        return flatten.original_width(self.header, self.results)
+        return max(flatten.original_width(self.header, self.results), self.widest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +81,8 @@ def count_lines(data: ReportData) -> SheetCounts:
     mapping = data.used_mapping
     errors = sum(len(flatten.error_rows(data.header, r, mapping)) for r in data.results)
     retry = sum(1 for result in data.results if flatten.needs_retry(result))
-    return SheetCounts(results=len(data.results), errors=errors, retry=retry)
+    total = len(data.results) if data.total_rows is None else data.total_rows
+    return SheetCounts(results=total, errors=errors, retry=retry)
 
 
 def results_sheet(data: ReportData) -> Sheet:

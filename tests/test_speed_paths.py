@@ -1,0 +1,207 @@
+"""The fast paths give exactly what the plain paths give: statuses, codes, numbers, files.
+
+Fast paths (issue 9): streaming validation with results spilled to a CSV spool
+(`importer.streaming`), NANP numbers read without `phonenumbers.parse` (`importer.nanp`),
+worksheet rows written as XML text (`importer.reporter.fastrows`). The plain path is the
+stage-by-stage one: the whole file loaded, validated as a list, reported from the list,
+with the fast paths switched off.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from importer import api, phone
+from importer.api import RunOutcome, validate_file
+from importer.config import ReportSettings, RowDefaults, Settings
+from importer.models import RawRow, RowResult, Status
+from importer.reporter import ReportFiles, workbook, write_report
+from importer.reporter.csvout import ENCODING
+from importer.reporter.layout import ReportData
+from importer.reporter.spool import ResultsSpool
+from importer.summary import InputFacts, RunSummary
+
+SPEED = Path(__file__).resolve().parent / "fixtures" / "speed"
+NANP_FORMS = ("+1{}", "1{}", "{}", "001{}", "+1 {}")
+NANP_AREAS = ("205", "212", "415", "876", "787", "684", "800", "900", "500", "264", "011")
+
+
+def settings(out: Path, *, limit: int = 200_000, report_format: str | None = None) -> Settings:
+    """US numbers, reports in `out`, the given workbook row limit and report format."""
+    chosen = {"report_dir": out, "workbook_row_limit": limit, "report_format": report_format}
+    report = ReportSettings.model_validate(chosen)
+    return Settings(defaults=RowDefaults(default_region="US"), report=report)
+
+
+def plain(path: Path, chosen: Settings, monkeypatch: pytest.MonkeyPatch) -> RunOutcome:
+    """The stage-by-stage path with every fast path off."""
+    with monkeypatch.context() as patch:
+        patch.setattr(phone, "FAST_NANP", False)
+        patch.setattr(workbook, "FAST_ROWS", False)
+        prepared = api.prepare_file(path, chosen)
+        started = datetime.now(UTC)
+        return api._finish(prepared, prepared.results, chosen, mode="validate", started=started)
+
+
+def essentials(results: list[RowResult]) -> list[tuple[object, ...]]:
+    """What must match: row, status, issue codes, sid, number, payload."""
+    return [
+        (
+            r.row.number,
+            r.status,
+            tuple(i.code for i in r.issues),
+            r.external_did_sid,
+            r.normalized_phonenumber,
+            r.payload,
+        )
+        for r in results
+    ]
+
+
+def sheet_values(path: Path, name: str) -> list[tuple[object, ...]]:
+    """Every row of one sheet, as values."""
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return list(book[name].iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
+@pytest.mark.parametrize("sample", ["partner_5k.xlsx", "partner_5k.csv"])
+def test_streamed_validation_matches_the_plain_path(
+    sample: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a 5,000-row file, every row gets the same status, codes, sid and number both ways."""
+    fast = validate_file(SPEED / sample, settings(tmp_path / "fast"))
+    slow = plain(SPEED / sample, settings(tmp_path / "plain"), monkeypatch)
+    assert len(fast.results) == len(slow.results) == 5_000
+    assert essentials(fast.results) == essentials(slow.results)
+    assert fast.summary.counts == slow.summary.counts
+    assert {Status.INVALID, Status.DUPLICATE, Status.WOULD_REGISTER} <= {
+        r.status for r in slow.results
+    }
+    for sheet in ("Results", "Errors", "Retry"):
+        assert sheet_values(fast.report_path, sheet) == sheet_values(slow.report_path, sheet)
+
+
+def test_spilled_results_csv_is_the_plain_results_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the workbook limit, the spooled results and errors CSVs equal the plain ones."""
+    sample = SPEED / "partner_5k.xlsx"
+    fast = validate_file(sample, settings(tmp_path / "fast", limit=1_000))
+    slow = plain(sample, settings(tmp_path / "plain", limit=1_000), monkeypatch)
+    for name in ("partner_5k.results.csv", "partner_5k.errors.csv"):
+        assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+    for sheet in ("Errors", "Retry"):
+        assert sheet_values(fast.report_path, sheet) == sheet_values(slow.report_path, sheet)
+    assert fast.summary.counts == slow.summary.counts
+    assert fast.summary.input.data_rows == 5_000
+    assert all(not r.status.ended_well or r.errors for r in fast.results)  # problems only
+    assert [p.name for p in (tmp_path / "fast").iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("region", ["US", "CA", "JM", "AG", "DE", None])
+def test_nanp_fast_path_gives_what_phonenumbers_gives(
+    region: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of random NANP-shaped cells read the same with and without the fast path."""
+    pick = random.Random(region or "none")
+    texts = []
+    for _ in range(3_000):
+        if pick.random() < 0.5:
+            national = f"{pick.randrange(10**10):010d}"
+        else:
+            national = f"{pick.choice(NANP_AREAS)}{pick.randrange(10**7):07d}"
+        texts.append(pick.choice(NANP_FORMS).format(national))
+    fast = [phone._read_text(text, region) for text in texts]
+    monkeypatch.setattr(phone, "FAST_NANP", False)
+    slow = [phone._read_text(text, region) for text in texts]
+    assert fast == slow
+    assert sum(reading.digits is not None for reading in slow) > 500
+
+
+def _results(count: int) -> list[RowResult]:
+    cells = [
+        ("+1 205 905 1025", "3", " lead", 'a&b<c>"q"'),
+        ("x\x01y_x0041_", "é\u2028", "tail ", "\ufffe"),
+        ("", "", "", ""),
+        ("+44 7911 123456", "=1+1", "x" * 40_000, "27"),
+    ]
+    statuses = (Status.WOULD_REGISTER, Status.INVALID, Status.FAILED, Status.DUPLICATE)
+    return [
+        RowResult(row=RawRow(n + 2, cells[n % 4]), status=statuses[n % 4], attempts=n % 3)
+        for n in range(count)
+    ]
+
+
+def _data(results: list[RowResult], folder: Path) -> ReportData:
+    now = datetime.now(UTC)
+    facts = InputFacts(
+        file=str(folder / "in.csv"), sha256="0", format="csv", header_row=1, data_rows=1
+    )
+    summary = RunSummary(
+        tool_version="t",
+        phonenumbers_version="p",
+        mode="validate",
+        input=facts,
+        counts={},
+        started_at=now,
+        finished_at=now,
+        duration_seconds=1,
+        rows_per_second=1,
+        exit_code=1,
+    )
+    return ReportData(header=("Phone", "Caps", "Name", "Notes"), results=results, summary=summary)
+
+
+def test_fast_rows_write_the_xml_xlsxwriter_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every sheet's XML is byte for byte what xlsxwriter's cell-by-cell path writes."""
+    results = _results(400)
+    parts = {}
+    for fast in (True, False):
+        monkeypatch.setattr(workbook, "FAST_ROWS", fast)
+        target = tmp_path / f"{fast}.xlsx"
+        write_report(ReportFiles(workbook=target), _data(results, tmp_path))
+        with zipfile.ZipFile(target) as archive:
+            parts[fast] = {
+                name: archive.read(name)
+                for name in archive.namelist()
+                if name.startswith("xl/") and "sheet2" not in name  # Summary: timings
+            }
+    assert parts[True] == parts[False]
+
+
+def test_fast_rows_escape_a_cell_that_looks_like_rich_text(tmp_path: Path) -> None:
+    """`<r>x</r>` is kept as text (xlsxwriter's own path would write it as raw XML)."""
+    results = [RowResult(row=RawRow(2, ("<r>&</r>",)), status=Status.INVALID)]
+    target = tmp_path / "r.xlsx"
+    write_report(ReportFiles(workbook=target), _data(results, tmp_path))
+    assert sheet_values(target, "Results")[1][0] == "<r>&</r>"
+
+
+def test_spool_pads_lines_written_before_a_wider_row(tmp_path: Path) -> None:
+    """A ragged row wider than the header widens every line, as if known from the start."""
+    spool = ResultsSpool(tmp_path / "r.results.csv", ("Phone", "Caps"), ";")
+    spool.add(RowResult(row=RawRow(2, ("+1", "3")), status=Status.WOULD_REGISTER))
+    spool.add(RowResult(row=RawRow(3, ("+2", "3", "extra")), status=Status.INVALID))
+    spool.add(RowResult(row=RawRow(4, ("+3",)), status=Status.INVALID))
+    path = spool.finish()
+    with path.open(encoding=ENCODING, newline="") as handle:
+        lines = list(csv.reader(handle, delimiter=";"))
+    assert lines[0][:4] == ["Phone", "Caps", "", "status"]
+    assert [line[:4] for line in lines[1:]] == [
+        ["+1", "3", "", "would_register"],
+        ["+2", "3", "extra", "invalid"],
+        ["+3", "", "", "invalid"],
+    ]
+    assert {len(line) for line in lines} == {11}
