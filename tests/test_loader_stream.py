@@ -162,7 +162,8 @@ def test_summary_sheet_has_the_mapping(tmp_path: Path) -> None:
     CliRunner().invoke(
         app, ["validate", str(FIXTURES / "capability_flags.xlsx"), "--report", str(report)]
     )
-    summary = openpyxl.load_workbook(report, read_only=True)["Summary"]
-    items = {row[0]: row[1] for row in summary.iter_rows(values_only=True)}
+    workbook = openpyxl.load_workbook(report, read_only=True)
+    items = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True)}
+    workbook.close()
     assert str(items["mapping: capabilities"]).startswith("SMS + MMS columns")
     assert str(items["mapping: attributes"]).startswith("attributes.team columns")

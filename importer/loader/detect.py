@@ -22,6 +22,16 @@ SMALL_PART = 1024 * 1024  # [Content_Types].xml and mimetype are a few kB in rea
 MAX_RATIO = 100
 RATIO_FLOOR = 1024 * 1024  # parts smaller than this inflated may compress as they like
 MAX_UNCOMPRESSED = 4 * 1024**3
+# What zipfile raises on damaged or hostile archives (RuntimeError: an encrypted member).
+ZIP_FAILURES = (
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+    EOFError,
+    ValueError,
+)
 
 
 def detect_format(path: Path) -> str:
@@ -64,7 +74,7 @@ def _zip_format(path: Path, claimed: str) -> str:
             bomb = _inflation_problem(archive)
             mimetype = _small_member(archive, "mimetype")
             types = _small_member(archive, "[Content_Types].xml")
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, ValueError):
+    except ZIP_FAILURES:
         reason = "damaged or truncated zip archive"
         raise UnreadableFileError(f"{path}: not a readable {label} workbook ({reason})") from None
     if bomb is not None:

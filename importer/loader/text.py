@@ -11,6 +11,11 @@ refused rather than read in two encodings.
 The bytes are hashed (sha256) on the same pass, so a CSV file is read once. The first
 lines (up to `SNIFF_CHARS` characters) are kept aside to find Excel's `sep=;` line and
 to sniff the delimiter among `, ; tab |`, then parsing starts from the top.
+
+Hostile text is refused before it can take the memory: no line is read whole beyond
+`MAX_RECORD_CHARS`, a record (its lines together) may not exceed that either, nor have
+more than `MAX_COLUMNS` cells (Excel's own limit); a field is limited by the csv
+module (128 Ki characters). So a 200 MB file of one line costs 4 MiB, not gigabytes.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ SNIFF_CHARS = 64 * 1024
 SNIFF_BYTES = 4096
 SCAN_CHUNK = 1024 * 1024
 FALLBACK_ENCODING = "cp1252"
+MAX_RECORD_CHARS = 4 * 1024 * 1024
+MAX_COLUMNS = 16_384
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -115,6 +122,11 @@ class DecodedBytes(io.BufferedIOBase):
             data = pending + raw
             if not (self._fallback and data[: error.start].isascii()):
                 raise self._undecodable(start + error.start) from None
+        except UnicodeError as error:  # "UTF-16 stream does not start with BOM"
+            raise UnreadableFileError(
+                f"{self._path}: cannot decode the file as {self.encoding} ({_flat(error)});"
+                " give the right encoding with --encoding"
+            ) from None
         self.encoding, self._fallback = FALLBACK_ENCODING, False
         self._decoder = codecs.getincrementaldecoder(FALLBACK_ENCODING)("strict")
         try:
@@ -127,6 +139,12 @@ class DecodedBytes(io.BufferedIOBase):
             f"{self._path}: cannot decode the file as {self.encoding} "
             f"(bad byte at offset {offset}); give the right encoding with --encoding"
         )
+
+
+def _flat(error: Exception) -> str:
+    """An exception's text on one line, control characters escaped (it may quote input)."""
+    text = " ".join(str(error).split())[:120]
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 class CsvReader:
@@ -143,7 +161,8 @@ class CsvReader:
             self._text: TextIO = io.TextIOWrapper(
                 buffer, encoding="utf-8", errors="surrogatepass", newline=""
             )
-            self._head = _first_lines(self._text, SNIFF_CHARS)
+            self._pending = 0  # characters read since the last complete record
+            self._head = _first_lines(self._lines(), SNIFF_CHARS)
         except BaseException:
             stream.close()
             raise
@@ -153,11 +172,14 @@ class CsvReader:
 
     def records(self) -> Records:
         """(record number, cells) per CSV record; Excel hides a `sep=` line, so do we."""
-        lines = chain(self._head[1:] if self.dialect.sep_line else self._head, self._text)
+        lines = chain(self._head[1:] if self.dialect.sep_line else self._head, self._lines())
         reader = csv.reader(lines, delimiter=self.dialect.delimiter)
         number = 0
         try:
             for number, cells in enumerate(reader, start=1):
+                if len(cells) > MAX_COLUMNS:
+                    raise self._refused(number, f"more than {MAX_COLUMNS:,} columns")
+                self._pending = 0
                 yield number, cells
         except csv.Error as error:
             raise UnreadableFileError(
@@ -170,14 +192,29 @@ class CsvReader:
         """Close the file (also done when `records()` ends)."""
         self._text.close()
 
+    def _lines(self) -> Iterator[str]:
+        """The file's lines, none read whole past `MAX_RECORD_CHARS` (nor any record)."""
+        read = self._text.readline
+        while line := read(MAX_RECORD_CHARS + 1):
+            self._pending += len(line)
+            if self._pending > MAX_RECORD_CHARS:
+                raise self._refused(None, f"a line longer than {MAX_RECORD_CHARS:,} characters")
+            yield line
+
+    def _refused(self, record: int | None, reason: str) -> UnreadableFileError:
+        where = f"record {record}: " if record is not None else ""
+        return UnreadableFileError(f"{self.path}: not a readable CSV file ({where}{reason})")
+
 
 def _choose_encoding(path: Path, stream: BinaryIO, explicit: str | None) -> tuple[str, bool]:
     """(encoding, whether the cp1252 fallback is still open) from the first bytes."""
     if explicit is not None:
         try:
-            codecs.lookup(explicit)
+            info = codecs.lookup(explicit)
         except LookupError:
             raise ConfigError(f"unknown encoding {explicit!r}") from None
+        if not getattr(info, "_is_text_encoding", True):  # hex, base64, rot13, zlib...
+            raise ConfigError(f"{explicit!r} is not a text encoding")
         return explicit, False
     head = stream.read(SNIFF_BYTES)
     stream.seek(0)
@@ -200,14 +237,14 @@ def _utf16_without_bom(path: Path, head: bytes) -> str:
     raise UnreadableFileError(f"{path}: not a text or spreadsheet file (it has binary content)")
 
 
-def _first_lines(text: TextIO, size: int) -> list[str]:
+def _first_lines(lines: Iterator[str], size: int) -> list[str]:
     """Whole lines from the top until they hold `size` characters (or the file ends)."""
-    lines: list[str] = []
+    head: list[str] = []
     held = 0
-    while held < size and (line := text.readline()):
-        lines.append(line)
+    while held < size and (line := next(lines, "")):
+        head.append(line)
         held += len(line)
-    return lines
+    return head
 
 
 def sep_line(sample: str) -> str | None:

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import datetime
 import math
-import zipfile
-import zlib
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -36,14 +34,17 @@ import python_calamine as calamine
 
 from importer.config import InputSettings
 from importer.errors import UnreadableFileError
+from importer.loader.detect import ZIP_FAILURES
 from importer.loader.formulas import DoctypeFound, uncached_formulas
 from importer.loader.layout import HeaderNotFound, Rows, Table, read_table
+from importer.loader.probe import is_panic, probe_in_child
 
 EXACT_INTEGER_LIMIT = 2**53
 
 Cell = str | int | float | bool | datetime.date | datetime.time | datetime.timedelta | None
 # What calamine raises on damaged or hostile files (its own errors, and a few builtins).
 FORMULA_CHECKED = frozenset({"xlsx", "xlsm"})
+PROBED = frozenset({"xls"})  # read in a child first: see `probe`
 CALAMINE_FAILURES = (calamine.CalamineError, ValueError, OverflowError, OSError, EOFError)
 
 
@@ -84,10 +85,16 @@ def phone_cell_text(value: Cell) -> str:
 
 def read_workbook(path: Path, file_format: str, options: InputSettings) -> tuple[str, Table]:
     """The chosen sheet's name and its table (rows still to be read)."""
+    if file_format in PROBED:
+        probe_in_child(path, file_format.upper())
     try:
         with calamine.CalamineWorkbook.from_path(path) as workbook:
-            sheet, table = _pick_sheet(workbook, path, options)
+            sheet, table = _pick_sheet(workbook, path, file_format, options)
     except CALAMINE_FAILURES as error:
+        raise unreadable(path, file_format, error) from None
+    except BaseException as error:
+        if not is_panic(error):
+            raise
         raise unreadable(path, file_format, error) from None
     if file_format in FORMULA_CHECKED:
         _refuse_uncached_formulas(path, file_format, sheet)
@@ -97,7 +104,10 @@ def read_workbook(path: Path, file_format: str, options: InputSettings) -> tuple
 def _refuse_uncached_formulas(path: Path, file_format: str, sheet: str) -> None:
     try:
         found = uncached_formulas(path, sheet)
-    except (DoctypeFound, ElementTree.ParseError, zipfile.BadZipFile, zlib.error, OSError):
+    except DoctypeFound:
+        reason = ValueError("the sheet XML declares a DTD: refused, as XML entity bombs do")
+        raise unreadable(path, file_format, reason) from None
+    except (ElementTree.ParseError, *ZIP_FAILURES):
         raise unreadable(path, file_format, ValueError("damaged sheet XML")) from None
     if found is not None:
         count, cell = found
@@ -107,10 +117,13 @@ def _refuse_uncached_formulas(path: Path, file_format: str, sheet: str) -> None:
         )
 
 
-def unreadable(path: Path, file_format: str, error: Exception) -> UnreadableFileError:
+def unreadable(path: Path, file_format: str, error: BaseException) -> UnreadableFileError:
     """calamine's failure as a one-line UnreadableFileError naming the file."""
     if isinstance(error, calamine.PasswordError):
-        reason = "the workbook is password-protected"
+        return UnreadableFileError(
+            f"{path}: password-protected workbook; save a copy without the password"
+            " (File > Info > Protect Workbook in Excel) and import that"
+        )
     else:
         lines = str(error).strip().splitlines()
         reason = lines[0][:120] if lines else type(error).__name__
@@ -118,7 +131,7 @@ def unreadable(path: Path, file_format: str, error: Exception) -> UnreadableFile
 
 
 def _pick_sheet(
-    workbook: calamine.CalamineWorkbook, path: Path, options: InputSettings
+    workbook: calamine.CalamineWorkbook, path: Path, file_format: str, options: InputSettings
 ) -> tuple[str, Table]:
     """The requested sheet, else the first visible worksheet with a phone-number header."""
     if options.sheet is not None:
@@ -128,7 +141,7 @@ def _pick_sheet(
     first_missing: HeaderNotFound | None = None
     for name in names:
         try:
-            return name, _sheet_table(workbook, name, path, options)
+            return name, _sheet_table(workbook, name, (path, file_format), options)
         except HeaderNotFound as missing:
             first_missing = first_missing or missing
     if first_missing is None:
@@ -157,10 +170,14 @@ def _visible_sheets(workbook: calamine.CalamineWorkbook) -> list[str]:
 
 
 def _sheet_table(
-    workbook: calamine.CalamineWorkbook, name: str, path: Path, options: InputSettings
+    workbook: calamine.CalamineWorkbook,
+    name: str,
+    where: tuple[Path, str],
+    options: InputSettings,
 ) -> Table:
     """The sheet's table: header found on plain cell text, phone cells read strictly."""
-    raw = _sheet_values(workbook, name)
+    path = where[0]
+    raw = _guarded(_sheet_values(workbook, name), *where)
     texts = ((number, row_text(values)) for number, values in raw)
 
     def rest(phone: int) -> Rows:
@@ -171,6 +188,20 @@ def _sheet_table(
             yield number, cells
 
     return read_table(texts, path, options.columns, rest=rest)
+
+
+def _guarded(
+    rows: Iterator[tuple[int, list[Cell]]], path: Path, file_format: str
+) -> Iterator[tuple[int, list[Cell]]]:
+    """The rows, with calamine's failures (read lazily, after the header) translated."""
+    try:
+        yield from rows
+    except CALAMINE_FAILURES as error:
+        raise unreadable(path, file_format, error) from None
+    except BaseException as error:
+        if not is_panic(error):
+            raise
+        raise unreadable(path, file_format, error) from None
 
 
 def _sheet_values(
