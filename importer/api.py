@@ -16,26 +16,41 @@ written for what was done and `RunOutcome.stopped_by` says why (exit code 3).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
 import httpx
 
-from importer import __version__
-from importer.catalogue import API_NOT_ATTEMPTED
-from importer.client import make_client, preflight
+from importer import __version__, remote
 from importer.config import Settings
-from importer.errors import ApiError
+from importer.errors import ImporterError
 from importer.loader import load_file
 from importer.mapping import build_mapping
 from importer.models import RowResult, SourceInfo, Status
-from importer.reporter import default_report_path, write_report, write_summary_json
-from importer.summary import Mode, RunSummary, count_statuses, exit_code_for, input_facts
-from importer.uploader import UploadBatch, register_rows
+from importer.reporter import (
+    ReportData,
+    ReportFiles,
+    default_report_path,
+    plan_reports,
+    report_options,
+    twin_paths,
+    write_report,
+    write_summary_json,
+)
+from importer.session import RunHooks, close_run, open_run, run_loop, upload
+from importer.signals import StopSwitch
+from importer.streaming import StreamedFile, stream_file
+from importer.summary import (
+    Mode,
+    RunSummary,
+    count_statuses,
+    exit_code_for,
+    input_facts,
+    status_counts,
+)
 from importer.validation import validate_rows
 
 ResultCallback = Callable[[RowResult], None]
@@ -58,7 +73,7 @@ class RunOutcome:
     summary: RunSummary
     report_path: Path
     summary_path: Path | None
-    stopped_by: ApiError | None = None
+    stopped_by: ImporterError | None = None
 
     @property
     def exit_code(self) -> int:
@@ -72,15 +87,42 @@ def prepare_file(path: Path, settings: Settings) -> PreparedFile:
     mapping = build_mapping(
         loaded.source.header, settings.input.columns, source=loaded.source.path.name
     )
-    results = validate_rows(loaded.rows, mapping, settings.defaults)
+    results = validate_rows(loaded.rows, mapping, settings.defaults, settings.validation)
+    # The rows are read lazily: only now are the end-of-file facts (sha256, blank rows) in.
+    assert loaded.complete, "validate_rows must read every row"
     return PreparedFile(loaded.source, mapping.describe(), results)
 
 
-def validate_file(path: Path, settings: Settings) -> RunOutcome:
-    """Dry run: load, map, validate and write the report; never sends a request."""
+def validate_file(
+    path: Path,
+    settings: Settings,
+    *,
+    check_remote: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> RunOutcome:
+    """Dry run: load, map, validate and write the report; never sends a write request.
+
+    Without `check_remote` the file is validated as a stream (`importer.streaming`):
+    above `workbook_row_limit` rows, `RunOutcome.results` holds only the rows needing
+    attention, and every row's result is in the results CSV. With `check_remote`,
+    valid rows are looked up read-only on the API and planned `would_register` or
+    `already_registered` (`importer.remote`); a 401/403 or an unreachable API stops the
+    check (`RunOutcome.stopped_by`, exit 3).
+    """
     started = datetime.now(UTC)
+    if not check_remote:
+        return _validate_streamed(path, settings, started)
     prepared = prepare_file(path, settings)
-    return _finish(prepared, prepared.results, settings, mode="validate", started=started)
+    results, stopped_by = remote.check_remote(prepared.results, settings.api, transport=transport)
+    return _finish(
+        prepared,
+        results,
+        settings,
+        mode="validate",
+        started=started,
+        stopped_by=stopped_by,
+        remote=check_remote,
+    )
 
 
 def run_import(
@@ -89,46 +131,47 @@ def run_import(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     on_result: ResultCallback | None = None,
+    stop: StopSwitch | None = None,
+    handle_signals: bool = False,
+    on_start: Callable[[int], None] | None = None,
 ) -> RunOutcome:
-    """Validate, register every valid row concurrently, and write the report."""
+    """Validate, register every valid row concurrently, and write the report.
+
+    The run is journaled (`importer.journal`): an unfinished run of the same file is
+    resumed. `stop` (or, with `handle_signals`, SIGINT/SIGTERM) stops it with exit 4.
+    """
     started = datetime.now(UTC)
     prepared = prepare_file(path, settings)
-    batch = asyncio.run(_register(prepared.results, settings, transport, on_result))
-    return _finish(
-        prepared,
-        batch.results,
-        settings,
-        mode="run",
-        started=started,
-        stopped_by=batch.stopped_by,
-    )
+    if on_start is not None:  # progress: how many rows are about to be sent
+        on_start(sum(result.status is Status.WOULD_REGISTER for result in prepared.results))
+    hooks = RunHooks(transport, on_result, stop, handle_signals)
+    with open_run(prepared.source, prepared.results, settings) as run:
+        batch = run_loop(upload(prepared.results, settings, run, hooks))
+        outcome = _finish(
+            prepared,
+            batch.results,
+            settings,
+            mode="run",
+            started=started,
+            stopped_by=batch.stopped_by,
+        )
+        close_run(run, batch, exit_code=outcome.exit_code, report=outcome.report_path)
+    return outcome
 
 
-async def _register(
-    results: list[RowResult],
-    settings: Settings,
-    transport: httpx.AsyncBaseTransport | None,
-    on_result: ResultCallback | None,
-) -> UploadBatch:
-    if not any(result.status is Status.WOULD_REGISTER for result in results):
-        return UploadBatch(results=results, stopped_by=None)
-    async with make_client(settings.api, transport=transport) as client:
-        try:
-            await preflight(client)
-        except ApiError as error:
-            return UploadBatch(results=mark_not_attempted(results), stopped_by=error)
-        return await register_rows(results, client, settings.api, on_result=on_result)
-
-
-def mark_not_attempted(results: Sequence[RowResult]) -> list[RowResult]:
-    """Every row that was going to be sent becomes `not_attempted`."""
-    issue = API_NOT_ATTEMPTED.issue()
-    return [
-        replace(result, status=Status.NOT_ATTEMPTED, issues=(*result.issues, issue))
-        if result.status is Status.WOULD_REGISTER
-        else result
-        for result in results
-    ]
+def _validate_streamed(path: Path, settings: Settings, started: datetime) -> RunOutcome:
+    """`validate_file` without the remote check: streamed, in bounded memory."""
+    report = settings.report
+    main = report.report_path or default_report_path(path, report.report_dir)
+    streamed = stream_file(path, settings, twin_paths(main)[0])
+    prepared = PreparedFile(streamed.source, streamed.mapping, streamed.kept)
+    try:
+        return _finish(
+            prepared, streamed.kept, settings, mode="validate", started=started, streamed=streamed
+        )
+    finally:
+        if streamed.spool is not None:
+            streamed.spool.discard()  # moved into place by now, unless the report failed
 
 
 def _finish(
@@ -138,11 +181,12 @@ def _finish(
     *,
     mode: Mode,
     started: datetime,
-    stopped_by: ApiError | None = None,
+    stopped_by: ImporterError | None = None,
+    remote: bool = False,
+    streamed: StreamedFile | None = None,
 ) -> RunOutcome:
-    report_path = settings.report.report_path or default_report_path(
-        prepared.source.path, settings.report.report_dir
-    )
+    rows = len(results) if streamed is None else streamed.rows
+    files = _plan_reports(prepared, rows, settings)
     summary = _summarize(
         prepared,
         results=results,
@@ -150,13 +194,32 @@ def _finish(
         mode=mode,
         started=started,
         stopped_by=stopped_by,
-        report_path=report_path,
+        report_path=files.main,
+        remote=remote,
+        streamed=streamed,
     )
-    write_report(report_path, prepared.source.header, results, summary, mapping=prepared.mapping)
+    data = ReportData(
+        header=prepared.source.header,
+        results=results,
+        summary=summary,
+        mapping=prepared.mapping,
+        options=report_options(settings, sends=mode == "run"),
+        total_rows=rows,
+        widest=streamed.widest if streamed else 0,
+        results_spool=streamed.spool.path if streamed and streamed.spool else None,
+    )
+    write_report(files, data)
     summary_path = settings.report.summary_json
     if summary_path is not None:
         write_summary_json(summary_path, summary)
-    return RunOutcome(results, summary, report_path, summary_path, stopped_by)
+    return RunOutcome(results, summary, files.main, summary_path, stopped_by)
+
+
+def _plan_reports(prepared: PreparedFile, rows: int, settings: Settings) -> ReportFiles:
+    """The report's files: the workbook and, where they apply, its CSV twins."""
+    report = settings.report
+    path = report.report_path or default_report_path(prepared.source.path, report.report_dir)
+    return plan_reports(path, rows=rows, source_format=prepared.source.format, settings=report)
 
 
 def _summarize(
@@ -166,22 +229,27 @@ def _summarize(
     settings: Settings,
     mode: Mode,
     started: datetime,
-    stopped_by: ApiError | None,
+    stopped_by: ImporterError | None,
     report_path: Path,
+    remote: bool = False,
+    streamed: StreamedFile | None = None,
 ) -> RunSummary:
     finished = datetime.now(UTC)
     seconds = max((finished - started).total_seconds(), 1e-9)
+    rows = len(results) if streamed is None else streamed.rows
+    counts = count_statuses(results) if streamed is None else status_counts(streamed.counts)
     return RunSummary(
         tool_version=__version__,
         phonenumbers_version=version("phonenumbers"),
         mode=mode,
-        input=input_facts(prepared.source, len(results), prepared.mapping),
-        base_url=settings.api.base_url if mode == "run" else None,
-        counts=count_statuses(results),
+        input=input_facts(prepared.source, rows, prepared.mapping),
+        base_url=settings.api.base_url if mode == "run" or remote else None,
+        counts=counts,
         started_at=started,
         finished_at=finished,
         duration_seconds=round(seconds, 3),
-        rows_per_second=round(len(results) / seconds, 1),
+        rows_per_second=round(rows / seconds, 1),
+        # a streamed run keeps every row that did not end well: the exit code is the same
         exit_code=stopped_by.exit_code if stopped_by else exit_code_for(results),
         report_path=str(report_path),
         stopped_reason=str(stopped_by) if stopped_by else None,

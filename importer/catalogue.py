@@ -27,16 +27,18 @@ class IssueType:
         field: str | None = None,
         column: str | None = None,
         value: str | None = None,
+        normalized: str | None = None,
         **params: object,
     ) -> Issue:
         """Make an `Issue` of this type; `params` fill the message template."""
         return Issue(
             code=self.code,
-            message=self.template.format(value=value, **params),
+            message=self.template.format(value=value, normalized=normalized, **params),
             severity=self.severity,
             field=field,
             column=column,
             value=value,
+            normalized=normalized,
             hint=self.hint,
         )
 
@@ -52,12 +54,12 @@ ROW_RAGGED = IssueType(
 )
 ROW_DUPLICATE = IssueType(
     "row.duplicate",
-    "number {value} already appears in row {first_row}",
+    "number +{normalized} already appears in row {first_row}",
     "delete this row; the first occurrence is the one imported",
 )
 ROW_DUPLICATE_CONFLICT = IssueType(
     "row.duplicate_conflict",
-    "number {value} already appears in row {first_row} with capabilities {first_mask}",
+    "number +{normalized} already appears in row {first_row} with capabilities {first_mask}",
     "keep one row per number with the capabilities you want",
 )
 
@@ -97,6 +99,22 @@ PHONENUMBER_AMBIGUOUS = IssueType(
     "'{value}' reads as +{international}, or in region {region} as +{national}",
     "write the number with + and the country code you mean",
 )
+PHONENUMBER_COUNTRY_NOT_ALLOWED = IssueType(
+    "phonenumber.country_not_allowed",
+    "+{normalized} is a number of {country}, outside the allowed countries ({allowed})",
+    "remove the row, or ask for the country to be added to [validation] allowed_countries",
+)
+PHONENUMBER_PREFIX_NOT_ALLOWED = IssueType(
+    "phonenumber.prefix_not_allowed",
+    "+{normalized} does not start with an allowed prefix ({allowed})",
+    "remove the row, or ask for the prefix to be added to [validation] allowed_prefixes",
+)
+PHONENUMBER_SMS_UNLIKELY = IssueType(
+    "phonenumber.sms_unlikely",
+    "+{normalized} is a {kind} number, which usually cannot take SMS",
+    "check with the number's carrier that it can receive SMS ([validation] sms_incapable_types)",
+    _WARNING,
+)
 
 # -- capabilities ------------------------------------------------------------------
 CAPABILITIES_MISSING = IssueType(
@@ -124,6 +142,12 @@ CAPABILITIES_NO_MESSAGING = IssueType(
     "capability mask {value} has no messaging capability",
     "set at least one of 1 (SMS in), 2 (SMS out), 8 (MMS in), 16 (MMS out)",
 )
+CAPABILITIES_MMS_WITHOUT_SMS = IssueType(
+    "capabilities.mms_without_sms",
+    "capability mask {value} has MMS but no SMS",
+    "MMS-only numbers are unusual: add 1 (SMS in) and 2 (SMS out) unless you mean it",
+    _WARNING,
+)
 
 # -- other fields ------------------------------------------------------------------
 CARRIER_SID_NOT_UUID = IssueType(
@@ -131,15 +155,66 @@ CARRIER_SID_NOT_UUID = IssueType(
     "'{value}' is not a carrier SID (a UUID)",
     "copy the underlying carrier SID from the CarrierX portal, or leave it empty",
 )
+CARRIER_SID_MISSING = IssueType(
+    "underlying_carrier_sid.missing",
+    "no underlying carrier SID, and the partner has no default carrier",
+    "enter the carrier SID from the CarrierX portal, or pass --carrier",
+)
 CALLBACK_URL_INVALID = IssueType(
     "callback_url.invalid",
     "'{value}' is not an absolute http(s) URL",
     "write the full URL, e.g. https://example.com/sms-callback",
 )
+CALLBACK_URL_HAS_SPACES = IssueType(
+    "callback_url.has_spaces",
+    "'{value}' contains spaces or invisible characters",
+    "remove the spaces; encode a space inside the URL as %20",
+)
+CALLBACK_URL_TOO_LONG = IssueType(
+    "callback_url.too_long",
+    "callback URL is {length} characters long; at most {limit} are accepted",
+    "use a shorter URL",
+)
+CALLBACK_URL_NOT_HTTPS = IssueType(
+    "callback_url.not_https",
+    "'{value}' uses plain http: SMS events would travel unencrypted",
+    "use https:// if the receiving server supports it",
+    _WARNING,
+)
+NAME_TOO_LONG = IssueType(
+    "name.too_long",
+    "name is {length} characters long; at most {limit} are accepted",
+    "shorten the name",
+)
+STRING_KEY_1_TOO_LONG = IssueType(
+    "string_key_1.too_long",
+    "string_key_1 is {length} characters long; at most {limit} are accepted",
+    "shorten the value",
+)
+STRING_KEY_2_TOO_LONG = IssueType(
+    "string_key_2.too_long",
+    "string_key_2 is {length} characters long; at most {limit} are accepted",
+    "shorten the value",
+)
 ATTRIBUTES_NOT_AN_OBJECT = IssueType(
     "attributes.not_an_object",
     "'{value}' is not a JSON object",
     'write a JSON object, e.g. {"team": "sales"}, or leave the cell empty',
+)
+
+# -- remote check (validate --check-remote) ----------------------------------------
+REMOTE_CAPABILITIES_DIFFER = IssueType(
+    "remote.capabilities_differ",
+    "+{number} is already registered ({sid}) with capabilities {existing}, not {value}",
+    "capabilities cannot change after registration: delete the External DID and register "
+    "it again, or make the sheet match",
+    _WARNING,
+)
+REMOTE_NOT_CHECKED = IssueType(
+    "remote.not_checked",
+    "the remote check stopped before this number was looked up",
+    "fix the API access (see the run's message) and validate again",
+    _WARNING,
 )
 
 # -- api ---------------------------------------------------------------------------
@@ -167,6 +242,24 @@ API_AUTH_REFUSED = IssueType(
     "api.auth_refused",
     "the API refused our credentials for this row ({detail}); the run stopped",
     "check the token and its phonenumber.create scope, then run the same file again",
+)
+API_VERIFY_MISMATCH = IssueType(
+    "api.verify_mismatch",
+    "registered, but active_capabilities is {active} while capabilities is {wanted}",
+    "check the number's messaging enablement in the CarrierX portal",
+    _WARNING,
+)
+API_VERIFY_FAILED = IssueType(
+    "api.verify_failed",
+    "registered, but reading the record back failed: {detail}",
+    "run again with --verify later, or check the number in the CarrierX portal",
+    _WARNING,
+)
+API_MESSAGING_FAILED = IssueType(
+    "api.messaging_failed",
+    "registered, but enabling {kind} messaging failed: {detail}",
+    "run the same file again with --enable-messaging; registered rows are not sent twice",
+    _WARNING,
 )
 
 

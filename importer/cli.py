@@ -13,15 +13,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
-from importer.errors import ImporterError
+from importer.errors import ImporterError, RunStopped
 
 if TYPE_CHECKING:
     from importer.api import RunOutcome
     from importer.config import Settings
+    from importer.logs import StderrHandler
     from importer.models import RowResult
 
 app = typer.Typer(
@@ -40,7 +41,10 @@ _API = "API"
 _OUTPUT = "Output"
 
 FileArg = Annotated[
-    Path, typer.Argument(help="The partner spreadsheet: CSV or XLSX.", show_default=False)
+    Path,
+    typer.Argument(
+        help="The partner spreadsheet: CSV/TSV/TXT, XLSX, XLSM, XLS or ODS.", show_default=False
+    ),
 ]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML config file.", rich_help_panel=_INPUT)
@@ -78,8 +82,68 @@ ReportOpt = Annotated[
 SummaryOpt = Annotated[
     Path | None, typer.Option(help="Also write the JSON summary here.", rich_help_panel=_OUTPUT)
 ]
+ReportFormatOpt = Annotated[
+    Literal["xlsx", "csv", "both"] | None,
+    typer.Option(
+        help="Report files: xlsx, csv (results + errors CSV) or both "
+        "(default: xlsx, plus the CSV twins for CSV input).",
+        rich_help_panel=_OUTPUT,
+    ),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print only errors.", rich_help_panel=_OUTPUT)
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Also print the column mapping used.", rich_help_panel=_OUTPUT
+    ),
+]
+CheckRemoteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--check-remote",
+        help="Also look the numbers up on the API (read-only): plan already_registered rows.",
+        rich_help_panel=_API,
+    ),
+]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option(help="API base URL (env CARRIERX_BASE_URL).", rich_help_panel=_API)
+]
+TokenFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="File holding the API token (else env CARRIERX_TOKEN).", rich_help_panel=_API
+    ),
+]
+AllowInsecureOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-insecure",
+        help="Allow a plain http:// API URL that is not loopback (the token is sent unencrypted).",
+        rich_help_panel=_API,
+    ),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Config profile: the file's [profiles.NAME] tables [env CARRIERX_PROFILE].",
+        rich_help_panel=_INPUT,
+    ),
+]
+LogFormatOpt = Annotated[
+    Literal["human", "json"] | None,
+    typer.Option(
+        help="Log lines on stderr: human, or one JSON object per event [env CARRIERX_LOG_FORMAT].",
+        rich_help_panel=_OUTPUT,
+    ),
+]
+NotifyUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="POST the JSON summary here when the run ends [env CARRIERX_NOTIFY_URL].",
+        rich_help_panel=_OUTPUT,
+    ),
 ]
 
 
@@ -87,7 +151,9 @@ QuietOpt = Annotated[
     epilog=(
         "Examples:\n\n"
         "  did-import validate numbers.xlsx\n\n"
-        "  did-import validate numbers.csv --default-region US --capabilities 3 --report out.xlsx"
+        "  did-import validate numbers.csv --default-region US --capabilities 3"
+        " --report out.xlsx\n\n"
+        "  CARRIERX_TOKEN=... did-import validate numbers.xlsx --check-remote"
     )
 )
 def validate(
@@ -102,24 +168,76 @@ def validate(
     callback_url: CallbackOpt = None,
     report: ReportOpt = None,
     summary_json: SummaryOpt = None,
+    report_format: ReportFormatOpt = None,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    check_remote: CheckRemoteOpt = False,
+    base_url: BaseUrlOpt = None,
+    token_file: TokenFileOpt = None,
+    profile: ProfileOpt = None,
+    allow_insecure: AllowInsecureOpt = False,
 ) -> None:
     """Dry run: check every row and write the report; never sends a write request."""
     flags = _common_flags(locals())
+    flags["api"] = {"base_url": base_url, "allow_insecure": allow_insecure or None}
 
     def job() -> RunOutcome:
         from importer.api import validate_file
 
-        return validate_file(file, _settings(flags, config))
+        settings = _settings(flags, config, token_file=token_file, profile=profile)
+        return validate_file(file, settings, check_remote=check_remote)
 
-    _execute(job, quiet=quiet)
+    _execute(job, quiet=quiet, verbose=verbose)
+
+
+JournalOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Run journal (SQLite) [default: reports/journal.sqlite].", rich_help_panel=_OUTPUT
+    ),
+]
+FreshOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fresh",
+        help="Start over: ignore an unfinished run of the same file in the journal.",
+        rich_help_panel=_API,
+    ),
+]
+CanaryOpt = Annotated[
+    int | None,
+    typer.Option(help="Send this many rows first; stop if they fail.", rich_help_panel=_API),
+]
+MaxErrorRateOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Stop (exit 4) above this share of failing requests [default 0.5].",
+        rich_help_panel=_API,
+    ),
+]
+VerifyOpt = Annotated[
+    bool,
+    typer.Option("--verify", help="Read each new record back and check it.", rich_help_panel=_API),
+]
+MessagingOpt = Annotated[
+    Literal["a2p", "p2p"] | None,
+    typer.Option(
+        help="Then enable messaging on every number (billed per number).", rich_help_panel=_API
+    ),
+]
+CampaignOpt = Annotated[
+    str | None, typer.Option(help="Campaign SID for --enable-messaging a2p.", rich_help_panel=_API)
+]
 
 
 @app.command(
     epilog=(
         "Examples:\n\n"
         "  did-import run sample_data/partner_numbers.xlsx --sandbox\n\n"
-        "  CARRIERX_TOKEN=... did-import run numbers.xlsx --concurrency 32 --rate 100"
+        "  CARRIERX_TOKEN=... did-import run numbers.xlsx --concurrency 32 --rate 100\n\n"
+        "  did-import run numbers.xlsx --canary 20 --max-error-rate 0.2   # stop early if bad\n\n"
+        "  did-import run numbers.xlsx            # again after Ctrl-C or a crash: resumes\n\n"
+        "  did-import run numbers.xlsx --verify --enable-messaging a2p --campaign-sid CSID"
     )
 )
 def run(
@@ -134,7 +252,9 @@ def run(
     callback_url: CallbackOpt = None,
     report: ReportOpt = None,
     summary_json: SummaryOpt = None,
+    report_format: ReportFormatOpt = None,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     base_url: Annotated[
         str | None,
         typer.Option(help="API base URL [env CARRIERX_BASE_URL].", rich_help_panel=_API),
@@ -169,8 +289,23 @@ def run(
         Path,
         typer.Option(help="Where the embedded sandbox keeps its records.", rich_help_panel=_API),
     ] = DEFAULT_SANDBOX_STATE,
+    journal: JournalOpt = None,
+    fresh: FreshOpt = False,
+    canary: CanaryOpt = None,
+    max_error_rate: MaxErrorRateOpt = None,
+    verify: VerifyOpt = False,
+    enable_messaging: MessagingOpt = None,
+    campaign_sid: CampaignOpt = None,
+    profile: ProfileOpt = None,
+    log_format: LogFormatOpt = None,
+    notify_url: NotifyUrlOpt = None,
+    allow_insecure: AllowInsecureOpt = False,
 ) -> None:
-    """Validate, then register every valid row concurrently; write the report."""
+    """Validate, then register every valid row concurrently; write the report.
+
+    Every row's progress is journaled: running the same file again after a crash, a
+    kill, Ctrl-C (exit 4) or a threshold stop resumes it, and never sends a row twice.
+    """
     flags = _common_flags(locals())
     flags["api"] = {
         "base_url": base_url,
@@ -178,27 +313,44 @@ def run(
         "rate": rate,
         "timeout": timeout,
         "max_attempts": max_attempts,
+        "canary": canary,
+        "max_error_rate": max_error_rate,
+        "verify": verify or None,
+        "enable_messaging": enable_messaging,
+        "campaign_sid": campaign_sid,
+        "allow_insecure": allow_insecure or None,
     }
+    flags["journal"] = {"path": journal, "fresh": fresh or None}
+    flags |= {"notify": {"url": notify_url}, "log": {"format": log_format}}
 
-    def job() -> RunOutcome:
-        settings = _settings(flags, config, token_file=token_file)
-        with _embedded_sandbox(settings, sandbox_state if sandbox else None) as settings:
-            return _run_with_progress(file, settings, quiet=quiet)
+    with _stderr_log(log_format, quiet=quiet) as log:
 
-    _execute(job, quiet=quiet)
+        def job() -> RunOutcome:
+            settings = _settings(flags, config, token_file=token_file, profile=profile)
+            with _embedded_sandbox(settings, sandbox_state if sandbox else None) as settings:
+                log.configure(settings.log.format, _secrets(settings))
+                outcome = _run_with_progress(file, settings, quiet=quiet)
+            _announce(outcome, settings)
+            return outcome
+
+        _execute(job, quiet=quiet, verbose=verbose)
 
 
 @app.command(
     epilog=(
         "Examples:\n\n"
         "  did-import sandbox --port 8765\n\n"
-        "  did-import sandbox --latency 50 --rate-limit 100 --fail-rate 0.05 --seed 7"
+        "  did-import sandbox --latency 50 --rate-limit 100 --fail-rate 0.05 --seed 7\n\n"
+        "  did-import sandbox --state sandbox.sqlite --duplicate-status 409 \\\n"
+        "      --partner name=acme,token=acme-token,carrier=none,prefixes=1205+44"
     )
 )
 def sandbox(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
-    latency: Annotated[float, typer.Option(help="Added latency per request, ms.")] = 0.0,
+    latency: Annotated[
+        str, typer.Option(help="Added latency: MS, MS:JITTER or MS:JITTER:exponential.")
+    ] = "0",
     fail_rate: Annotated[float, typer.Option(help="Fraction answered 500/503.")] = 0.0,
     rate_limit: Annotated[
         float | None, typer.Option(help="Requests/second before 429 + Retry-After.")
@@ -214,11 +366,29 @@ def sandbox(
     state: Annotated[
         Path | None, typer.Option(help="Keep records in this SQLite file across restarts.")
     ] = None,
+    partner: Annotated[
+        list[str] | None,
+        typer.Option(help="A partner: name=,token=[,scopes=,carrier=,prefixes=]. Repeatable."),
+    ] = None,
 ) -> None:
     """Serve the local CarrierX-compatible API until interrupted."""
-    from importer.sandbox import SandboxConfig, serve
+    from importer.sandbox import serve
+    from importer.sandbox.options import config_from_options
 
-    config = _sandbox_config(SandboxConfig, locals())
+    try:
+        config = config_from_options(
+            latency=latency,
+            partners=partner or (),
+            fail_rate=fail_rate,
+            rate_limit=rate_limit,
+            drop_rate=drop_rate,
+            lose_answer_rate=lose_answer_rate,
+            duplicate_status=duplicate_status,
+            seed=seed,
+            state_file=state,
+        )
+    except ImporterError as error:
+        _fail(error)
 
     def ready(base_url: str, token: str) -> None:
         typer.echo(f"sandbox listening on {base_url}")
@@ -228,6 +398,129 @@ def sandbox(
         serve(config, host=host, port=port, on_ready=ready)
     except ImporterError as error:
         _fail(error)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  did-import template partner_template.xlsx\n\n"
+        "  did-import template numbers.xlsx --rows 500"
+    )
+)
+def template(
+    out: Annotated[Path, typer.Argument(help="Where to write the .xlsx template.")],
+    rows: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="Rows prepared for data entry.")
+    ] = 1000,
+) -> None:
+    """Write a partner template workbook: headers, notes, capability dropdown, text phone column."""
+    from importer.template import write_template
+
+    try:
+        write_template(out, rows=rows)
+    except ImporterError as error:
+        _fail(error)
+    typer.echo(f"template written: {out}")
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  did-import history\n\n"
+        "  did-import history --journal /var/lib/did-import/journal.sqlite --limit 50"
+    )
+)
+def history(
+    journal: JournalOpt = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+) -> None:
+    """List past runs from the journal: when, which file, how it ended, the counts."""
+    from importer.journal import format_history, iter_history
+    from importer.session import journal_path
+
+    try:
+        settings = _settings({"journal": {"path": journal}}, config, profile=profile)
+        lines = format_history(iter_history(journal_path(settings), limit))
+    except ImporterError as error:
+        _fail(error)
+    typer.echo("\n".join(lines))
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  did-import inbox /srv/did-inbox            # for cron: new files once, then exit\n\n"
+        "  did-import inbox /srv/did-inbox --watch --interval 30\n\n"
+        "  did-import inbox /srv/acme --profile acme --log-format json"
+        " --notify-url https://hooks.example.com/did"
+    )
+)
+def inbox(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="The inbox: files dropped in it or in its incoming/ folder.", show_default=False
+        ),
+    ],
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch/--once", help="Keep polling every --interval seconds, or one pass and exit."
+        ),
+    ] = False,
+    interval: Annotated[
+        float | None, typer.Option(help="Seconds between passes with --watch [default 60].")
+    ] = None,
+    settle: Annotated[
+        float | None, typer.Option(help="Seconds a new file must stay unchanged [default 2].")
+    ] = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    default_region: RegionOpt = None,
+    capabilities: CapabilitiesOpt = None,
+    carrier: CarrierOpt = None,
+    callback_url: CallbackOpt = None,
+    base_url: BaseUrlOpt = None,
+    token_file: TokenFileOpt = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Requests in flight at once.", rich_help_panel=_API)
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Requests per second, at most.", rich_help_panel=_API)
+    ] = None,
+    log_format: LogFormatOpt = None,
+    notify_url: NotifyUrlOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Scheduled mode: import each new file dropped in DIR, then exit (or keep watching).
+
+    Files move incoming → processing → done/ (exit 0, 1) or failed/ (2, 3), each with its
+    report and JSON summary; a file already imported (same sha256) goes to duplicates/.
+    Exit: the highest exit code of the files handled (0 if none), 5 if another run holds
+    the inbox's lock.
+    """
+    flags: dict[str, dict[str, Any]] = {
+        "defaults": {
+            "default_region": default_region,
+            "capabilities": capabilities,
+            "carrier_sid": carrier,
+            "callback_url": callback_url,
+        },
+        "api": {"base_url": base_url, "concurrency": concurrency, "rate": rate},
+        "inbox": {"interval": interval, "settle": settle},
+        "notify": {"url": notify_url},
+        "log": {"format": log_format},
+    }
+    with _stderr_log(log_format, quiet=quiet) as log:
+        try:
+            settings = _settings(flags, config, token_file=token_file, profile=profile)
+            log.configure(settings.log.format, _secrets(settings))
+            code = _run_inbox(directory, settings, watch=watch, quiet=quiet)
+        except ImporterError as error:
+            _fail(error)
+    raise typer.Exit(code)
 
 
 def main() -> None:
@@ -248,38 +541,58 @@ def _common_flags(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "carrier_sid": values["carrier"],
             "callback_url": values["callback_url"],
         },
-        "report": {"report_path": values["report"], "summary_json": values["summary_json"]},
+        "report": {
+            "report_path": values["report"],
+            "summary_json": values["summary_json"],
+            "report_format": values["report_format"],
+        },
     }
 
 
 def _settings(
-    flags: dict[str, dict[str, Any]], config: Path | None, *, token_file: Path | None = None
+    flags: dict[str, dict[str, Any]],
+    config: Path | None,
+    *,
+    token_file: Path | None = None,
+    profile: str | None = None,
 ) -> Settings:
-    from importer.config import build_settings
+    """Build the settings: flags > environment > config file (or ./did-import.toml)."""
+    from importer.config import build_settings, find_config_file
 
-    return build_settings(flags, config_file=config, environ=os.environ, token_file=token_file)
+    return build_settings(
+        flags,
+        config_file=find_config_file(config, os.environ, Path.cwd()),
+        environ=os.environ,
+        token_file=token_file,
+        profile=profile,
+    )
 
 
-def _sandbox_config(config_type: Any, values: dict[str, Any]) -> Any:
-    """Build the sandbox's config from the command's options (pydantic checks them)."""
-    from pydantic import ValidationError
+def _secrets(settings: Settings) -> tuple[str, ...]:
+    from importer.config import secrets_of
 
-    from importer.errors import ConfigError
+    return secrets_of(settings)
 
-    try:
-        return config_type(
-            latency_ms=values["latency"],
-            fail_rate=values["fail_rate"],
-            rate_limit=values["rate_limit"],
-            drop_rate=values["drop_rate"],
-            lose_answer_rate=values["lose_answer_rate"],
-            duplicate_status=values["duplicate_status"],
-            seed=values["seed"],
-            state_file=values["state"],
-        )
-    except ValidationError as error:
-        first = error.errors()[0]
-        _fail(ConfigError(f"invalid sandbox option {first['loc'][0]}: {first['msg']}"))
+
+@contextmanager
+def _stderr_log(log_format: str | None, *, quiet: bool) -> Iterator[StderrHandler]:
+    """Log events to stderr (human unless --log-format json) for the command's length."""
+    from importer.logs import log_to_stderr
+
+    with log_to_stderr("json" if log_format == "json" else "human", quiet=quiet) as handler:
+        yield handler
+
+
+def _announce(outcome: RunOutcome, settings: Settings) -> None:
+    """After a run: a `run_end` event, and the summary POSTed to --notify-url."""
+    from importer.logs import describe_counts, event, get_logger
+    from importer.notify import notify, summary_payload
+
+    summary = outcome.summary
+    message = f"{Path(summary.input.file).name}: {describe_counts(summary.counts)}"
+    if settings.log.format == "json":  # humans read the one-line summary on stdout
+        event(get_logger("importer.cli"), "run_end", message, **summary_payload(summary))
+    notify(summary_payload(summary), settings.notify, secrets=_secrets(settings))
 
 
 @contextmanager
@@ -300,37 +613,59 @@ def _embedded_sandbox(settings: Settings, state_file: Path | None) -> Iterator[S
         yield settings.model_copy(update={"api": api})
 
 
+def _run_inbox(directory: Path, settings: Settings, *, watch: bool, quiet: bool) -> int:
+    """One pass (or, with `watch`, passes until SIGINT/SIGTERM); the exit code."""
+    from importer.inbox import make_runner, process_inbox, stop_on_signals, watch_inbox
+
+    with stop_on_signals() as (stop, switch):
+        runner = make_runner(switch=switch, tty=not quiet and sys.stderr.isatty())
+        if not watch:
+            return process_inbox(directory, settings, runner=runner, stop=stop).exit_code
+        watch_inbox(directory, settings, stop=stop, runner=runner)
+        return 0
+
+
 def _run_with_progress(file: Path, settings: Settings, *, quiet: bool) -> RunOutcome:
+    """A bar with rate and ETA on a terminal; a progress line every few seconds otherwise."""
     from importer.api import run_import
+    from importer.logs import row_progress
 
-    if quiet or not sys.stderr.isatty():
-        return run_import(file, settings)
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("registering", total=None)
+    tty = not quiet and sys.stderr.isatty()
+    with row_progress(file.name, tty=tty, every=settings.log.progress_every) as progress:
 
         def advance(_: RowResult) -> None:
-            progress.advance(task)
+            progress.advance()
 
-        return run_import(file, settings, on_result=advance)
+        return run_import(
+            file, settings, on_start=progress.start, on_result=advance, handle_signals=True
+        )
 
 
-def _execute(job: Callable[[], RunOutcome], *, quiet: bool) -> None:
+def _execute(job: Callable[[], RunOutcome], *, quiet: bool, verbose: bool = False) -> None:
     try:
         outcome = job()
     except ImporterError as error:
         _fail(error)
+    except KeyboardInterrupt:  # a signal outside the upload (it handles its own): resumable
+        _fail(RunStopped("interrupted; run the same file again to resume"))
     if outcome.stopped_by is not None:
-        typer.echo(f"did-import: {outcome.stopped_by}", err=True)
+        from importer.logs import error_line
+
+        typer.echo(error_line(str(outcome.stopped_by), exit_code=outcome.exit_code), err=True)
+    if verbose:
+        from importer.mapping import mapping_lines
+
+        for line in mapping_lines(outcome.summary.input.mapping):
+            typer.echo(f"mapping: {line}")
     if not quiet:
         typer.echo(one_line_summary(outcome))
     raise typer.Exit(outcome.exit_code)
 
 
 def _fail(error: ImporterError) -> NoReturn:
-    typer.echo(f"did-import: {error}", err=True)
+    from importer.logs import error_line
+
+    typer.echo(error_line(str(error), exit_code=error.exit_code), err=True)
     raise typer.Exit(error.exit_code)
 
 

@@ -7,12 +7,23 @@ in a `repr`, a log line, a report or a summary.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from importer.errors import ConfigError
 
@@ -23,9 +34,39 @@ DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_BACKOFF_BASE = 0.5
 DEFAULT_BACKOFF_MAX = 30.0
 DEFAULT_REPORT_DIR = Path("reports")
+DEFAULT_MAX_ERROR_RATE = 0.5
+DEFAULT_JOURNAL_PATH = Path("reports/journal.sqlite")
+DEFAULT_WORKBOOK_ROW_LIMIT = 200_000
+EXCEL_MAX_ROWS = 1_048_576
 
 ENV_BASE_URL = "CARRIERX_BASE_URL"
 ENV_TOKEN = "CARRIERX_TOKEN"  # noqa: S105 - the variable's name, not a token
+ENV_TOKEN_FILE = "CARRIERX_TOKEN_FILE"  # noqa: S105 - the variable's name, not a token
+ENV_PROFILE = "CARRIERX_PROFILE"
+ENV_CONFIG = "CARRIERX_CONFIG"
+CONFIG_FILE_NAME = "did-import.toml"
+DEFAULT_NOTIFY_TIMEOUT = 10.0
+DEFAULT_NOTIFY_ATTEMPTS = 3
+DEFAULT_INBOX_INTERVAL = 60.0
+DEFAULT_INBOX_SETTLE = 2.0
+DEFAULT_PROGRESS_EVERY = 10.0
+REDACTED = "[redacted]"
+MIN_SECRET_CHARS = 6
+
+# `CARRIERX_<NAME>` → (section, key); each overrides the config file (see build_settings).
+ENV_SETTINGS: dict[str, tuple[str, str]] = {
+    ENV_BASE_URL: ("api", "base_url"),
+    "CARRIERX_CONCURRENCY": ("api", "concurrency"),
+    "CARRIERX_RATE": ("api", "rate"),
+    "CARRIERX_TIMEOUT": ("api", "timeout"),
+    "CARRIERX_MAX_ATTEMPTS": ("api", "max_attempts"),
+    "CARRIERX_DEFAULT_REGION": ("defaults", "default_region"),
+    "CARRIERX_CARRIER_SID": ("defaults", "carrier_sid"),
+    "CARRIERX_CALLBACK_URL": ("defaults", "callback_url"),
+    "CARRIERX_REPORT_DIR": ("report", "report_dir"),
+    "CARRIERX_NOTIFY_URL": ("notify", "url"),
+    "CARRIERX_LOG_FORMAT": ("log", "format"),
+}
 
 
 class _Section(BaseModel):
@@ -50,6 +91,60 @@ class RowDefaults(_Section):
     callback_url: str | None = None
 
 
+NumberKind = Literal[
+    "fixed_line",
+    "mobile",
+    "fixed_line_or_mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+]
+# Number types (libphonenumber's) that warn `phonenumber.sms_unlikely`. Landlines, VoIP
+# and toll-free numbers are left out on purpose: texting them is what External DIDs are for.
+DEFAULT_SMS_INCAPABLE: tuple[NumberKind, ...] = (
+    "premium_rate",
+    "shared_cost",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+)
+
+
+class ValidationSettings(_Section):
+    """Partner-specific rules on top of the fixed ones (empty lists allow everything)."""
+
+    allowed_countries: tuple[str, ...] = Field(
+        default=(), description="ISO 3166 alpha-2 regions, e.g. ['US', 'CA']"
+    )
+    allowed_prefixes: tuple[str, ...] = Field(
+        default=(), description="E.164 digit prefixes without '+', e.g. ['1205', '1312']"
+    )
+    sms_incapable_types: tuple[NumberKind, ...] = DEFAULT_SMS_INCAPABLE
+    has_default_carrier: bool = Field(
+        default=True, description="false: rows need underlying_carrier_sid (or --carrier)"
+    )
+
+    @field_validator("allowed_countries")
+    @classmethod
+    def _upper_countries(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(value.strip().upper() for value in values)
+
+    @field_validator("allowed_prefixes")
+    @classmethod
+    def _digit_prefixes(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        prefixes = tuple(value.strip().removeprefix("+") for value in values)
+        for prefix in prefixes:
+            if not (prefix.isascii() and prefix.isdigit()):
+                raise ValueError(f"prefix {prefix!r} must be digits, e.g. '1205'")
+        return prefixes
+
+
 class ApiSettings(_Section):
     """Where and how fast to talk to the CarrierX API."""
 
@@ -61,14 +156,86 @@ class ApiSettings(_Section):
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=100)
     backoff_base: float = Field(default=DEFAULT_BACKOFF_BASE, ge=0)
     backoff_max: float = Field(default=DEFAULT_BACKOFF_MAX, ge=0)
+    max_error_rate: float = Field(
+        default=DEFAULT_MAX_ERROR_RATE,
+        gt=0,
+        le=1,
+        description="stop (exit 4) when this share of recent requests fail; 1 = never",
+    )
+    canary: int = Field(default=0, ge=0, description="send this many rows first, then judge")
+    verify: bool = Field(default=False, description="GET each new record after registering")
+    enable_messaging: Literal["a2p", "p2p"] | None = Field(
+        default=None, description="enable messaging on each number (billed per number)"
+    )
+    campaign_sid: str | None = Field(default=None, description="campaign for a2p messaging")
+    allow_insecure: bool = Field(
+        default=False, description="allow a plain http:// base_url that is not loopback"
+    )
+
+    @model_validator(mode="after")
+    def _a2p_needs_campaign(self) -> ApiSettings:
+        if self.enable_messaging == "a2p" and not self.campaign_sid:
+            raise ValueError("enable_messaging a2p needs a campaign_sid (--campaign-sid)")
+        return self
+
+
+ReportFormat = Literal["xlsx", "csv", "both"]
+
+
+class JournalSettings(_Section):
+    """The run journal (SQLite): where it lives, and whether to discard an unfinished run."""
+
+    path: Path | None = Field(
+        default=None, description="default: <report_dir>/journal.sqlite (reports/journal.sqlite)"
+    )
+    fresh: bool = Field(default=False, description="discard an unfinished run of the same file")
 
 
 class ReportSettings(_Section):
-    """Where the results workbook and the JSON summary go."""
+    """Where the results workbook and the JSON summary go, and in which formats.
+
+    `report_format` None means the workbook, plus CSV twins when the input is CSV.
+    Above `workbook_row_limit` rows the per-row results go to the CSV twin only.
+    """
 
     report_path: Path | None = None
     summary_json: Path | None = None
     report_dir: Path = DEFAULT_REPORT_DIR
+    report_format: ReportFormat | None = None
+    workbook_row_limit: int = Field(default=DEFAULT_WORKBOOK_ROW_LIMIT, ge=1, lt=EXCEL_MAX_ROWS)
+
+
+class NotifySettings(_Section):
+    """Where to POST the JSON summary when a run ends, and how hard to try."""
+
+    url: str | None = Field(default=None, description="http(s) URL; the token is never sent")
+    timeout: float = Field(default=DEFAULT_NOTIFY_TIMEOUT, gt=0)
+    attempts: int = Field(default=DEFAULT_NOTIFY_ATTEMPTS, ge=1, le=10)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class InboxSettings(_Section):
+    """`did-import inbox`: how often `--watch` looks, how long a new file must stay still."""
+
+    interval: float = Field(default=DEFAULT_INBOX_INTERVAL, gt=0, description="seconds")
+    settle: float = Field(
+        default=DEFAULT_INBOX_SETTLE, ge=0, description="seconds between two looks at a file"
+    )
+
+
+class LogSettings(_Section):
+    """Log lines on stderr: human sentences or one JSON object per event."""
+
+    format: Literal["human", "json"] = "human"
+    progress_every: float = Field(
+        default=DEFAULT_PROGRESS_EVERY, gt=0, description="seconds between progress lines"
+    )
 
 
 class Settings(_Section):
@@ -76,8 +243,13 @@ class Settings(_Section):
 
     input: InputSettings = Field(default_factory=InputSettings)
     defaults: RowDefaults = Field(default_factory=RowDefaults)
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    journal: JournalSettings = Field(default_factory=JournalSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
 
 
 def build_settings(
@@ -86,41 +258,148 @@ def build_settings(
     config_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
     token_file: Path | None = None,
+    profile: str | None = None,
 ) -> Settings:
-    """Merge defaults < config file < environment < flags into one `Settings`.
+    """Merge defaults < config file (its profile over its top level) < environment < flags.
 
     `flags` is nested by section (`{"api": {"concurrency": 8}}`); `None` values are
-    ignored, so an option the user did not give never hides a lower layer.
+    ignored, so an option the user did not give never hides a lower layer. `profile`
+    (else `CARRIERX_PROFILE`) picks the config file's `[profiles.NAME]` tables. The token
+    comes from `token_file` (the `--token-file` flag), else `CARRIERX_TOKEN`, else
+    `CARRIERX_TOKEN_FILE`, else the config file's `[api] token_file`.
     """
+    environ = environ or {}
+    profile = profile or environ.get(ENV_PROFILE) or None
+    if profile is not None and config_file is None:
+        raise ConfigError(
+            f"profile {profile!r} needs a config file (--config or ./{CONFIG_FILE_NAME})"
+        )
     merged: dict[str, dict[str, Any]] = {}
     if config_file is not None:
-        _merge(merged, read_config_file(config_file))
-    _merge(merged, _from_environment(environ or {}))
-    if token_file is not None:
-        _merge(merged, {"api": {"token": read_token_file(token_file)}})
+        _merge(merged, read_config_file(config_file, profile=profile))
+    file_token = merged.get("api", {}).pop("token_file", None)
+    _merge(merged, _from_environment(environ))
+    token = resolve_token(token_file, environ, file_token)
+    _merge(merged, {"api": {"token": token}})
     _merge(merged, flags or {})
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except ValidationError as error:
-        raise ConfigError(_one_line(error, config_file)) from None
+        raise ConfigError(_one_line(error, config_file, environ)) from None
+    refuse_insecure_url(settings.api)
+    return settings
 
 
-def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
-    """Read the TOML config; a top-level `[columns]` table is the column mapping."""
+def refuse_insecure_url(api: ApiSettings) -> None:
+    """Raise `ConfigError` unless the token would travel encrypted, or only over loopback.
+
+    https:// is always fine; plain http:// only to 127.0.0.0/8, ::1 or localhost (the
+    sandbox), or with `allow_insecure` (`--allow-insecure`). Any other scheme is refused.
+    """
+    try:
+        parts = urlsplit(api.base_url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ConfigError("invalid setting api.base_url: not a valid URL") from None
+    shown = f"{parts.scheme}://{host or ''}{f':{port}' if port else ''}{parts.path}"
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme != "http" or not host:
+        raise ConfigError(f"invalid setting api.base_url: {shown!r} is not an https:// URL")
+    if not (is_loopback(host) or api.allow_insecure):
+        raise ConfigError(
+            f"refusing plain http:// API URL {shown}: the token would cross the network"
+            " unencrypted; use https://, or --allow-insecure on a network you trust"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def find_config_file(explicit: Path | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """`--config`, else `CARRIERX_CONFIG`, else `./did-import.toml` when there is one."""
+    if explicit is not None:
+        return explicit
+    if environ.get(ENV_CONFIG):
+        return Path(environ[ENV_CONFIG])
+    candidate = cwd / CONFIG_FILE_NAME
+    return candidate if candidate.is_file() else None
+
+
+def read_config_file(path: Path, *, profile: str | None = None) -> dict[str, dict[str, Any]]:
+    """Read the TOML config: its top-level sections, then `[profiles.<profile>]` over them.
+
+    A `[columns]` table is the column mapping; a key in the profile replaces the same key
+    at the top level. `[api] token_file` is resolved against the file's folder; a token
+    written in the file itself is refused.
+    """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"{path}: cannot read config file ({error.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
-    columns = data.pop("columns", None)
+    profiles = data.pop("profiles", {})
+    layer: dict[str, dict[str, Any]] = {}
+    _merge(layer, _sections(data))
+    if profile is not None:
+        _merge(layer, _sections(_profile_table(path, profiles, profile)))
+    api = layer.get("api", {})
+    if "token" in api:
+        raise ConfigError(f"{path}: a token does not belong in a config file; use token_file")
+    if "token_file" in api:
+        api["token_file"] = path.parent / Path(str(api["token_file"])).expanduser()
+    return layer
+
+
+def _sections(table: dict[str, Any]) -> dict[str, Any]:
+    columns = table.pop("columns", None)
     if columns is not None:
-        data.setdefault("input", {})["columns"] = columns
-    return data
+        table.setdefault("input", {})["columns"] = columns
+    return table
+
+
+def _profile_table(path: Path, profiles: object, name: str) -> dict[str, Any]:
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{path}: [profiles] must be a table of [profiles.NAME] tables")
+    table = profiles.get(name)
+    if not isinstance(table, dict):
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigError(f"{path}: no profile {name!r} (profiles: {known})")
+    return table
+
+
+def resolve_token(
+    token_file: Path | None, environ: Mapping[str, str], file_token: Path | None
+) -> str | None:
+    """The token from the highest layer that names one; only that layer's file is read."""
+    if token_file is not None:
+        return read_token_file(token_file)
+    if environ.get(ENV_TOKEN):
+        return environ[ENV_TOKEN]
+    if environ.get(ENV_TOKEN_FILE):
+        return read_token_file(Path(environ[ENV_TOKEN_FILE]))
+    return read_token_file(file_token) if file_token is not None else None
 
 
 def read_token_file(path: Path) -> str:
-    """Read a token from a file (first line, whitespace stripped)."""
+    """Read a token from a file (whitespace stripped); refuse one others can read."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise ConfigError(f"{path}: cannot read token file") from None
+    if os.name == "posix" and mode & 0o077:
+        raise ConfigError(
+            f"{path}: token file is open to group or others (mode {mode & 0o777:o});"
+            f" run chmod 600 {path}"
+        )
     try:
         token = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
@@ -130,13 +409,31 @@ def read_token_file(path: Path) -> str:
     return token
 
 
+def redact(text: str, secrets: Iterable[SecretStr | str | None]) -> str:
+    """`text` with every secret replaced by `[redacted]`.
+
+    Secrets shorter than `MIN_SECRET_CHARS` are skipped: they would match ordinary
+    words, and no real token is that short.
+    """
+    for secret in secrets:
+        value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+        if value and len(value) >= MIN_SECRET_CHARS and value in text:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+def secrets_of(settings: Settings) -> tuple[str, ...]:
+    """The values `redact` must hide for a run with `settings` (the API token)."""
+    token = settings.api.token
+    return (token.get_secret_value(),) if token is not None else ()
+
+
 def _from_environment(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    api: dict[str, Any] = {}
-    if environ.get(ENV_BASE_URL):
-        api["base_url"] = environ[ENV_BASE_URL]
-    if environ.get(ENV_TOKEN):
-        api["token"] = environ[ENV_TOKEN]
-    return {"api": api}
+    layer: dict[str, dict[str, Any]] = {}
+    for name, (section, key) in ENV_SETTINGS.items():
+        if environ.get(name):
+            layer.setdefault(section, {})[key] = environ[name]
+    return layer
 
 
 def _merge(into: dict[str, dict[str, Any]], layer: Mapping[str, Mapping[str, Any]]) -> None:
@@ -147,8 +444,10 @@ def _merge(into: dict[str, dict[str, Any]], layer: Mapping[str, Mapping[str, Any
         target.update({key: value for key, value in values.items() if value is not None})
 
 
-def _one_line(error: ValidationError, config_file: Path | None) -> str:
+def _one_line(error: ValidationError, config_file: Path | None, environ: Mapping[str, str]) -> str:
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    origin = f"{config_file}: " if config_file else ""
+    loc = tuple(str(part) for part in first["loc"])
+    where = ".".join(loc)
+    from_env = [n for n, target in ENV_SETTINGS.items() if target == loc[:2] and environ.get(n)]
+    origin = f"{from_env[0]}: " if from_env else f"{config_file}: " if config_file else ""
     return f"{origin}invalid setting {where}: {first['msg']}"

@@ -12,7 +12,8 @@ Only what stops a whole run is an exception, and every one of them derives from
     ├── ApiError                  exit 3  the API refused us or cannot be reached
     │   ├── AuthError                     401 / 403: bad token, missing scope, feature off
     │   └── ApiUnreachableError           connection refused, DNS, TLS, repeated timeouts
-    └── RunStopped                exit 4  interrupted or stopped by a threshold; resumable
+    ├── RunStopped                exit 4  interrupted or stopped by a threshold; resumable
+    └── InboxBusy                 exit 5  another run holds the inbox's lock; nothing done
 
 Third-party exceptions (httpx, csv, zipfile, calamine) are translated into these at the
 module that calls the third party, never further in.
@@ -76,3 +77,9 @@ class RunStopped(ImporterError):
     """The run was interrupted or stopped by a threshold; it can be resumed (exit 4)."""
 
     exit_code = 4
+
+
+class InboxBusy(ImporterError):
+    """Another `did-import inbox` run holds the inbox's lock; this one did nothing (exit 5)."""
+
+    exit_code = 5

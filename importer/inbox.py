@@ -232,6 +232,7 @@ class Ledger:
     """sha256 of every file the inbox handled, and where it went (SQLite)."""
 
     def __init__(self, path: Path) -> None:
+        path.touch(mode=0o600, exist_ok=True)  # owner only, like the reports
         self.db = sqlite3.connect(path)
         self.db.execute(
             "create table if not exists files (sha256 text not null, name text not null,"

@@ -7,7 +7,7 @@ with its outcome filled in; the reporter flattens `RowResult` into report rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -51,6 +51,7 @@ class Issue:
     field: str | None = None
     column: str | None = None
     value: str | None = None
+    normalized: str | None = None
     hint: str | None = None
 
 
@@ -64,7 +65,12 @@ class RawRow:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceInfo:
-    """What the loader read and detected, for the report's Summary sheet."""
+    """What the loader read and detected, for the report's Summary sheet.
+
+    `sha256` and `blank_rows` (and a CSV's `encoding`, which may fall back from UTF-8 to
+    cp1252 late in the file) are final only once `LoadedFile.rows` has been read to the
+    end; until then `sha256` may be "".
+    """
 
     path: Path
     format: str
@@ -77,12 +83,18 @@ class SourceInfo:
     blank_rows: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False, weakref_slot=True)
 class LoadedFile:
-    """The loader's answer: what it detected, and the data rows in sheet order."""
+    """The loader's answer: what it detected, and the data rows in sheet order.
+
+    `rows` is a one-pass iterator that reads the file as it is consumed, so memory stays
+    bounded whatever the file's size. When it is exhausted the loader replaces `source`
+    with the final facts (see `SourceInfo`) and sets `complete`.
+    """
 
     source: SourceInfo
-    rows: list[RawRow]
+    rows: Iterator[RawRow]
+    complete: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,27 +10,50 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from importer.capabilities import ALLOWED_MASKS, MAX_MASK
 from importer.config import Settings
 from importer.summary import RunSummary
+from importer.validation import CALLBACK_URL_MAX, TEXT_MAX
+
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 
 class ExternalDidRow(BaseModel):
-    """One validated row, as sent to `POST /phonenumber/external_dids`."""
+    """One validated row, as sent to `POST /phonenumber/external_dids` (see `validation`)."""
 
     model_config = ConfigDict(extra="forbid", title="External DID registration row")
 
     phonenumber: str = Field(pattern=r"^[1-9][0-9]{6,14}$", description="E.164 digits, no '+'")
-    capabilities: int = Field(ge=1, le=31, description="SMS in 1, SMS out 2, MMS in 8, MMS out 16")
-    underlying_carrier_sid: str | None = Field(default=None, description="UUID of the carrier")
-    callback_url: str | None = Field(default=None, max_length=2048)
-    name: str | None = None
+    capabilities: int = Field(
+        ge=1,
+        le=MAX_MASK,
+        description="SMS in 1, SMS out 2, MMS in 8, MMS out 16; never voice (4)",
+        json_schema_extra={"enum": list(ALLOWED_MASKS)},
+    )
+    underlying_carrier_sid: str | None = Field(
+        default=None, pattern=_UUID, description="UUID of the carrier, lower case"
+    )
+    callback_url: str | None = Field(
+        default=None,
+        max_length=CALLBACK_URL_MAX,
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/]+\S*$",
+        description="absolute http(s) URL without spaces (plain http warns)",
+    )
+    name: str | None = Field(default=None, max_length=TEXT_MAX)
     attributes: dict[str, Any] | None = None
-    string_key_1: str | None = None
-    string_key_2: str | None = None
+    string_key_1: str | None = Field(default=None, max_length=TEXT_MAX)
+    string_key_2: str | None = Field(default=None, max_length=TEXT_MAX)
+
+    @field_validator("capabilities")
+    @classmethod
+    def _allowed_mask(cls, mask: int) -> int:
+        if mask not in ALLOWED_MASKS:
+            raise ValueError(f"{mask} is not an External DID mask (voice, or no messaging)")
+        return mask
 
 
 MODELS: dict[str, type[BaseModel]] = {

@@ -12,6 +12,22 @@ from importer.sandbox import SandboxConfig, SandboxServer
 SandboxFactory = Callable[..., SandboxServer]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow", action="store_true", help="also run the `slow` soak and million-row tests"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`slow` tests are skipped unless --run-slow is given (CI does not give it)."""
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def make_sandbox() -> Iterator[SandboxFactory]:
     """Start sandboxes from a `SandboxConfig` and/or switch keywords; all stop at teardown."""

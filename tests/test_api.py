@@ -42,8 +42,11 @@ def settings_for(
 
 def statuses_by_note(report: Path) -> list[tuple[str, str, str]]:
     """(Notes, status, error_code) for each data row of the Results sheet."""
-    sheet = openpyxl.load_workbook(report, read_only=True)["Results"]
-    rows = list(sheet.iter_rows(values_only=True))
+    workbook = openpyxl.load_workbook(report, read_only=True)
+    try:
+        rows = list(workbook["Results"].iter_rows(values_only=True))
+    finally:
+        workbook.close()
     header = list(rows[0])
     notes, status, code = (header.index(name) for name in ("Notes", "status", "error_code"))
     return [(r[notes] or "", r[status], r[code] or "") for r in rows[1:]]
@@ -135,3 +138,12 @@ def test_missing_file_is_unreadable(tmp_path: Path) -> None:
     """A file that does not exist is exit 2 naming the file."""
     with pytest.raises(UnreadableFileError, match=r"nope\.xlsx"):
         validate_file(tmp_path / "nope.xlsx", settings_for(None, tmp_path))
+
+
+def test_check_remote_summary_names_the_api(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """`validate --check-remote` records the base URL it checked against; a plain one none."""
+    settings = settings_for(sandbox, tmp_path)
+    checked = validate_file(SAMPLES / "partner_numbers.csv", settings, check_remote=True)
+    assert checked.summary.base_url == sandbox.base_url
+    offline = validate_file(SAMPLES / "partner_numbers.csv", settings)
+    assert offline.summary.base_url is None

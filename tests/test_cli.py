@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +126,240 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("did-import: ")
     assert "Traceback" not in done.stderr
+
+
+# -- scheduled runs: inbox, profiles, logs, notifications (issue 8) -------------------------
+
+INBOX_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "inbox"
+
+
+def sandbox_env(server: SandboxServer) -> dict[str, str]:
+    """Environment pointing a command at the sandbox."""
+    return {"CARRIERX_BASE_URL": server.base_url, "CARRIERX_TOKEN": server.token}
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Path:
+    """An inbox holding a good file and one without a phone-number column."""
+    (tmp_path / "inbox" / "incoming").mkdir(parents=True)
+    for name in ("good.csv", "no_phone.csv"):
+        shutil.copy(INBOX_FIXTURES / name, tmp_path / "inbox" / "incoming" / name)
+    return tmp_path / "inbox"
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A loopback URL where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+
+
+def test_inbox_once_then_nothing_to_do(
+    runner: CliRunner, sandbox: SandboxServer, inbox: Path
+) -> None:
+    """`inbox DIR`: files to done/ and failed/, exit = worst file (2); again: exit 0."""
+    first = runner.invoke(app, ["inbox", str(inbox), "--settle", "0"], env=sandbox_env(sandbox))
+    assert first.exit_code == 2, first.output
+    assert "good.csv → done/" in first.stderr
+    assert "no_phone.csv → failed/" in first.stderr
+    assert [p.name.split("_", 1)[1] for p in (inbox / "done").iterdir()] == ["good.csv"]
+    assert [p.name.split("_", 1)[1] for p in (inbox / "failed").iterdir()] == ["no_phone.csv"]
+    second = runner.invoke(app, ["inbox", str(inbox), "--settle", "0"], env=sandbox_env(sandbox))
+    assert second.exit_code == 0, second.output
+    assert "nothing to do" in second.stderr
+
+
+def test_inbox_json_logs_are_one_object_per_line(
+    runner: CliRunner, sandbox: SandboxServer, inbox: Path
+) -> None:
+    """--log-format json: every stderr line is a JSON event; the run ends with inbox_end."""
+    args = ["inbox", str(inbox), "--settle", "0", "--log-format", "json"]
+    result = runner.invoke(app, args, env=sandbox_env(sandbox))
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [e["event"] for e in events if e["event"].startswith("file_")] == [
+        "file_start",
+        "file_done",
+        "file_start",
+        "file_failed",
+    ]
+    assert events[-1]["event"] == "inbox_end"
+    assert events[-1]["files"] == {"done": 1, "failed": 1, "duplicate": 0, "pending": 0}
+
+
+def test_inbox_locked_is_exit_5_one_line(runner: CliRunner, inbox: Path) -> None:
+    """Another run holds the lock: exit 5 at once, one line on stderr, nothing moved."""
+    (inbox / ".did-import").mkdir()
+    with (inbox / ".did-import" / "lock").open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = runner.invoke(app, ["inbox", str(inbox)])
+    assert result.exit_code == 5, result.output
+    assert "holds the lock" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert len(list((inbox / "incoming").iterdir())) == 2
+
+
+def test_inbox_watch_stops_cleanly_on_sigterm(sandbox: SandboxServer, inbox: Path) -> None:
+    """`inbox --watch` keeps polling; SIGTERM ends it with exit 0 after the files are done."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARRIERX_")}
+    command = [sys.executable, "-m", "importer.cli", "inbox", str(inbox), "--watch"]
+    watcher = subprocess.Popen(
+        [*command, "--interval", "0.2", "--settle", "0"],
+        env=env | sandbox_env(sandbox),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list((inbox / "failed").glob("*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    watcher.send_signal(signal.SIGTERM)
+    _, err = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0, err
+    assert "stopped watching" in err
+    assert "Traceback" not in err
+
+
+def test_run_notify_failure_leaves_the_exit_code(
+    runner: CliRunner, sandbox: SandboxServer, tmp_path: Path, dead_url: str
+) -> None:
+    """--notify-url that cannot be reached: a warning on stderr, the run's exit code unchanged."""
+    args = ["run", str(SAMPLES / "partner_numbers.csv"), "--report", str(tmp_path / "r.xlsx")]
+    result = runner.invoke(app, [*args, "--notify-url", dead_url], env=sandbox_env(sandbox))
+    assert result.exit_code == 1, result.output
+    assert "40 registered" in result.stdout
+    assert "warning: could not send the summary" in result.stderr
+    assert "outcome is unchanged" in result.stderr
+
+
+def test_run_json_logs_end_with_the_summary(
+    runner: CliRunner, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """run --log-format json: stderr holds JSON events, the last a run_end with the counts."""
+    args = ["run", str(SAMPLES / "partner_numbers.csv"), "--report", str(tmp_path / "r.xlsx")]
+    result = runner.invoke(app, [*args, "--log-format", "json"], env=sandbox_env(sandbox))
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert events[-1]["event"] == "run_end"
+    assert events[-1]["counts"]["registered"] == 40
+    assert events[-1]["exit_code"] == 1
+
+
+def test_json_errors_are_json_too(runner: CliRunner) -> None:
+    """With --log-format json even a run-stopping error is one JSON line with its exit code."""
+    result = runner.invoke(app, ["run", "missing.csv", "--log-format", "json"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    error = json.loads(line)
+    assert (error["event"], error["exit_code"]) == ("error", 2)
+    assert "missing.csv" in error["message"]
+
+
+def test_profile_from_did_import_toml_in_the_working_directory(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """./did-import.toml is read without --config; --profile picks the partner's mapping."""
+    (tmp_path / "did-import.toml").write_text(
+        '[defaults]\ndefault_region = "US"\n[profiles.acme.columns]\nphonenumber = "Zeta"\n',
+        encoding="utf-8",
+    )
+    sheet = tmp_path / "acme.csv"
+    sheet.write_text("Zeta,Caps\n(205) 797-3091,3\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    plain = runner.invoke(app, ["validate", str(sheet)])
+    assert plain.exit_code == 2, plain.output
+    acme = runner.invoke(app, ["validate", str(sheet), "--profile", "acme"])
+    assert acme.exit_code == 0, acme.output
+    assert "1 would_register" in acme.stdout
+
+
+def test_token_file_readable_by_others_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    """A token file with mode 644 is refused: exit 2, one line, the token not shown."""
+    token_file = tmp_path / "token"
+    token_file.write_text("very-secret-value\n", encoding="utf-8")
+    token_file.chmod(0o644)
+    args = ["run", str(SAMPLES / "partner_numbers.csv"), "--token-file", str(token_file)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "chmod 600" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "very-secret-value" not in result.output
+
+
+def test_run_journals_and_history_lists_the_runs(
+    runner: CliRunner, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """`run --journal J` records the run; `history --journal J` lists it with its counts."""
+    journal = tmp_path / "journal.sqlite"
+    env = {"CARRIERX_BASE_URL": sandbox.base_url, "CARRIERX_TOKEN": sandbox.token}
+    args = ["run", str(SAMPLES / "partner_numbers.csv"), "--journal", str(journal)]
+    result = runner.invoke(app, [*args, "--report", str(tmp_path / "r.xlsx")], env=env)
+    assert result.exit_code == 1, result.output
+    listed = runner.invoke(app, ["history", "--journal", str(journal)])
+    assert listed.exit_code == 0, listed.output
+    [line] = listed.stdout.strip().splitlines()
+    assert "finished" in line
+    assert "exit 1" in line
+    assert "40 registered" in line
+    assert "partner_numbers.csv" in line
+
+
+def test_history_without_a_journal_says_so(runner: CliRunner, tmp_path: Path) -> None:
+    """`history` on a journal that does not exist yet prints one friendly line, exit 0."""
+    listed = runner.invoke(app, ["history", "--journal", str(tmp_path / "none.sqlite")])
+    assert listed.exit_code == 0
+    assert listed.stdout.strip() == "no runs in the journal yet"
+
+
+def test_a2p_messaging_without_campaign_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    """--enable-messaging a2p without --campaign-sid is refused before anything is sent."""
+    args = ["run", str(SAMPLES / "partner_numbers.csv"), "--enable-messaging", "a2p"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "campaign" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--latency", "fast"], "--latency 'fast'"),
+        (["--partner", "name=x"], "name= and token= are required"),
+        (["--duplicate-status", "500"], "invalid sandbox option duplicate_status"),
+        (["--fail-rate", "2"], "invalid sandbox option fail_rate"),
+    ],
+    ids=["latency", "partner", "duplicate-status", "fail-rate"],
+)
+def test_sandbox_bad_option_is_exit_2_one_line(
+    runner: CliRunner, args: list[str], message: str
+) -> None:
+    """A bad sandbox option is refused before serving: exit 2 and one line naming it."""
+    result = runner.invoke(app, ["sandbox", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sandbox_command_serves_its_partners_over_http() -> None:
+    """`did-import sandbox` prints its URL and token, then answers real requests as configured."""
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "importer.cli", "sandbox", "--port", str(port)]
+    command += ["--partner", "name=acme,token=acme-token,carrier=none", "--duplicate-status", "409"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            assert f"http://127.0.0.1:{port}/core/v2" in server.stdout.readline()
+            assert "acme-token" in server.stdout.readline()
+            url = f"http://127.0.0.1:{port}/core/v2/phonenumber/external_dids"
+            headers = {"Authorization": "Bearer acme-token"}
+            body = {"phonenumber": "12059051025", "capabilities": 3}
+            carrier = {"underlying_carrier_sid": "61ced070-8dad-43b4-b5e6-f7d61f7aeb65"}
+            assert httpx.post(url, json=body | carrier, headers=headers).status_code == 200
+            assert httpx.post(url, json=body | carrier, headers=headers).status_code == 409
+            no_carrier = httpx.post(
+                url, json=body | {"phonenumber": "12059051026"}, headers=headers
+            )
+            assert no_carrier.status_code == 422
+        finally:
+            server.terminate()

@@ -191,3 +191,30 @@ def test_stop_wakes_requests_sleeping_in_latency(make_sandbox: SandboxFactory) -
     started = time.perf_counter()
     server.stop()
     assert time.perf_counter() - started < 2
+
+
+def test_client_hanging_up_mid_body_is_quiet(sandbox: SandboxServer) -> None:
+    """A client that disconnects while sending its body logs no traceback; serving goes on."""
+    import logging
+    import socket
+    from urllib.parse import urlsplit
+
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = logged.append  # type: ignore[method-assign]
+    logging.getLogger("uvicorn.error").addHandler(handler)
+
+    url = urlsplit(sandbox.base_url)
+    request = (
+        f"POST {url.path}/phonenumber/external_dids HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {sandbox.token}\r\nContent-Type: application/json\r\n"
+        'Content-Length: 500\r\n\r\n{"phonenumber":'
+    )
+    with socket.create_connection((url.hostname, url.port)) as raw:
+        raw.sendall(request.encode())
+    time.sleep(0.3)
+    headers = {"Authorization": f"Bearer {sandbox.token}"}
+    answer = httpx.get(f"{sandbox.base_url}/phonenumber/external_dids", headers=headers)
+    assert answer.status_code == 200
+    logging.getLogger("uvicorn.error").removeHandler(handler)
+    assert not [r for r in logged if r.exc_info], "a traceback was logged"

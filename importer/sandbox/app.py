@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
@@ -48,7 +48,11 @@ def create_app(config: SandboxConfig, *, state: SandboxState | None = None) -> S
     app = SandboxApp(
         routes=api_routes() + admin_routes(),
         middleware=[Middleware(SandboxMiddleware, context=context)],
-        exception_handlers={ApiProblem: _problem, HTTPException: _http_error},
+        exception_handlers={
+            ApiProblem: _problem,
+            HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
+        },
     )
     app.state.sandbox = context
     return app
@@ -95,6 +99,11 @@ async def _openapi(request: Request) -> Response:
 async def _problem(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiProblem)
     return problem_response(error)
+
+
+async def _client_gone(request: Request, error: Exception) -> Response:
+    """The client hung up while sending its body: nobody to answer, nothing to log."""
+    return Response(status_code=400)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
