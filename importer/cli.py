@@ -13,10 +13,38 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from importer.cli_options import (
+    _API,
+    DEFAULT_SANDBOX_STATE,
+    BaseUrlOpt,
+    CallbackOpt,
+    CampaignOpt,
+    CanaryOpt,
+    CapabilitiesOpt,
+    CarrierOpt,
+    CheckRemoteOpt,
+    ConcurrencyOpt,
+    ConfigOpt,
+    FileArg,
+    FreshOpt,
+    JournalOpt,
+    LogFormatOpt,
+    MaxErrorRateOpt,
+    MessagingOpt,
+    NotifyUrlOpt,
+    ProfileOpt,
+    QuietOpt,
+    RateOpt,
+    RegionOpt,
+    SharedOptions,
+    TokenFileOpt,
+    VerifyOpt,
+    shared_options,
+)
 from importer.errors import ImporterError, RunStopped
 
 if TYPE_CHECKING:
@@ -34,118 +62,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-DEFAULT_SANDBOX_STATE = Path("reports/sandbox-state.sqlite")
-_INPUT = "Input"
-_ROWS = "Row defaults"
-_API = "API"
-_OUTPUT = "Output"
-
-FileArg = Annotated[
-    Path,
-    typer.Argument(
-        help="The partner spreadsheet: CSV/TSV/TXT, XLSX, XLSM, XLS or ODS.", show_default=False
-    ),
-]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="TOML config file.", rich_help_panel=_INPUT)
-]
-SheetOpt = Annotated[
-    str | None,
-    typer.Option(help="Sheet name (default: first with a header).", rich_help_panel=_INPUT),
-]
-EncodingOpt = Annotated[
-    str | None, typer.Option(help="CSV encoding (default: detected).", rich_help_panel=_INPUT)
-]
-DelimiterOpt = Annotated[
-    str | None, typer.Option(help="CSV delimiter (default: sniffed).", rich_help_panel=_INPUT)
-]
-RegionOpt = Annotated[
-    str | None,
-    typer.Option(help="Region for national-format numbers, e.g. US.", rich_help_panel=_ROWS),
-]
-CapabilitiesOpt = Annotated[
-    int | None, typer.Option(help="Capability mask for rows without one.", rich_help_panel=_ROWS)
-]
-CarrierOpt = Annotated[
-    str | None,
-    typer.Option(help="underlying_carrier_sid for rows without one.", rich_help_panel=_ROWS),
-]
-CallbackOpt = Annotated[
-    str | None, typer.Option(help="callback_url for rows without one.", rich_help_panel=_ROWS)
-]
-ReportOpt = Annotated[
-    Path | None,
-    typer.Option(
-        help="Results workbook (default: reports/<name>.results.xlsx).", rich_help_panel=_OUTPUT
-    ),
-]
-SummaryOpt = Annotated[
-    Path | None, typer.Option(help="Also write the JSON summary here.", rich_help_panel=_OUTPUT)
-]
-ReportFormatOpt = Annotated[
-    Literal["xlsx", "csv", "both"] | None,
-    typer.Option(
-        help="Report files: xlsx, csv (results + errors CSV) or both "
-        "(default: xlsx, plus the CSV twins for CSV input).",
-        rich_help_panel=_OUTPUT,
-    ),
-]
-QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="Print only errors.", rich_help_panel=_OUTPUT)
-]
-VerboseOpt = Annotated[
-    bool,
-    typer.Option(
-        "--verbose", "-v", help="Also print the column mapping used.", rich_help_panel=_OUTPUT
-    ),
-]
-CheckRemoteOpt = Annotated[
-    bool,
-    typer.Option(
-        "--check-remote",
-        help="Also look the numbers up on the API (read-only): plan already_registered rows.",
-        rich_help_panel=_API,
-    ),
-]
-BaseUrlOpt = Annotated[
-    str | None, typer.Option(help="API base URL (env CARRIERX_BASE_URL).", rich_help_panel=_API)
-]
-TokenFileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        help="File holding the API token (else env CARRIERX_TOKEN).", rich_help_panel=_API
-    ),
-]
-AllowInsecureOpt = Annotated[
-    bool,
-    typer.Option(
-        "--allow-insecure",
-        help="Allow a plain http:// API URL that is not loopback (the token is sent unencrypted).",
-        rich_help_panel=_API,
-    ),
-]
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Config profile: the file's [profiles.NAME] tables [env CARRIERX_PROFILE].",
-        rich_help_panel=_INPUT,
-    ),
-]
-LogFormatOpt = Annotated[
-    Literal["human", "json"] | None,
-    typer.Option(
-        help="Log lines on stderr: human, or one JSON object per event [env CARRIERX_LOG_FORMAT].",
-        rich_help_panel=_OUTPUT,
-    ),
-]
-NotifyUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="POST the JSON summary here when the run ends [env CARRIERX_NOTIFY_URL].",
-        rich_help_panel=_OUTPUT,
-    ),
-]
-
 
 @app.command(
     epilog=(
@@ -156,78 +72,20 @@ NotifyUrlOpt = Annotated[
         "  CARRIERX_TOKEN=... did-import validate numbers.xlsx --check-remote"
     )
 )
-def validate(
-    file: FileArg,
-    config: ConfigOpt = None,
-    sheet: SheetOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    default_region: RegionOpt = None,
-    capabilities: CapabilitiesOpt = None,
-    carrier: CarrierOpt = None,
-    callback_url: CallbackOpt = None,
-    report: ReportOpt = None,
-    summary_json: SummaryOpt = None,
-    report_format: ReportFormatOpt = None,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
-    check_remote: CheckRemoteOpt = False,
-    base_url: BaseUrlOpt = None,
-    token_file: TokenFileOpt = None,
-    profile: ProfileOpt = None,
-    allow_insecure: AllowInsecureOpt = False,
-) -> None:
+@shared_options
+def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: SharedOptions) -> None:
     """Dry run: check every row and write the report; never sends a write request."""
-    flags = _common_flags(locals())
-    flags["api"] = {"base_url": base_url, "allow_insecure": allow_insecure or None}
+    flags = shared.flags()
 
     def job() -> RunOutcome:
         from importer.api import validate_file
 
-        settings = _settings(flags, config, token_file=token_file, profile=profile)
+        settings = _settings(
+            flags, shared.config, token_file=shared.token_file, profile=shared.profile
+        )
         return validate_file(file, settings, check_remote=check_remote)
 
-    _execute(job, quiet=quiet, verbose=verbose)
-
-
-JournalOpt = Annotated[
-    Path | None,
-    typer.Option(
-        help="Run journal (SQLite) [default: reports/journal.sqlite].", rich_help_panel=_OUTPUT
-    ),
-]
-FreshOpt = Annotated[
-    bool,
-    typer.Option(
-        "--fresh",
-        help="Start over: ignore an unfinished run of the same file in the journal.",
-        rich_help_panel=_API,
-    ),
-]
-CanaryOpt = Annotated[
-    int | None,
-    typer.Option(help="Send this many rows first; stop if they fail.", rich_help_panel=_API),
-]
-MaxErrorRateOpt = Annotated[
-    float | None,
-    typer.Option(
-        help="Stop (exit 4) above this share of failing requests [default 0.5].",
-        rich_help_panel=_API,
-    ),
-]
-VerifyOpt = Annotated[
-    bool,
-    typer.Option("--verify", help="Read each new record back and check it.", rich_help_panel=_API),
-]
-MessagingOpt = Annotated[
-    Literal["a2p", "p2p"] | None,
-    typer.Option(
-        help="Then enable messaging on every number (billed per number).", rich_help_panel=_API
-    ),
-]
-CampaignOpt = Annotated[
-    str | None, typer.Option(help="Campaign SID for --enable-messaging a2p.", rich_help_panel=_API)
-]
+    _execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
 
 @app.command(
@@ -240,37 +98,11 @@ CampaignOpt = Annotated[
         "  did-import run numbers.xlsx --verify --enable-messaging a2p --campaign-sid CSID"
     )
 )
+@shared_options
 def run(
     file: FileArg,
-    config: ConfigOpt = None,
-    sheet: SheetOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    default_region: RegionOpt = None,
-    capabilities: CapabilitiesOpt = None,
-    carrier: CarrierOpt = None,
-    callback_url: CallbackOpt = None,
-    report: ReportOpt = None,
-    summary_json: SummaryOpt = None,
-    report_format: ReportFormatOpt = None,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
-    base_url: Annotated[
-        str | None,
-        typer.Option(help="API base URL [env CARRIERX_BASE_URL].", rich_help_panel=_API),
-    ] = None,
-    token_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="File holding the API token [else env CARRIERX_TOKEN].", rich_help_panel=_API
-        ),
-    ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(help="Requests in flight at once.", rich_help_panel=_API)
-    ] = None,
-    rate: Annotated[
-        float | None, typer.Option(help="Requests per second, at most.", rich_help_panel=_API)
-    ] = None,
+    concurrency: ConcurrencyOpt = None,
+    rate: RateOpt = None,
     timeout: Annotated[
         float | None, typer.Option(help="Seconds to wait for one answer.", rich_help_panel=_API)
     ] = None,
@@ -296,19 +128,18 @@ def run(
     verify: VerifyOpt = False,
     enable_messaging: MessagingOpt = None,
     campaign_sid: CampaignOpt = None,
-    profile: ProfileOpt = None,
     log_format: LogFormatOpt = None,
     notify_url: NotifyUrlOpt = None,
-    allow_insecure: AllowInsecureOpt = False,
+    *,
+    shared: SharedOptions,
 ) -> None:
     """Validate, then register every valid row concurrently; write the report.
 
     Every row's progress is journaled: running the same file again after a crash, a
     kill, Ctrl-C (exit 4) or a threshold stop resumes it, and never sends a row twice.
     """
-    flags = _common_flags(locals())
-    flags["api"] = {
-        "base_url": base_url,
+    flags = shared.flags()
+    flags["api"] |= {
         "concurrency": concurrency,
         "rate": rate,
         "timeout": timeout,
@@ -318,22 +149,23 @@ def run(
         "verify": verify or None,
         "enable_messaging": enable_messaging,
         "campaign_sid": campaign_sid,
-        "allow_insecure": allow_insecure or None,
     }
     flags["journal"] = {"path": journal, "fresh": fresh or None}
     flags |= {"notify": {"url": notify_url}, "log": {"format": log_format}}
 
-    with _stderr_log(log_format, quiet=quiet) as log:
+    with _stderr_log(log_format, quiet=shared.quiet) as log:
 
         def job() -> RunOutcome:
-            settings = _settings(flags, config, token_file=token_file, profile=profile)
+            settings = _settings(
+                flags, shared.config, token_file=shared.token_file, profile=shared.profile
+            )
             with _embedded_sandbox(settings, sandbox_state if sandbox else None) as settings:
                 log.configure(settings.log.format, _secrets(settings))
-                outcome = _run_with_progress(file, settings, quiet=quiet)
+                outcome = _run_with_progress(file, settings, quiet=shared.quiet)
             _announce(outcome, settings)
             return outcome
 
-        _execute(job, quiet=quiet, verbose=verbose)
+        _execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
 
 @app.command(
@@ -471,10 +303,10 @@ def inbox(
         ),
     ] = False,
     interval: Annotated[
-        float | None, typer.Option(help="Seconds between passes with --watch [default 60].")
+        float | None, typer.Option(help="Seconds between passes with --watch (default 60).")
     ] = None,
     settle: Annotated[
-        float | None, typer.Option(help="Seconds a new file must stay unchanged [default 2].")
+        float | None, typer.Option(help="Seconds a new file must stay unchanged (default 2).")
     ] = None,
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
@@ -484,12 +316,8 @@ def inbox(
     callback_url: CallbackOpt = None,
     base_url: BaseUrlOpt = None,
     token_file: TokenFileOpt = None,
-    concurrency: Annotated[
-        int | None, typer.Option(help="Requests in flight at once.", rich_help_panel=_API)
-    ] = None,
-    rate: Annotated[
-        float | None, typer.Option(help="Requests per second, at most.", rich_help_panel=_API)
-    ] = None,
+    concurrency: ConcurrencyOpt = None,
+    rate: RateOpt = None,
     log_format: LogFormatOpt = None,
     notify_url: NotifyUrlOpt = None,
     quiet: QuietOpt = False,
@@ -529,24 +357,6 @@ def main() -> None:
 
 
 # -- helpers -----------------------------------------------------------------------
-
-
-def _common_flags(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The options `validate` and `run` share, nested by settings section."""
-    return {
-        "input": {key: values[key] for key in ("sheet", "encoding", "delimiter")},
-        "defaults": {
-            "default_region": values["default_region"],
-            "capabilities": values["capabilities"],
-            "carrier_sid": values["carrier"],
-            "callback_url": values["callback_url"],
-        },
-        "report": {
-            "report_path": values["report"],
-            "summary_json": values["summary_json"],
-            "report_format": values["report_format"],
-        },
-    }
 
 
 def _settings(
