@@ -26,7 +26,6 @@ in processing/; the next run picks it up first and the journal resumes it.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -46,6 +45,7 @@ from typing import Any
 from importer.api import RunOutcome, run_import
 from importer.config import Settings, redact, secrets_of
 from importer.errors import ConfigError, ImporterError, InboxBusy, RunStopped
+from importer.loader import sha256_of
 from importer.logs import describe_counts, event, get_logger, row_progress
 from importer.notify import notify
 from importer.signals import StopSwitch
@@ -68,7 +68,6 @@ TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".fil
 TEMPORARY_PREFIXES = (".", "~$", "~")
 STATE_DIR = ".did-import"
 HOMES = {"done": "done", "failed": "failed", "duplicate": "duplicates", "pending": "processing"}
-HASH_CHUNK = 1 << 20
 
 _log = get_logger("importer.inbox")
 
@@ -514,15 +513,6 @@ def is_temporary(name: str) -> bool:
     """Whether `name` looks like a file still being written or an editor's lock file."""
     lower = name.lower()
     return lower.startswith(TEMPORARY_PREFIXES) or lower.endswith((*TEMPORARY_SUFFIXES, "~"))
-
-
-def sha256_of(path: Path) -> str:
-    """The file's sha256, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _look(path: Path) -> tuple[int, int] | None:

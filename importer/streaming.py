@@ -49,11 +49,6 @@ class StreamedFile:
     widest: int = 0
     spool: ResultsSpool | None = None
 
-    @property
-    def spilled(self) -> bool:
-        """True when the per-row results went to the spool and `kept` holds problems only."""
-        return self.spool is not None
-
 
 def stream_file(
     path: Path, settings: Settings, results_csv: Path, *, workers: int | None = None

@@ -56,7 +56,7 @@ def load_file(path: Path, options: InputSettings) -> LoadedFile:
     file_format = detect_format(path)
     if file_format == "csv":
         return _load_csv(path, options)
-    digest = _sha256(path)
+    digest = sha256_of(path)
     sheet, table = read_workbook(path, file_format, options)
     source = SourceInfo(
         path=path,
@@ -119,6 +119,7 @@ def _rows_then_complete(
         loaded.complete = True
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The sha256 of the file's bytes (what the journal and the inbox ledger key on)."""
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()

@@ -35,7 +35,6 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }  # fmt: skip
 
 Record = dict[str, Any]
-Predicate = Callable[[Record], bool]
 
 
 class FilterError(ValueError):
