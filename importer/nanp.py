@@ -7,10 +7,11 @@ against the full path on thousands of random numbers in tests/test_speed_paths.p
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import PhoneNumber, PhoneNumberType
+from phonenumbers import PhoneMetadata, PhoneNumberDesc, PhoneNumberType
 
 NANP_E164_LENGTH = 12  # "+1" and ten digits
 NANP_NATIONAL_LENGTH = 10
@@ -21,8 +22,8 @@ def nanp_reading(digits: str, region: str | None) -> tuple[str | None, int] | No
 
     `+1` and ten digits whose first is 2-9 (or, in a region of calling code 1 that
     strips only a `1` prefix, the ten digits alone) is exactly what `parse` makes into
-    `PhoneNumber(1, digits)`: no prefix to strip, no leading zero, no extension. Asking
-    `number_type` of that number directly gives the same answer at 40 % of the cost.
+    `PhoneNumber(1, digits)`: no prefix to strip, no leading zero, no extension; its type
+    is `nanp_type`'s, exactly `number_type`'s at a fraction of the cost.
     Ten national digits are always a possible NANP length, so an invalid one is
     `invalid`, as the full path would say.
     """
@@ -34,7 +35,7 @@ def nanp_reading(digits: str, region: str | None) -> tuple[str | None, int] | No
         return None
     if national[0] in "01" or not (national.isascii() and national.isdigit()):
         return None
-    kind = phonenumbers.number_type(PhoneNumber(country_code=1, national_number=int(national)))
+    kind = nanp_type(national)
     if kind == PhoneNumberType.UNKNOWN:
         return None, kind
     return "1" + national, kind
@@ -47,3 +48,96 @@ def _nanp_region(region: str | None) -> bool:
         return False
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     return metadata is not None and metadata.national_prefix_for_parsing in (None, "1")
+
+
+# `phonenumbers._number_type_helper`'s questions, in its order (fixed line and mobile last).
+_TYPE_ORDER = (
+    ("premium_rate", PhoneNumberType.PREMIUM_RATE),
+    ("toll_free", PhoneNumberType.TOLL_FREE),
+    ("shared_cost", PhoneNumberType.SHARED_COST),
+    ("voip", PhoneNumberType.VOIP),
+    ("personal_number", PhoneNumberType.PERSONAL_NUMBER),
+    ("pager", PhoneNumberType.PAGER),
+    ("uan", PhoneNumberType.UAN),
+    ("voicemail", PhoneNumberType.VOICEMAIL),
+)
+_Matcher = tuple[re.Pattern[str], tuple[int, ...]] | None
+
+
+def nanp_type(national: str) -> int:
+    """`number_type(PhoneNumber(1, national))` for ten digits, with the patterns compiled once.
+
+    `number_type` first finds the number's region (the first NANP region whose leading
+    digits match, or, for one without, whose patterns give a type), then asks that
+    region's patterns again: twice ten regular expressions looked up in `re`'s cache.
+    Here the region's answer is kept, from expressions compiled once per region.
+    """
+    for leading, region in _nanp_regions():
+        if leading is None:
+            kind = _region_type(national, region)
+            if kind != PhoneNumberType.UNKNOWN:
+                return kind
+        elif leading.match(national):
+            return _region_type(national, region)
+    return PhoneNumberType.UNKNOWN
+
+
+@lru_cache(maxsize=1)
+def _nanp_regions() -> tuple[tuple[re.Pattern[str] | None, str], ...]:
+    found = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]:
+        metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is not None:
+            leading = metadata.leading_digits
+            found.append((None if leading is None else re.compile(leading), region.upper()))
+    return tuple(found)
+
+
+def _region_type(national: str, region: str) -> int:
+    """`phonenumbers._number_type_helper(national, metadata of region)`, step for step."""
+    general, typed, fixed, mobile, same = _region_matchers(region)
+    if not _matches(national, general):
+        return PhoneNumberType.UNKNOWN
+    for matcher, kind in typed:
+        if _matches(national, matcher):
+            return kind
+    if _matches(national, fixed):
+        if same or _matches(national, mobile):
+            return PhoneNumberType.FIXED_LINE_OR_MOBILE
+        return PhoneNumberType.FIXED_LINE
+    if not same and _matches(national, mobile):
+        return PhoneNumberType.MOBILE
+    return PhoneNumberType.UNKNOWN
+
+
+@lru_cache(maxsize=64)
+def _region_matchers(
+    region: str,
+) -> tuple[_Matcher, tuple[tuple[_Matcher, int], ...], _Matcher, _Matcher, bool]:
+    metadata = PhoneMetadata.metadata_for_region(region)
+    assert metadata is not None, f"{region} comes from _nanp_regions, which has its metadata"
+    typed = tuple((_matcher(getattr(metadata, name)), kind) for name, kind in _TYPE_ORDER)
+    return (
+        _matcher(metadata.general_desc),
+        typed,
+        _matcher(metadata.fixed_line),
+        _matcher(metadata.mobile),
+        bool(metadata.same_mobile_and_fixed_line_pattern),
+    )
+
+
+def _matcher(desc: PhoneNumberDesc | None) -> _Matcher:
+    """A description's pattern and lengths; None where `_is_number_matching_desc` says no."""
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return re.compile(desc.national_number_pattern), tuple(desc.possible_length or ())
+
+
+def _matches(national: str, matcher: _Matcher) -> bool:
+    """`_is_number_matching_desc` (no prefix match) with the pattern already compiled."""
+    if matcher is None:
+        return False
+    pattern, lengths = matcher
+    if lengths and len(national) not in lengths:
+        return False
+    return pattern.fullmatch(national) is not None

@@ -11,6 +11,7 @@ from reporter_samples import (
     APPENDED,
     HEADER,
     HOSTILE,
+    MAPPING,
     SID,
     formula_cells,
     opened,
@@ -479,3 +480,12 @@ def test_empty_run_writes_headers_only(tmp_path: Path, input_file: Path) -> None
         assert values(loaded["Results"]) == [[*HEADER, *APPENDED]]
         assert values(loaded["Errors"]) == [list(flatten.ERROR_COLUMNS)]
         assert values(loaded["Retry"]) == [list(HEADER)]
+
+
+def test_error_line_count_is_the_number_of_error_rows() -> None:
+    """Counting a row's Errors lines (for the Summary) agrees with making them."""
+    results = sample_results()
+    counted = [flatten.error_line_count(result) for result in results]
+    assert counted == [len(flatten.error_rows(HEADER, result, MAPPING)) for result in results]
+    assert {0, 1} <= set(counted)
+    assert max(counted) >= 2

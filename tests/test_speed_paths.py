@@ -12,13 +12,15 @@ from __future__ import annotations
 import csv
 import random
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
+import phonenumbers
 import pytest
 
-from importer import api, phone
+from importer import api, chunks, nanp, phone, streaming
 from importer.api import RunOutcome, validate_file
 from importer.config import ReportSettings, RowDefaults, Settings
 from importer.models import RawRow, RowResult, Status
@@ -106,6 +108,75 @@ def test_spilled_results_csv_is_the_plain_results_csv(
     assert fast.summary.input.data_rows == 5_000
     assert all(not r.status.ended_well or r.errors for r in fast.results)  # problems only
     assert [p.name for p in (tmp_path / "fast").iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize(
+    ("limit", "bytes_per_row", "passes"),
+    [
+        (1_000, 10**6, 1),  # results kept until the limit, then spilled
+        (1_000, 0, 1),  # expected large: lines from the first chunk
+        (200_000, 0, 2),  # expected large, wrongly: validated again as results
+    ],
+)
+def test_chunks_judged_in_two_processes_give_the_plain_report(
+    limit: int, bytes_per_row: int, passes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of 700 rows shared with the helper process: same rows, codes, sheets and CSVs,
+    whether the file was expected to pass the workbook limit or not, rightly or wrongly."""
+    sample = SPEED / "partner_5k.xlsx"
+    slow = plain(sample, settings(tmp_path / "plain", limit=limit), monkeypatch)
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 700)
+    monkeypatch.setattr(streaming, "HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(streaming, "LARGE_BYTES_PER_ROW", bytes_per_row)
+    helped: list[int] = []
+    monkeypatch.setattr(chunks.ChunkPool, "submit", _counting(chunks.ChunkPool.submit, helped))
+    streams: list[int] = []
+    monkeypatch.setattr(streaming, "_stream", _counting(streaming._stream, streams))
+    fast = validate_file(sample, settings(tmp_path / "fast", limit=limit))
+    assert len(streams) == passes
+    assert len(helped) >= 2  # the helper process judged some of the 8 chunks
+    assert essentials(fast.results) == essentials(
+        [r for r in slow.results if limit > 5_000 or not r.status.ended_well or r.errors]
+    )
+    assert fast.summary.counts == slow.summary.counts
+    for sheet in ("Errors", "Retry") if limit < 5_000 else ("Results", "Errors", "Retry"):
+        assert sheet_values(fast.report_path, sheet) == sheet_values(slow.report_path, sheet)
+    written = sorted(path.name for path in (tmp_path / "plain").iterdir())
+    assert sorted(path.name for path in (tmp_path / "fast").iterdir()) == written
+    assert ("partner_5k.results.csv" in written) == (limit < 5_000)
+    for name in (name for name in written if name.endswith(".csv")):
+        assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+
+
+def _counting(function: Callable[..., object], calls: list[int]) -> Callable[..., object]:
+    """`function`, counting its calls in `calls`."""
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(len(args))
+        return function(*args, **kwargs)
+
+    return counted
+
+
+def test_nanp_type_is_number_type_for_every_region_and_kind() -> None:
+    """`nanp_type` answers as `number_type` does: every NANP region's example of every
+    type, and 20,000 random ten-digit numbers under the area codes those examples use."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]
+    examples = [
+        phonenumbers.example_number_for_type(region, kind)
+        for region in regions
+        for kind in nanp.PhoneNumberType.values()
+    ]
+    nationals = {str(example.national_number) for example in examples if example is not None}
+    pick = random.Random(1)
+    areas = sorted({national[:3] for national in nationals})
+    nationals |= {f"{pick.choice(areas)}{pick.randrange(10**7):07d}" for _ in range(20_000)}
+    kinds = set()
+    for national in sorted(nationals):
+        expected = phonenumbers.number_type(phonenumbers.PhoneNumber(1, int(national)))
+        assert nanp.nanp_type(national) == expected, national
+        kinds.add(expected)
+    assert len(kinds) >= 6  # fixed line, mobile, toll free, premium, personal, unknown...
 
 
 @pytest.mark.parametrize("region", ["US", "CA", "JM", "AG", "DE", None])

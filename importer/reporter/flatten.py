@@ -145,6 +145,14 @@ def error_rows(
     return [_error_line(header, result, issue, mapping or {}) for issue in issues]
 
 
+def error_line_count(result: RowResult) -> int:
+    """How many lines `error_rows` gives the row, without making them."""
+    errors = result.errors
+    if result.status.ended_well and not errors:
+        return 0
+    return len(errors) or 1
+
+
 def _error_line(
     header: Sequence[str], result: RowResult, issue: Issue | None, mapping: Mapping[str, str]
 ) -> list[Cell]:

@@ -78,8 +78,7 @@ def sheet_capacity() -> int:
 
 def count_lines(data: ReportData) -> SheetCounts:
     """Count the Results, Errors and Retry lines of a report."""
-    mapping = data.used_mapping
-    errors = sum(len(flatten.error_rows(data.header, r, mapping)) for r in data.results)
+    errors = sum(flatten.error_line_count(result) for result in data.results)
     retry = sum(1 for result in data.results if flatten.needs_retry(result))
     total = len(data.results) if data.total_rows is None else data.total_rows
     return SheetCounts(results=total, errors=errors, retry=retry)

@@ -2,10 +2,14 @@
 
 `ResultsSpool` writes each `Results` line (`flatten.report_row`) to a hidden file beside
 the report, exactly as `csvout.write_csv` would write it, and `write_report` moves the
-file into place with the rest of the report. A row wider than the header (a ragged row
-with cells past its last column) widens every line: the lines written before it are
-padded once, when the spool is finished, so the file reads as if the width had been
-known from the start.
+file into place with the rest of the report. `ResultLines` makes the lines; it is
+shared with the process that validates half of a large file's chunks
+(`importer.chunks`), which sends its lines ready-made.
+
+Each line is made at its row's own width: the header's, or the row's when a ragged
+row has cells past the last column. Such a row widens the whole file: when the spool
+is finished, every narrower line is padded once, so the file reads as if the widest
+row had been known from the start.
 """
 
 from __future__ import annotations
@@ -13,12 +17,41 @@ from __future__ import annotations
 import csv
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from importer.models import RowResult
 from importer.reporter import flatten
 from importer.reporter.csvout import ENCODING, csv_cells, csv_delimiter
+
+
+class _LineList(list[str]):
+    """What `csv.writer` writes to: each row's line appended as one string."""
+
+    write = list.append
+
+
+class ResultLines:
+    """Makes `Results` CSV lines, each at its row's own width (see the module doc)."""
+
+    def __init__(self, header_width: int, delimiter: str | None) -> None:
+        self.header_width = header_width
+        self.delimiter = csv_delimiter(delimiter)
+
+    def lines(self, results: Iterable[RowResult]) -> tuple[list[str], dict[int, int]]:
+        """The lines, and {index: width} of those wider than the header."""
+        lines = _LineList()
+        writer = csv.writer(lines, delimiter=self.delimiter)
+        wide: dict[int, int] = {}
+        header_width = self.header_width
+        for index, result in enumerate(results):
+            width = len(result.row.cells)
+            if width > header_width:
+                wide[index] = width
+            else:
+                width = header_width
+            writer.writerow(csv_cells(flatten.report_row(result, width)))
+        return lines, wide
 
 
 class ResultsSpool:
@@ -27,27 +60,32 @@ class ResultsSpool:
     def __init__(self, report_csv: Path, header: Sequence[str], delimiter: str | None) -> None:
         report_csv.parent.mkdir(parents=True, exist_ok=True)
         self.path = report_csv.with_name(f".{report_csv.name}.{uuid.uuid4().hex[:12]}.spool")
-        self._delimiter = csv_delimiter(delimiter)
+        self.maker = ResultLines(len(header), delimiter)
         self._handle = self.path.open("x", encoding=ENCODING, newline="")
-        self._writer = csv.writer(self._handle, delimiter=self._delimiter)
         self._header = tuple(header)
         self.width = len(header)
-        self._widths: list[tuple[int, int]] = []  # (lines written before, their width)
-        self._lines = 1
-        self._writer.writerow(csv_cells(flatten.report_header(header, self.width)))
+        self._wide: dict[int, int] = {}  # data line index -> its width, when past the header's
+        self._lines = 0
+        csv.writer(self._handle, delimiter=self.maker.delimiter).writerow(
+            csv_cells(flatten.report_header(header, self.width))
+        )
 
     def add(self, result: RowResult) -> None:
         """Write one row's `Results` line."""
-        if len(result.row.cells) > self.width:
-            self._widths.append((self._lines, self.width))
-            self.width = len(result.row.cells)
-        self._writer.writerow(csv_cells(flatten.report_row(result, self.width)))
-        self._lines += 1
+        self.add_lines(*self.maker.lines([result]))
+
+    def add_lines(self, lines: Sequence[str], wide: dict[int, int]) -> None:
+        """Write lines made by `ResultLines` (with their `wide` map) after those written."""
+        for index, width in wide.items():
+            self._wide[self._lines + index] = width
+            self.width = max(self.width, width)
+        self._handle.write("".join(lines))
+        self._lines += len(lines)
 
     def finish(self) -> Path:
-        """Close the file (padding early lines if a later row was wider); return its path."""
+        """Close the file (padding lines narrower than the widest); return its path."""
         self._handle.close()
-        if self._widths:
+        if self.width > len(self._header):
             self._pad()
         return self.path
 
@@ -57,23 +95,18 @@ class ResultsSpool:
         self.path.unlink(missing_ok=True)
 
     def _pad(self) -> None:
-        """Rewrite the lines written at a narrower width with blank cells inserted."""
+        """Rewrite every line narrower than the widest with blank cells inserted."""
         padded = self.path.with_suffix(".padded")
+        delimiter = self.maker.delimiter
         with (
             self.path.open(encoding=ENCODING, newline="") as source,
             padded.open("x", encoding=ENCODING, newline="") as target,
         ):
-            reader = csv.reader(source, delimiter=self._delimiter)
-            writer = csv.writer(target, delimiter=self._delimiter)
+            reader = csv.reader(source, delimiter=delimiter)
+            writer = csv.writer(target, delimiter=delimiter)
             next(reader)
             writer.writerow(csv_cells(flatten.report_header(self._header, self.width)))
-            for number, cells in enumerate(reader, start=1):
-                width = self._width_at(number)
+            for index, cells in enumerate(reader):
+                width = self._wide.get(index, len(self._header))
                 writer.writerow([*cells[:width], *[""] * (self.width - width), *cells[width:]])
         os.replace(padded, self.path)
-
-    def _width_at(self, line: int) -> int:
-        for before, width in self._widths:
-            if line < before:
-                return width
-        return self.width

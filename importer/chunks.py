@@ -1,0 +1,183 @@
+"""One chunk of a streamed file judged, in this process or in the helper process.
+
+`importer.streaming` cuts a large file into chunks and has them judged in two
+processes at once: this one and a helper started with `ChunkPool`. Judging a chunk
+is everything but the duplicate check, which needs every earlier row and so stays
+with the caller (`RowValidator.settle`, in sheet order):
+
+- below the workbook row limit, a chunk comes back as its `RowResult`s;
+- past it, as its ready-made `Results` CSV lines (`ResultLines`), the rows needing
+  attention, and the valid rows' numbers and masks (`Candidates`) to settle. A valid
+  row found to be a duplicate then gets its line made again by the caller. A file
+  expected to pass the limit comes as lines from its first chunk.
+
+Results and lines are the same whichever process made them (tests/test_speed_paths.py).
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from types import TracebackType
+from typing import Any, cast
+
+from importer.config import RowDefaults, ValidationSettings
+from importer.mapping import ColumnMapping
+from importer.models import Issue, RawRow, RowResult, Status
+from importer.reporter.spool import ResultLines
+from importer.validation import RowValidator
+
+GC_THRESHOLDS = (100_000, 50, 100)  # default (700, 10, 10); see `fewer_collections`
+
+
+@dataclass(slots=True)
+class Candidates:
+    """A chunk's valid rows, column by column (plain lists cross processes cheaply)."""
+
+    at: list[int] = field(default_factory=list)  # each row's index in its chunk
+    numbers: list[str] = field(default_factory=list)
+    masks: list[int] = field(default_factory=list)
+    warnings: dict[int, tuple[Issue, ...]] = field(default_factory=dict)  # by position
+
+    def add(self, at: int, result: RowResult) -> None:
+        payload = cast(Mapping[str, Any], result.payload)
+        if result.issues:
+            self.warnings[len(self.at)] = result.issues
+        self.at.append(at)
+        self.numbers.append(payload["phonenumber"])
+        self.masks.append(payload["capabilities"])
+
+
+@dataclass(slots=True)
+class Judged:
+    """A judged chunk: its `results` or its `lines` (see `ChunkJudge.judge`)."""
+
+    counts: Counter[Status] = field(default_factory=Counter)
+    widest: int = 0
+    results: list[RowResult] | None = None
+    lines: list[str] | None = None
+    wide: dict[int, int] = field(default_factory=dict)
+    kept: list[RowResult] = field(default_factory=list)
+    candidates: Candidates = field(default_factory=Candidates)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRules:
+    """What a process needs to judge chunks: the mapping, defaults, rules and CSV layout."""
+
+    mapping: ColumnMapping
+    defaults: RowDefaults
+    rules: ValidationSettings
+    delimiter: str | None
+
+
+class ChunkJudge:
+    """Judges chunks with one `RowValidator` (its caches live as long as the judge)."""
+
+    def __init__(self, rules: ChunkRules, validator: RowValidator | None = None) -> None:
+        self.validator = validator or RowValidator(rules.mapping, rules.defaults, rules.rules)
+        self.maker = ResultLines(len(rules.mapping.header), rules.delimiter)
+
+    def judge(self, rows: list[RawRow], *, as_lines: bool) -> Judged:
+        """Every row judged (duplicates unsettled): as `results`, or as `lines`.
+
+        With lines come the rows needing attention and the valid rows as `Candidates`
+        to settle.
+        """
+        judged_rows = [self.validator.judge(row) for row in rows]
+        judged = Judged(
+            counts=Counter(result.status for result in judged_rows),
+            widest=max((len(row.cells) for row in rows), default=0),
+        )
+        if not as_lines:
+            judged.results = judged_rows
+            return judged
+        judged.lines, judged.wide = self.maker.lines(judged_rows)
+        for index, result in enumerate(judged_rows):
+            if result.status is Status.WOULD_REGISTER:
+                judged.candidates.add(index, result)
+            elif needs_attention(result):
+                judged.kept.append(result)
+        return judged
+
+
+def needs_attention(result: RowResult) -> bool:
+    """A row with a line in Errors or Retry (what the workbook still shows of a large run)."""
+    if not result.status.ended_well:
+        return True  # not ended well: a line in Errors (and Retry when worth resending)
+    return bool(result.issues) and bool(result.errors)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Python's cyclic garbage collector run less often while many records are made.
+
+    Judging a row makes a dozen objects, none in a cycle; with the default thresholds
+    the collector visits the young ones every 700 and costs about a third of a row's
+    time. Reference counting frees everything as before; cycles are still collected.
+    """
+    before = gc.get_threshold()
+    interval = sys.getswitchinterval()
+    gc.set_threshold(*GC_THRESHOLDS)
+    sys.setswitchinterval(0.0005)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        sys.setswitchinterval(interval)
+
+
+class ChunkPool:
+    """The helper process: judges the chunks it is given while the caller goes on.
+
+    It starts at once (and warms up) but learns the file's rules later (`teach`), so
+    its start overlaps the reading of the file.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ProcessPoolExecutor(1, get_context("spawn"), initializer=_start)
+        self._pool.submit(_start)  # a pool starts its process with the first task
+
+    def teach(self, rules: ChunkRules) -> None:
+        """The rules of the chunks to come (tasks run in order: they come first)."""
+        self._pool.submit(_learn, rules)
+
+    def submit(self, rows: list[RawRow], *, as_lines: bool) -> Future[Judged]:
+        """Start judging `rows` in the helper; the future holds the `Judged` chunk."""
+        return self._pool.submit(_judge_here, rows, as_lines)
+
+    def close(self) -> None:
+        """Stop the helper (chunks not started are dropped)."""
+        self._pool.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> ChunkPool:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+_HELPER: dict[str, ChunkJudge] = {}  # the helper process's judge, made once at its start
+
+
+def _start() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)  # the helper process does nothing else
+
+
+def _learn(rules: ChunkRules) -> None:
+    _HELPER["judge"] = ChunkJudge(rules)
+
+
+def _judge_here(rows: list[RawRow], as_lines: bool) -> Judged:
+    return _HELPER["judge"].judge(rows, as_lines=as_lines)
