@@ -163,7 +163,7 @@ def _validate_streamed(path: Path, settings: Settings, started: datetime) -> Run
     """`validate_file` without the remote check: streamed, in bounded memory."""
     report = settings.report
     main = report.report_path or default_report_path(path, report.report_dir)
-    streamed = stream_file(path, settings, twin_paths(main)[0])
+    streamed = stream_file(path, settings, twin_paths(main))
     prepared = PreparedFile(streamed.source, streamed.mapping, streamed.kept)
     try:
         return _finish(
@@ -207,6 +207,7 @@ def _finish(
         total_rows=rows,
         widest=streamed.widest if streamed else 0,
         results_spool=streamed.spool.path if streamed and streamed.spool else None,
+        errors_spool=streamed.spool.errors_path if streamed and streamed.spool else None,
     )
     write_report(files, data)
     summary_path = settings.report.summary_json

@@ -30,7 +30,7 @@ from typing import Any, cast
 from importer.config import RowDefaults, ValidationSettings
 from importer.mapping import ColumnMapping
 from importer.models import Issue, RawRow, RowResult, Status
-from importer.reporter.spool import ResultLines
+from importer.reporter.spool import ErrorLines, ResultLines
 from importer.validation import RowValidator
 
 GC_THRESHOLDS = (100_000, 50, 100)  # default (700, 10, 10); see `fewer_collections`
@@ -64,6 +64,7 @@ class Judged:
     lines: list[str] | None = None
     wide: dict[int, int] = field(default_factory=dict)
     kept: list[RowResult] = field(default_factory=list)
+    kept_errors: list[str] = field(default_factory=list)  # each kept row's errors CSV lines
     candidates: Candidates = field(default_factory=Candidates)
 
 
@@ -82,13 +83,15 @@ class ChunkJudge:
 
     def __init__(self, rules: ChunkRules, validator: RowValidator | None = None) -> None:
         self.validator = validator or RowValidator(rules.mapping, rules.defaults, rules.rules)
-        self.maker = ResultLines(len(rules.mapping.header), rules.delimiter)
+        header = rules.mapping.header
+        self.maker = ResultLines(len(header), rules.delimiter)
+        self.error_maker = ErrorLines(header, rules.mapping.describe(), rules.delimiter)
 
     def judge(self, rows: list[RawRow], *, as_lines: bool) -> Judged:
         """Every row judged (duplicates unsettled): as `results`, or as `lines`.
 
-        With lines come the rows needing attention and the valid rows as `Candidates`
-        to settle.
+        With lines come the rows needing attention (and their errors CSV lines) and the
+        valid rows as `Candidates` to settle.
         """
         judged_rows = [self.validator.judge(row) for row in rows]
         judged = Judged(
@@ -104,6 +107,7 @@ class ChunkJudge:
                 judged.candidates.add(index, result)
             elif needs_attention(result):
                 judged.kept.append(result)
+        judged.kept_errors = self.error_maker.texts(judged.kept)
         return judged
 
 

@@ -58,6 +58,7 @@ CHUNK_ROWS = 25_000
 HELPER_MIN_BYTES = 1 << 20  # a smaller file is judged in this process alone
 HELPER_QUEUE = 3  # chunks the helper may have waiting
 MAX_WAITING = 6  # chunks judged or being judged, not yet taken back: past this, wait
+Twins = tuple[Path, Path]  # the results and errors CSVs of a report
 LARGE_BYTES_PER_ROW = 96  # a file this many bytes a row past the limit: expect to pass it
 
 
@@ -75,22 +76,22 @@ class StreamedFile:
 
 
 def stream_file(
-    path: Path, settings: Settings, results_csv: Path, *, workers: int | None = None
+    path: Path, settings: Settings, twins: Twins, *, workers: int | None = None
 ) -> StreamedFile:
     """Load, map and validate `path` chunk by chunk (see the module doc).
 
-    `results_csv` is where the per-row results go if the rows pass the workbook limit
-    (the spool is written beside it). `workers` < 2 keeps every chunk in this process.
+    `twins` are the results and errors CSVs the rows go to if they pass the workbook
+    limit (their spools are written beside them). `workers` < 2 keeps every chunk in this process.
     Raises what `load_file`, `build_mapping` and `RowValidator` raise; a spool already
     begun is deleted then.
     """
     limit = settings.report.workbook_row_limit
     large = _size(path) > limit * LARGE_BYTES_PER_ROW
     with fewer_collections(), _helper(path, workers) as helper:
-        streamed = _stream(path, settings, results_csv, helper, large=large)
+        streamed = _stream(path, settings, twins, helper, large=large)
         if streamed.rows <= limit and streamed.spool is not None:  # expected large, wrongly
             streamed.spool.discard()
-            streamed = _stream(path, settings, results_csv, helper, large=False)
+            streamed = _stream(path, settings, twins, helper, large=False)
         return streamed
 
 
@@ -113,7 +114,12 @@ def _size(path: Path) -> int:
 
 
 def _stream(
-    path: Path, settings: Settings, results_csv: Path, helper: ChunkPool | None, *, large: bool
+    path: Path,
+    settings: Settings,
+    twins: tuple[Path, Path],
+    helper: ChunkPool | None,
+    *,
+    large: bool,
 ) -> StreamedFile:
     """One pass over the file; `large`: every chunk as lines, spooled from the first."""
     loaded = load_file(path, settings.input)
@@ -125,7 +131,9 @@ def _stream(
         StreamedFile(loaded.source, mapping.describe(), widest=len(header)),
         validator,
         ResultLines(len(header), loaded.source.delimiter),
-        lambda: ResultsSpool(results_csv, header, loaded.source.delimiter),
+        lambda: ResultsSpool(
+            twins[0], header, loaded.source.delimiter, (twins[1], mapping.describe())
+        ),
     )
     if helper is not None:
         helper.teach(rules)
@@ -166,6 +174,7 @@ class _Scheduler:
         self._lines_at_once = lines_at_once
         self._waiting: deque[Work] = deque()
         self._rows = 0
+        self._helped = self._judged_here = 0
 
     def run(self, chunks: Iterable[tuple[list[RawRow], bool]], sink: _Sink) -> None:
         """Judge every chunk; give `sink` each in sheet order as soon as it can be.
@@ -184,20 +193,22 @@ class _Scheduler:
 
     def _start(self, chunk: list[RawRow], *, as_lines: bool, last: bool) -> Future[Judged] | Judged:
         if self._pool is not None and self._helper_takes(last=last):
+            self._helped += 1
             return self._pool.submit(chunk, as_lines=as_lines)
+        self._judged_here += 1
         return self._judge.judge(chunk, as_lines=as_lines)
 
     def _helper_takes(self, *, last: bool) -> bool:
         """Whether the helper should judge the next chunk.
 
-        It may have `HELPER_QUEUE` waiting (this process also reads the file and takes
-        the chunks back, so the helper judges more than half), but not the last chunk
-        unless it is idle, nor the only chunk of a file.
+        It may have `HELPER_QUEUE` waiting and judge up to twice as many chunks as this
+        process (which also reads the file and takes the chunks back), but not the last
+        chunk unless it is idle, nor the only chunk of a file.
         """
         busy = sum(1 for _, work in self._waiting if isinstance(work, Future) and not work.done())
         if last:
             return busy == 0 and bool(self._waiting)
-        return busy < HELPER_QUEUE
+        return busy < HELPER_QUEUE and self._helped <= 2 * self._judged_here
 
     def _backlogged(self) -> bool:
         return len(self._waiting) > MAX_WAITING
@@ -263,8 +274,11 @@ class _Sink:
             counts[Status.WOULD_REGISTER] -= len(duplicates)
             counts[Status.DUPLICATE] += len(duplicates)
         spool.add_lines(lines, judged.wide)
-        kept = chain(judged.kept, duplicates.values())
-        self.streamed.kept.extend(sorted(kept, key=lambda result: result.row.number))
+        dropped = list(duplicates.values())
+        errors = chain(judged.kept_errors, spool.error_maker.texts(dropped))
+        kept = sorted(zip(chain(judged.kept, dropped), errors, strict=True), key=_row_number)
+        self.streamed.kept.extend(result for result, _ in kept)
+        spool.add_errors(text for _, text in kept)
 
     def _duplicates(self, chunk: list[RawRow], judged: Judged) -> dict[int, RowResult]:
         """{index in the chunk: duplicate result} for the valid rows seen before."""
@@ -278,6 +292,7 @@ class _Sink:
         spool = self.streamed.spool = self._open_spool()
         spool.add_lines(*self._maker.lines(self.streamed.kept))
         self.streamed.kept = [result for result in self.streamed.kept if needs_attention(result)]
+        spool.add_errors(spool.error_maker.texts(self.streamed.kept))
         return spool
 
     def finish(self) -> StreamedFile:
@@ -288,3 +303,7 @@ class _Sink:
     def discard(self) -> None:
         if self.streamed.spool is not None:
             self.streamed.spool.discard()
+
+
+def _row_number(kept: tuple[RowResult, str]) -> int:
+    return kept[0].row.number

@@ -262,7 +262,8 @@ def test_fast_rows_escape_a_cell_that_looks_like_rich_text(tmp_path: Path) -> No
 
 def test_spool_pads_lines_written_before_a_wider_row(tmp_path: Path) -> None:
     """A ragged row wider than the header widens every line, as if known from the start."""
-    spool = ResultsSpool(tmp_path / "r.results.csv", ("Phone", "Caps"), ";")
+    errors = (tmp_path / "r.errors.csv", {"phonenumber": "Phone"})
+    spool = ResultsSpool(tmp_path / "r.results.csv", ("Phone", "Caps"), ";", errors)
     spool.add(RowResult(row=RawRow(2, ("+1", "3")), status=Status.WOULD_REGISTER))
     spool.add(RowResult(row=RawRow(3, ("+2", "3", "extra")), status=Status.INVALID))
     spool.add(RowResult(row=RawRow(4, ("+3",)), status=Status.INVALID))

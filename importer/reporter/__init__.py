@@ -68,7 +68,10 @@ def write_report(files: ReportFiles, data: ReportData) -> ReportFiles:
         jobs.append((files.results_csv, lambda target: os.replace(spool, target)))
     elif files.results_csv is not None:
         jobs.append((files.results_csv, lambda target: _results_csv(target, data)))
-    if files.errors_csv is not None:
+    errors_spool = data.errors_spool
+    if files.errors_csv is not None and errors_spool is not None:
+        jobs.append((files.errors_csv, lambda target: os.replace(errors_spool, target)))
+    elif files.errors_csv is not None:
         jobs.append((files.errors_csv, lambda target: _errors_csv(target, data)))
     write_all(jobs)
     return files

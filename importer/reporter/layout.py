@@ -46,10 +46,11 @@ class ReportData:
     options: Sequence[Item] = ()
     # A streamed run (`importer.streaming`) keeps only the rows needing attention in
     # `results`; these say how many rows there were, the widest, and where their
-    # Results lines already are.
+    # Results lines and errors CSV lines already are.
     total_rows: int | None = None
     widest: int = 0
     results_spool: Path | None = None
+    errors_spool: Path | None = None
 
     @property
     def used_mapping(self) -> dict[str, str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from importer.models import RowResult
@@ -41,26 +41,78 @@ class ResultLines:
     def lines(self, results: Iterable[RowResult]) -> tuple[list[str], dict[int, int]]:
         """The lines, and {index: width} of those wider than the header."""
         lines = _LineList()
-        writer = csv.writer(lines, delimiter=self.delimiter)
+        write = csv.writer(lines, delimiter=self.delimiter).writerow
         wide: dict[int, int] = {}
         header_width = self.header_width
         for index, result in enumerate(results):
             width = len(result.row.cells)
+            if width == header_width and _plain(result):
+                write([*csv_cells(result.row.cells), *_plain_outcome(result)])
+                continue
             if width > header_width:
                 wide[index] = width
             else:
                 width = header_width
-            writer.writerow(csv_cells(flatten.report_row(result, width)))
+            write(csv_cells(flatten.report_row(result, width)))
         return lines, wide
 
 
-class ResultsSpool:
-    """A results CSV in the making; `finish` it, then move `path`, or `discard` it."""
+def _plain(result: RowResult) -> bool:
+    """A row with nothing to say but its status and number (most rows of a large file)."""
+    return not result.issues and result.external_did_sid is None and result.http_status is None
 
-    def __init__(self, report_csv: Path, header: Sequence[str], delimiter: str | None) -> None:
+
+def _plain_outcome(result: RowResult) -> tuple[str, str, str, str, str, str, str, int]:
+    """`report_row`'s columns after the partner's for a `_plain` row, as CSV cells."""
+    number = result.normalized_phonenumber or ""  # digits only: nothing to neutralise
+    return (result.status.value, "", number, "", "", "", "", result.attempts)
+
+
+class ErrorLines:
+    """Makes errors CSV lines (`flatten.error_rows`): one text a row, "" for a row with none."""
+
+    def __init__(
+        self, header: Sequence[str], mapping: Mapping[str, str], delimiter: str | None
+    ) -> None:
+        self._header = tuple(header)
+        self._mapping = dict(mapping)
+        self.delimiter = csv_delimiter(delimiter)
+
+    def texts(self, results: Iterable[RowResult]) -> list[str]:
+        """Each row's errors CSV lines, as one text."""
+        lines = _LineList()
+        writerows = csv.writer(lines, delimiter=self.delimiter).writerows
+        texts = []
+        header, mapping = self._header, self._mapping
+        for result in results:
+            writerows(csv_cells(row) for row in flatten.error_rows(header, result, mapping))
+            texts.append("".join(lines))
+            lines.clear()
+        return texts
+
+
+class ResultsSpool:
+    """A results CSV in the making, with its errors CSV twin (`errors_path`).
+
+    `finish` it, then move both files into place, or `discard` them.
+    """
+
+    def __init__(
+        self,
+        report_csv: Path,
+        header: Sequence[str],
+        delimiter: str | None,
+        errors: tuple[Path, Mapping[str, str]],
+    ) -> None:
         report_csv.parent.mkdir(parents=True, exist_ok=True)
-        self.path = report_csv.with_name(f".{report_csv.name}.{uuid.uuid4().hex[:12]}.spool")
+        self.path = _hidden(report_csv)
+        self.errors_path = _hidden(errors[0])
         self.maker = ResultLines(len(header), delimiter)
+        self.error_maker = ErrorLines(header, errors[1], delimiter)
+        self._errors = self.errors_path.open("x", encoding=ENCODING, newline="")
+        csv.writer(self._errors, delimiter=self.maker.delimiter).writerow(
+            csv_cells(flatten.ERROR_COLUMNS)
+        )
         self._handle = self.path.open("x", encoding=ENCODING, newline="")
         self._header = tuple(header)
         self.width = len(header)
@@ -71,8 +123,13 @@ class ResultsSpool:
         )
 
     def add(self, result: RowResult) -> None:
-        """Write one row's `Results` line."""
+        """Write one row's `Results` line (and its errors lines)."""
         self.add_lines(*self.maker.lines([result]))
+        self.add_errors(self.error_maker.texts([result]))
+
+    def add_errors(self, texts: Iterable[str]) -> None:
+        """Write rows' errors lines made by `ErrorLines`, after those written."""
+        self._errors.write("".join(texts))
 
     def add_lines(self, lines: Sequence[str], wide: dict[int, int]) -> None:
         """Write lines made by `ResultLines` (with their `wide` map) after those written."""
@@ -83,16 +140,19 @@ class ResultsSpool:
         self._lines += len(lines)
 
     def finish(self) -> Path:
-        """Close the file (padding lines narrower than the widest); return its path."""
+        """Close the files (padding lines narrower than the widest); return the results'."""
         self._handle.close()
+        self._errors.close()
         if self.width > len(self._header):
             self._pad()
         return self.path
 
     def discard(self) -> None:
-        """Close and delete the file (the run failed, or the spool was not needed)."""
+        """Close and delete the files (the run failed, or the spool was not needed)."""
         self._handle.close()
+        self._errors.close()
         self.path.unlink(missing_ok=True)
+        self.errors_path.unlink(missing_ok=True)
 
     def _pad(self) -> None:
         """Rewrite every line narrower than the widest with blank cells inserted."""
@@ -110,3 +170,8 @@ class ResultsSpool:
                 width = self._wide.get(index, len(self._header))
                 writer.writerow([*cells[:width], *[""] * (self.width - width), *cells[width:]])
         os.replace(padded, self.path)
+
+
+def _hidden(path: Path) -> Path:
+    """A hidden, unique name beside `path` for its spool."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.spool")
