@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 
 
 class Status(StrEnum):
@@ -110,6 +111,9 @@ class LoadedFile:
     complete: bool = False
 
 
+NO_EXTRA: Mapping[str, object] = MappingProxyType({})  # shared: 64 bytes less a result
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RowResult:
     """Everything known about one row; each stage returns an updated copy."""
@@ -122,12 +126,13 @@ class RowResult:
     external_did_sid: str | None = None
     http_status: int | None = None
     attempts: int = 0
-    extra: Mapping[str, object] = field(default_factory=dict)
+    extra: Mapping[str, object] = field(default_factory=lambda: NO_EXTRA)
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         """Pickled as a plain tuple (see `Issue.__reduce__`)."""
         judged = (self.row, self.status, self.issues, self.payload, self.normalized_phonenumber)
-        outcome = (self.external_did_sid, self.http_status, self.attempts, self.extra)
+        extra = None if self.extra is NO_EXTRA else self.extra  # a mappingproxy does not pickle
+        outcome = (self.external_did_sid, self.http_status, self.attempts, extra)
         return _row_result, (*judged, *outcome)
 
     @property
@@ -142,4 +147,7 @@ class RowResult:
 
 
 def _row_result(*values: object) -> RowResult:
-    return RowResult(**dict(zip(RowResult.__slots__, values, strict=True)))  # type: ignore[arg-type]
+    fields = dict(zip(RowResult.__slots__, values, strict=True))
+    if fields["extra"] is None:
+        fields["extra"] = NO_EXTRA
+    return RowResult(**fields)  # type: ignore[arg-type]

@@ -54,7 +54,7 @@ from importer.models import RawRow, RowResult, SourceInfo, Status
 from importer.reporter.spool import ResultLines, ResultsSpool
 from importer.validation import RowValidator
 
-CHUNK_ROWS = 25_000
+CHUNK_ROWS = 12_500
 HELPER_MIN_BYTES = 1 << 20  # a smaller file is judged in this process alone
 HELPER_QUEUE = 3  # chunks the helper may have waiting
 MAX_WAITING = 6  # chunks judged or being judged, not yet taken back: past this, wait

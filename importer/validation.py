@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from importer import catalogue
-from importer.capabilities import mask_warning, parse_capabilities
+from importer.capabilities import MAX_MASK, mask_warning, parse_capabilities
 from importer.catalogue import IssueType
 from importer.checks import (
     CALLBACK_URL,
@@ -85,7 +85,7 @@ __all__ = [
 PHONENUMBER = "phonenumber"
 MAX_WORKERS = 8
 NUMBER_CACHE_MAX = 1 << 16  # judged cells kept for repeats; past this the cache starts again
-MASK_BITS = 32  # FirstSeen packs row << 32 | mask (capability masks are far smaller)
+MASK_BITS = MAX_MASK.bit_length()  # FirstSeen packs row << 5 | mask: a 28-byte int < 32M rows
 MASK_LIMIT = (1 << MASK_BITS) - 1
 REPEATING_FIELDS = frozenset({CARRIER_SID, CALLBACK_URL})  # the same few values on every row
 

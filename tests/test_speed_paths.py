@@ -10,6 +10,7 @@ with the fast paths switched off.
 from __future__ import annotations
 
 import csv
+import pickle
 import random
 import zipfile
 from collections.abc import Callable
@@ -20,10 +21,10 @@ import openpyxl
 import phonenumbers
 import pytest
 
-from importer import api, chunks, nanp, phone, streaming
+from importer import api, catalogue, chunks, nanp, phone, streaming
 from importer.api import RunOutcome, validate_file
 from importer.config import ReportSettings, RowDefaults, Settings
-from importer.models import RawRow, RowResult, Status
+from importer.models import NO_EXTRA, RawRow, RowResult, Status
 from importer.reporter import ReportFiles, workbook, write_report
 from importer.reporter.csvout import ENCODING
 from importer.reporter.layout import ReportData
@@ -277,3 +278,18 @@ def test_spool_pads_lines_written_before_a_wider_row(tmp_path: Path) -> None:
         ["+3", "", "", "invalid"],
     ]
     assert {len(line) for line in lines} == {11}
+
+
+@pytest.mark.parametrize("extra", [None, {"reconciled": True}])
+def test_records_cross_processes_unchanged(extra: dict[str, object] | None) -> None:
+    """A result with its row and issues pickles as tuples and comes back equal."""
+    issue = catalogue.ROW_DUPLICATE.issue(
+        field="phonenumber", value="+1", first_row=2, first_mask=3
+    )
+    fields = {} if extra is None else {"extra": extra}
+    result = RowResult(
+        row=RawRow(7, ("+1", "3")), status=Status.DUPLICATE, issues=(issue,), **fields
+    )
+    again = pickle.loads(pickle.dumps(result))
+    assert again == result
+    assert (again.extra is NO_EXTRA) == (extra is None)
