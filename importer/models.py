@@ -131,7 +131,9 @@ class RowResult:
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         """Pickled as a plain tuple (see `Issue.__reduce__`)."""
         judged = (self.row, self.status, self.issues, self.payload, self.normalized_phonenumber)
-        extra = None if self.extra is NO_EXTRA else self.extra  # a mappingproxy does not pickle
+        extra = (
+            None if self.extra is NO_EXTRA else self.extra
+        )  # a mappingproxy cannot cross processes
         outcome = (self.external_did_sid, self.http_status, self.attempts, extra)
         return _row_result, (*judged, *outcome)
 
