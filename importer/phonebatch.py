@@ -1,20 +1,17 @@
-"""Reading many phone-number cells at once: a whole file's, or a stream's chunk by chunk.
+"""Reading many phone-number cells at once: a whole file's (the list path).
 
 `read_numbers` answers every distinct cell text of a batch into a plain dict, splitting
-a large batch (`PARALLEL_MIN_NUMBERS`) over worker processes. `NumberReader` serves a
-stream: each chunk's new cells are read by one worker process while the caller reads
-and validates the previous chunk, so on two cores reading the file, validating and
-writing the report overlap with `phonenumbers`. Readings cross processes as plain
-tuples (issue types by code) and come back identical.
+a large batch (`PARALLEL_MIN_NUMBERS`) over worker processes. Readings cross processes
+as plain tuples (issue types by code) and come back identical. (A streamed file is
+split by chunks of rows instead: `importer.chunks`.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from multiprocessing import get_context
-from types import TracebackType
 
 from importer import catalogue
 from importer.phone import Reading, _read_text, check_region
@@ -57,41 +54,3 @@ def _read_chunk(texts: list[str], region: str | None) -> list[_Wire]:
 def _from_wire(wire: _Wire) -> Reading:
     digits, code, params, kind = wire
     return Reading(digits, catalogue.CATALOGUE[code] if code else None, params, kind)
-
-
-class NumberReader:
-    """Reads batches of cells in one worker process while the caller goes on.
-
-    `submit(texts)` returns a function that waits for the batch's readings. With
-    `workers` < 2 there is no worker process: the batch is read when submitted.
-    """
-
-    def __init__(self, default_region: str | None, *, workers: int) -> None:
-        self._region = check_region(default_region)
-        self._pool = None
-        if workers > 1:
-            self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
-
-    def submit(self, texts: list[str]) -> Callable[[], Readings]:
-        """Start reading `texts`; call the result to get their readings."""
-        if self._pool is None or not texts:
-            readings = {text: _read_text(text, self._region) for text in texts}
-            return lambda: readings
-        future = self._pool.submit(_read_chunk, texts, self._region)
-        return lambda: dict(zip(texts, map(_from_wire, future.result()), strict=True))
-
-    def close(self) -> None:
-        """Stop the worker process."""
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-
-    def __enter__(self) -> NumberReader:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

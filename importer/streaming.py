@@ -51,7 +51,7 @@ from importer.config import Settings
 from importer.loader import load_file
 from importer.mapping import build_mapping
 from importer.models import RawRow, RowResult, SourceInfo, Status
-from importer.reporter.spool import ResultLines, ResultsSpool
+from importer.reporter.spool import ResultsSpool
 from importer.validation import RowValidator
 
 CHUNK_ROWS = 12_500
@@ -81,8 +81,8 @@ def stream_file(
     """Load, map and validate `path` chunk by chunk (see the module doc).
 
     `twins` are the results and errors CSVs the rows go to if they pass the workbook
-    limit (their spools are written beside them). `workers` < 2 keeps every chunk in this process.
-    Raises what `load_file`, `build_mapping` and `RowValidator` raise; a spool already
+    limit (their spools are written beside them). `workers` < 2 keeps every chunk in
+    this process. Raises what `load_file`, `build_mapping` and `RowValidator` raise; a spool already
     begun is deleted then.
     """
     limit = settings.report.workbook_row_limit
@@ -99,7 +99,8 @@ def _helper(path: Path, workers: int | None) -> AbstractContextManager[ChunkPool
     """The helper process, started before the file is read when the file is large enough.
 
     The helper's start (an interpreter and its imports, about half a second) then
-    overlaps the reading of the first chunk; it learns its rules with the first chunk.
+    overlaps the reading of the file; it learns the file's rules once the header is
+    read (`ChunkPool.teach`).
     """
     wanted = (workers is None or workers > 1) and _size(path) >= HELPER_MIN_BYTES
     return ChunkPool() if wanted else nullcontext(None)
@@ -116,7 +117,7 @@ def _size(path: Path) -> int:
 def _stream(
     path: Path,
     settings: Settings,
-    twins: tuple[Path, Path],
+    twins: Twins,
     helper: ChunkPool | None,
     *,
     large: bool,
@@ -130,7 +131,6 @@ def _stream(
     sink = _Sink(
         StreamedFile(loaded.source, mapping.describe(), widest=len(header)),
         validator,
-        ResultLines(len(header), loaded.source.delimiter),
         lambda: ResultsSpool(
             twins[0], header, loaded.source.delimiter, (twins[1], mapping.describe())
         ),
@@ -230,12 +230,10 @@ class _Sink:
         self,
         streamed: StreamedFile,
         validator: RowValidator,
-        maker: ResultLines,
         open_spool: Callable[[], ResultsSpool],
     ) -> None:
         self.streamed = streamed
         self._validator = validator
-        self._maker = maker
         self._open_spool = open_spool
 
     def add(self, chunk: list[RawRow], judged: Judged) -> None:
@@ -267,7 +265,7 @@ class _Sink:
         duplicates = self._duplicates(chunk, judged)
         lines = judged.lines or []
         if duplicates:
-            remade, _ = self._maker.lines(duplicates.values())
+            remade, _ = spool.maker.lines(duplicates.values())
             for index, line in zip(duplicates, remade, strict=True):
                 lines[index] = line
             counts = self.streamed.counts
@@ -290,7 +288,7 @@ class _Sink:
     def _spill(self) -> ResultsSpool:
         """Past the limit: every result so far into the spool, then keep only problems."""
         spool = self.streamed.spool = self._open_spool()
-        spool.add_lines(*self._maker.lines(self.streamed.kept))
+        spool.add_lines(*spool.maker.lines(self.streamed.kept))
         self.streamed.kept = [result for result in self.streamed.kept if needs_attention(result)]
         spool.add_errors(spool.error_maker.texts(self.streamed.kept))
         return spool
