@@ -31,6 +31,7 @@ from importer.config import RowDefaults, ValidationSettings
 from importer.mapping import ColumnMapping
 from importer.models import Issue, RawRow, RowResult, Status
 from importer.reporter.spool import ErrorLines, ResultLines
+from importer.spawning import main_module_hidden
 from importer.validation import RowValidator
 
 GC_THRESHOLDS = (100_000, 50, 100)  # default (700, 10, 10); see `fewer_collections`
@@ -146,7 +147,8 @@ class ChunkPool:
 
     def __init__(self) -> None:
         self._pool = ProcessPoolExecutor(1, get_context("spawn"), initializer=_start)
-        self._pool.submit(_start)  # a pool starts its process with the first task
+        with main_module_hidden():  # spawn would run an unguarded script again
+            self._pool.submit(_start)  # a pool starts its process with the first task
 
     def teach(self, rules: ChunkRules) -> None:
         """The rules of the chunks to come (tasks run in order: they come first)."""

@@ -15,6 +15,7 @@ from multiprocessing import get_context
 
 from importer import catalogue
 from importer.phone import Reading, _read_text, check_region
+from importer.spawning import main_module_hidden
 
 PARALLEL_MIN_NUMBERS = 50_000  # below this, starting worker processes costs more than it saves
 
@@ -38,7 +39,8 @@ def read_numbers(
     size = -(-len(unique) // workers)
     own, *others = [unique[start : start + size] for start in range(0, len(unique), size)]
     with ProcessPoolExecutor(len(others), mp_context=get_context("spawn")) as pool:
-        parts = pool.map(_read_chunk, others, repeat(region))
+        with main_module_hidden():  # the workers start here
+            parts = pool.map(_read_chunk, others, repeat(region))
         readings = {text: _read_text(text, region) for text in own}
         for chunk, part in zip(others, parts, strict=True):
             readings.update(zip(chunk, map(_from_wire, part), strict=True))

@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -159,7 +160,7 @@ def _chunks(rows: Iterable[RawRow]) -> Iterator[tuple[list[RawRow], bool]]:
         chunk = following
 
 
-Work = tuple[list[RawRow], "Future[Judged] | Judged"]
+Work = tuple[list[RawRow], bool, "Future[Judged] | Judged"]  # chunk, as lines, judged
 
 
 class _Scheduler:
@@ -185,11 +186,12 @@ class _Scheduler:
         for chunk, last in chunks:
             self._rows += len(chunk)
             as_lines = self._lines_at_once or self._rows > self._limit
-            self._waiting.append((chunk, self._start(chunk, as_lines=as_lines, last=last)))
+            work = self._start(chunk, as_lines=as_lines, last=last)
+            self._waiting.append((chunk, as_lines, work))
             while self._waiting and (_ready(self._waiting[0]) or self._backlogged()):
-                sink.add(*_taken(self._waiting.popleft()))
+                sink.add(*self._taken(self._waiting.popleft()))
         while self._waiting:
-            sink.add(*_taken(self._waiting.popleft()))
+            sink.add(*self._taken(self._waiting.popleft()))
 
     def _start(self, chunk: list[RawRow], *, as_lines: bool, last: bool) -> Future[Judged] | Judged:
         if self._pool is not None and self._helper_takes(last=last):
@@ -205,7 +207,7 @@ class _Scheduler:
         process (which also reads the file and takes the chunks back), but not the last
         chunk unless it is idle, nor the only chunk of a file.
         """
-        busy = sum(1 for _, work in self._waiting if isinstance(work, Future) and not work.done())
+        busy = sum(1 for *_, work in self._waiting if isinstance(work, Future) and not work.done())
         if last:
             return busy == 0 and bool(self._waiting)
         return busy < HELPER_QUEUE and self._helped <= 2 * self._judged_here
@@ -213,14 +215,20 @@ class _Scheduler:
     def _backlogged(self) -> bool:
         return len(self._waiting) > MAX_WAITING
 
+    def _taken(self, work: Work) -> tuple[list[RawRow], Judged]:
+        """A chunk's judgement; judged here if the helper process died (it is only help)."""
+        chunk, as_lines, judged = work
+        if not isinstance(judged, Future):
+            return chunk, judged
+        try:
+            return chunk, judged.result()
+        except BrokenProcessPool:
+            self._pool = None
+            return chunk, self._judge.judge(chunk, as_lines=as_lines)
+
 
 def _ready(work: Work) -> bool:
-    return not isinstance(work[1], Future) or work[1].done()
-
-
-def _taken(work: Work) -> tuple[list[RawRow], Judged]:
-    chunk, judged = work
-    return chunk, judged.result() if isinstance(judged, Future) else judged
+    return not isinstance(work[2], Future) or work[2].done()
 
 
 class _Sink:

@@ -12,8 +12,12 @@ from __future__ import annotations
 import csv
 import pickle
 import random
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -293,3 +297,74 @@ def test_records_cross_processes_unchanged(extra: dict[str, object] | None) -> N
     again = pickle.loads(pickle.dumps(result))
     assert again == result
     assert (again.extra is NO_EXTRA) == (extra is None)
+
+
+NO_GUARD_SCRIPT = """
+from pathlib import Path
+from importer import chunks, streaming
+from importer.api import validate_file
+from importer.config import ReportSettings, RowDefaults, Settings
+
+print("script body runs")
+streaming.CHUNK_ROWS, streaming.HELPER_MIN_BYTES = 700, 0
+calls = {"helped": 0, "here": 0}
+submit, judge = chunks.ChunkPool.submit, chunks.ChunkJudge.judge
+def helped(pool, rows, **mode):
+    calls["helped"] += 1
+    return submit(pool, rows, **mode)
+def here(self, rows, **mode):
+    calls["here"] += 1
+    return judge(self, rows, **mode)
+chunks.ChunkPool.submit, chunks.ChunkJudge.judge = helped, here
+report = ReportSettings(report_dir=Path(OUT))
+defaults = RowDefaults(default_region="US")
+outcome = validate_file(Path(SAMPLE), Settings(defaults=defaults, report=report))
+from importer import phonebatch
+phonebatch.PARALLEL_MIN_NUMBERS = 2
+read = phonebatch.read_numbers(["+12025550123", "+442079460000", "2025550199"], "US", workers=2)
+print("numbers", sorted(reading.digits for reading in read.values()))
+print("exit", outcome.exit_code, "helped", calls["helped"], "here", calls["here"])
+"""
+
+
+def test_a_script_without_a_main_guard_gets_the_helper(tmp_path: Path) -> None:
+    """Worker processes (the helper, the list path's number readers) do not run the
+    caller's unguarded script again, as `spawn` would."""
+    script = tmp_path / "plain_script.py"
+    sample = SPEED / "partner_5k.xlsx"
+    text = NO_GUARD_SCRIPT.replace("OUT", repr(str(tmp_path / "out")))
+    script.write_text(text.replace("SAMPLE", repr(str(sample))))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0] == "script body runs"
+    assert lines.count("script body runs") == 1
+    assert lines[-2] == "numbers ['12025550123', '12025550199', '442079460000']"
+    _, code, _, helped, _, here = lines[-1].split()
+    assert code == "1"
+    assert int(helped) >= 2
+    assert int(helped) + int(here) == 8  # 5,000 rows in chunks of 700: none judged twice
+
+
+def test_a_dead_helper_leaves_the_work_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the helper process dies, its chunks are judged here: the same report."""
+    sample = SPEED / "partner_5k.xlsx"
+    slow = plain(sample, settings(tmp_path / "plain", limit=1_000), monkeypatch)
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 700)
+    monkeypatch.setattr(streaming, "HELPER_MIN_BYTES", 0)
+
+    def broken(pool: object, rows: list[RawRow], **mode: bool) -> Future[object]:
+        future: Future[object] = Future()
+        future.set_exception(BrokenProcessPool("the helper process died"))
+        return future
+
+    monkeypatch.setattr(chunks.ChunkPool, "submit", broken)
+    fast = validate_file(sample, settings(tmp_path / "fast", limit=1_000))
+    assert fast.summary.counts == slow.summary.counts
+    for name in ("partner_5k.results.csv", "partner_5k.errors.csv"):
+        assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
