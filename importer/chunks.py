@@ -47,12 +47,17 @@ class Candidates:
     warnings: dict[int, tuple[Issue, ...]] = field(default_factory=dict)  # by position
 
     def add(self, at: int, result: RowResult) -> None:
+        """A valid row, from its result."""
         payload = cast(Mapping[str, Any], result.payload)
-        if result.issues:
-            self.warnings[len(self.at)] = result.issues
+        self.add_valid(at, payload["phonenumber"], payload["capabilities"], result.issues)
+
+    def add_valid(self, at: int, number: str, mask: int, issues: tuple[Issue, ...] = ()) -> None:
+        """A valid row, from its number, mask and issues (warnings)."""
+        if issues:
+            self.warnings[len(self.at)] = issues
         self.at.append(at)
-        self.numbers.append(payload["phonenumber"])
-        self.masks.append(payload["capabilities"])
+        self.numbers.append(number)
+        self.masks.append(mask)
 
 
 @dataclass(slots=True)
@@ -94,20 +99,37 @@ class ChunkJudge:
         With lines come the rows needing attention (and their errors CSV lines) and the
         valid rows as `Candidates` to settle.
         """
-        judged_rows = [self.validator.judge(row) for row in rows]
-        judged = Judged(
-            counts=Counter(result.status for result in judged_rows),
+        if as_lines:
+            return self._as_lines(rows)
+        results = [self.validator.judge(row) for row in rows]
+        return Judged(
+            counts=Counter(result.status for result in results),
             widest=max((len(row.cells) for row in rows), default=0),
+            results=results,
         )
-        if not as_lines:
-            judged.results = judged_rows
-            return judged
-        judged.lines, judged.wide = self.maker.lines(judged_rows)
-        for index, result in enumerate(judged_rows):
+
+    def _as_lines(self, rows: list[RawRow]) -> Judged:
+        """Lines, kept rows and candidates; a valid row with no issue makes no `RowResult`."""
+        judged = Judged(widest=max((len(row.cells) for row in rows), default=0))
+        batch, verdict, width = self.maker.batch(), self.validator.verdict, self.maker.header_width
+        plain = 0
+        for index, row in enumerate(rows):
+            found = verdict(row)
+            number, mask, _, issues = found
+            if number is not None and mask is not None and not issues and len(row.cells) == width:
+                batch.add_plain(row.cells, Status.WOULD_REGISTER, number)
+                judged.candidates.add_valid(index, number, mask)
+                plain += 1
+                continue
+            result = self.validator.result_of(row, found)
+            batch.add(result)
+            judged.counts[result.status] += 1
             if result.status is Status.WOULD_REGISTER:
                 judged.candidates.add(index, result)
             elif needs_attention(result):
                 judged.kept.append(result)
+        judged.counts[Status.WOULD_REGISTER] += plain
+        judged.lines, judged.wide = batch.lines, batch.wide
         judged.kept_errors = self.error_maker.texts(judged.kept)
         return judged
 

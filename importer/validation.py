@@ -87,6 +87,7 @@ MAX_WORKERS = 8
 NUMBER_CACHE_MAX = 1 << 16  # judged cells kept for repeats; past this the cache starts again
 MASK_BITS = MAX_MASK.bit_length()  # FirstSeen packs row << 5 | mask: a 28-byte int < 32M rows
 MASK_LIMIT = (1 << MASK_BITS) - 1
+Verdict = tuple[str | None, int | None, dict[str, Any], list[Issue]]  # number, mask, ...
 REPEATING_FIELDS = frozenset({CARRIER_SID, CALLBACK_URL})  # the same few values on every row
 
 
@@ -156,11 +157,19 @@ class RowValidator:
 
     def judge(self, row: RawRow) -> RowResult:
         """`validate` without the duplicate check: a valid row is `would_register` (`settle`)."""
+        return self.result_of(row, self.verdict(row))
+
+    def verdict(self, row: RawRow) -> Verdict:
+        """The row's number, mask, optional payload fields and issues (`result_of` them)."""
         fields = self._mapping.extract(row)
         issues = self._shape_issues(row)
         number = self._number(fields.get(PHONENUMBER, ""), issues)
         mask = self._mask(fields.get(CAPABILITIES, ""), issues)
-        optional = self._optional_values(fields, issues)
+        return number, mask, self._optional_values(fields, issues), issues
+
+    def result_of(self, row: RawRow, verdict: Verdict) -> RowResult:
+        """The `judge` result of a row from its `verdict`."""
+        number, mask, optional, issues = verdict
         if number is None or mask is None or _has_errors(issues):
             return RowResult(
                 row=row, status=Status.INVALID, issues=tuple(issues), normalized_phonenumber=number

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from importer.models import RowResult
+from importer.models import RowResult, Status
 from importer.reporter import flatten
 from importer.reporter.csvout import ENCODING, csv_cells, csv_delimiter
 
@@ -40,32 +40,51 @@ class ResultLines:
 
     def lines(self, results: Iterable[RowResult]) -> tuple[list[str], dict[int, int]]:
         """The lines, and {index: width} of those wider than the header."""
-        lines = _LineList()
-        write = csv.writer(lines, delimiter=self.delimiter).writerow
-        wide: dict[int, int] = {}
-        header_width = self.header_width
-        for index, result in enumerate(results):
-            width = len(result.row.cells)
-            if width == header_width and _plain(result):
-                write([*csv_cells(result.row.cells), *_plain_outcome(result)])
-                continue
-            if width > header_width:
-                wide[index] = width
-            else:
-                width = header_width
-            write(csv_cells(flatten.report_row(result, width)))
-        return lines, wide
+        batch = self.batch()
+        for result in results:
+            batch.add(result)
+        return batch.lines, batch.wide
+
+    def batch(self) -> LineBatch:
+        """An empty batch of lines, to fill row by row."""
+        return LineBatch(self.header_width, self.delimiter)
+
+
+class LineBatch:
+    """Results lines made one row at a time: `lines`, and `wide` ({index: width})."""
+
+    def __init__(self, header_width: int, delimiter: str) -> None:
+        self.lines = _LineList()
+        self.wide: dict[int, int] = {}
+        self._header_width = header_width
+        self._write = csv.writer(self.lines, delimiter=delimiter).writerow
+
+    def add(self, result: RowResult) -> None:
+        """The next row's line."""
+        width = len(result.row.cells)
+        if width == self._header_width and _plain(result):
+            self.add_plain(result.row.cells, result.status, result.normalized_phonenumber)
+            return
+        if width > self._header_width:
+            self.wide[len(self.lines)] = width
+        else:
+            width = self._header_width
+        self._write(csv_cells(flatten.report_row(result, width)))
+
+    def add_plain(self, cells: Sequence[str], status: Status, number: str | None) -> None:
+        """The line of a row as wide as the header with no issue, sid or HTTP status."""
+        # `report_row`'s columns after the partner's; the digits need no neutralising
+        self._write([*csv_cells(cells), status.value, "", number or "", "", "", "", "", 0])
 
 
 def _plain(result: RowResult) -> bool:
     """A row with nothing to say but its status and number (most rows of a large file)."""
-    return not result.issues and result.external_did_sid is None and result.http_status is None
-
-
-def _plain_outcome(result: RowResult) -> tuple[str, str, str, str, str, str, str, int]:
-    """`report_row`'s columns after the partner's for a `_plain` row, as CSV cells."""
-    number = result.normalized_phonenumber or ""  # digits only: nothing to neutralise
-    return (result.status.value, "", number, "", "", "", "", result.attempts)
+    return (
+        not result.issues
+        and result.external_did_sid is None
+        and result.http_status is None
+        and result.attempts == 0
+    )
 
 
 class ErrorLines:
