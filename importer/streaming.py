@@ -45,8 +45,8 @@ from importer.chunks import (
     ChunkPool,
     ChunkRules,
     Judged,
-    fewer_collections,
     needs_attention,
+    streaming_runtime,
 )
 from importer.config import Settings
 from importer.loader import load_file
@@ -88,7 +88,7 @@ def stream_file(
     """
     limit = settings.report.workbook_row_limit
     large = _size(path) > limit * LARGE_BYTES_PER_ROW
-    with fewer_collections(), _helper(path, workers) as helper:
+    with streaming_runtime(), _helper(path, workers) as helper:
         streamed = _stream(path, settings, twins, helper, large=large)
         if streamed.rows <= limit and streamed.spool is not None:  # expected large, wrongly
             streamed.spool.discard()
