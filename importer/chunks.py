@@ -65,7 +65,7 @@ class Candidates:
 class Judged:
     """A judged chunk: its `results` or its `lines` (see `ChunkJudge.judge`)."""
 
-    counts: Counter[Status] = field(default_factory=Counter)
+    counts: Counter[Status] = field(default_factory=Counter)  # of lines (results count)
     widest: int = 0
     results: list[RowResult] | None = None
     lines: list[str] | None = None
@@ -103,11 +103,7 @@ class ChunkJudge:
         if as_lines:
             return self._as_lines(rows)
         results = [self.validator.judge(row) for row in rows]
-        return Judged(
-            counts=Counter(result.status for result in results),
-            widest=max((len(row.cells) for row in rows), default=0),
-            results=results,
-        )
+        return Judged(widest=max((len(row.cells) for row in rows), default=0), results=results)
 
     def _as_lines(self, rows: list[RawRow]) -> Judged:
         """Lines, kept rows and candidates; a valid row with no issue makes no `RowResult`."""
@@ -173,7 +169,7 @@ class ChunkPool:
     """
 
     def __init__(self) -> None:
-        self._pool = ProcessPoolExecutor(1, get_context("spawn"), initializer=_start)
+        self._pool = ProcessPoolExecutor(1, get_context("spawn"))
         with main_module_hidden():  # spawn would run an unguarded script again
             self._pool.submit(_start)  # a pool starts its process with the first task
 
@@ -201,11 +197,11 @@ class ChunkPool:
         self.close()
 
 
-_HELPER: dict[str, ChunkJudge] = {}  # the helper process's judge, made once at its start
+_HELPER: dict[str, ChunkJudge] = {}  # the helper process's judge, made by `teach`
 
 
 def _start() -> None:
-    gc.set_threshold(*GC_THRESHOLDS)  # the helper process does nothing else
+    gc.set_threshold(*GC_THRESHOLDS)  # the helper process does nothing else (it stays set)
 
 
 def _learn(rules: ChunkRules) -> None:

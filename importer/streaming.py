@@ -83,8 +83,8 @@ def stream_file(
 
     `twins` are the results and errors CSVs the rows go to if they pass the workbook
     limit (their spools are written beside them). `workers` < 2 keeps every chunk in
-    this process. Raises what `load_file`, `build_mapping` and `RowValidator` raise; a spool already
-    begun is deleted then.
+    this process. Raises what `load_file`, `build_mapping` and `RowValidator` raise; a
+    spool already begun is deleted then.
     """
     limit = settings.report.workbook_row_limit
     large = _size(path) > limit * LARGE_BYTES_PER_ROW
