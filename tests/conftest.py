@@ -1,13 +1,18 @@
-"""Shared fixtures: a real CarrierX sandbox on loopback, fresh for each test."""
+"""Shared fixtures: a real CarrierX sandbox on loopback, fresh for each test; the
+reporter tests' sample input file, results and summary."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from reporter_samples import sample_results, sample_summary
 
+from importer.models import RowResult
 from importer.sandbox import SandboxConfig, SandboxServer
+from importer.summary import RunSummary
 
 SandboxFactory = Callable[..., SandboxServer]
 
@@ -59,3 +64,20 @@ def sandbox_client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {sandbox.token}"}
     with httpx.Client(base_url=sandbox.base_url, headers=headers, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def input_file(tmp_path: Path) -> Path:
+    path = tmp_path / "partner.csv"
+    path.write_text("Phone Number;Capabilities\n+12059051025;3\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def results() -> list[RowResult]:
+    return sample_results()
+
+
+@pytest.fixture
+def summary(input_file: Path, results: list[RowResult]) -> RunSummary:
+    return sample_summary(input_file, results)

@@ -33,23 +33,6 @@ WIDTH = len(HEADER) + 2  # the ragged sample row has two extra cells
 
 
 @pytest.fixture
-def input_file(tmp_path: Path) -> Path:
-    path = tmp_path / "partner.csv"
-    path.write_text("Phone Number;Capabilities\n+12059051025;3\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def results() -> list[RowResult]:
-    return sample_results()
-
-
-@pytest.fixture
-def summary(input_file: Path, results: list[RowResult]) -> RunSummary:
-    return sample_summary(input_file, results)
-
-
-@pytest.fixture
 def report(tmp_path: Path, results: list[RowResult], summary: RunSummary) -> Path:
     options = report_options(build_settings({"api": {"token": "tok-s3cret"}}), sends=True)
     path = tmp_path / "out" / "partner.results.xlsx"

@@ -13,7 +13,6 @@ from reporter_samples import (
     HEADER,
     opened,
     row,
-    sample_results,
     sample_summary,
     values,
     write_workbook,
@@ -36,23 +35,6 @@ from importer.reporter import (
 )
 from importer.reporter.files import reason, twin_paths
 from importer.summary import RunSummary
-
-
-@pytest.fixture
-def input_file(tmp_path: Path) -> Path:
-    path = tmp_path / "partner.csv"
-    path.write_text("Phone Number;Capabilities\n+12059051025;3\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def results() -> list[RowResult]:
-    return sample_results()
-
-
-@pytest.fixture
-def summary(input_file: Path, results: list[RowResult]) -> RunSummary:
-    return sample_summary(input_file, results)
 
 
 @pytest.fixture

@@ -269,9 +269,13 @@ def test_spool_pads_lines_written_before_a_wider_row(tmp_path: Path) -> None:
     """A ragged row wider than the header widens every line, as if known from the start."""
     errors = (tmp_path / "r.errors.csv", {"phonenumber": "Phone"})
     spool = ResultsSpool(tmp_path / "r.results.csv", ("Phone", "Caps"), ";", errors)
-    spool.add(RowResult(row=RawRow(2, ("+1", "3")), status=Status.WOULD_REGISTER))
-    spool.add(RowResult(row=RawRow(3, ("+2", "3", "extra")), status=Status.INVALID))
-    spool.add(RowResult(row=RawRow(4, ("+3",)), status=Status.INVALID))
+    first = [RowResult(row=RawRow(2, ("+1", "3")), status=Status.WOULD_REGISTER)]
+    spool.add_lines(*spool.maker.lines(first))
+    later = [
+        RowResult(row=RawRow(3, ("+2", "3", "extra")), status=Status.INVALID),
+        RowResult(row=RawRow(4, ("+3",)), status=Status.INVALID),
+    ]
+    spool.add_lines(*spool.maker.lines(later))
     path = spool.finish()
     with path.open(encoding=ENCODING, newline="") as handle:
         lines = list(csv.reader(handle, delimiter=";"))

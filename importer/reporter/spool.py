@@ -141,11 +141,6 @@ class ResultsSpool:
             csv_cells(flatten.report_header(header, self.width))
         )
 
-    def add(self, result: RowResult) -> None:
-        """Write one row's `Results` line (and its errors lines)."""
-        self.add_lines(*self.maker.lines([result]))
-        self.add_errors(self.error_maker.texts([result]))
-
     def add_errors(self, texts: Iterable[str]) -> None:
         """Write rows' errors lines made by `ErrorLines`, after those written."""
         self._errors.write("".join(texts))
