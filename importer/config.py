@@ -194,7 +194,9 @@ class ReportSettings(_Section):
     """Where the results workbook and the JSON summary go, and in which formats.
 
     `report_format` None means the workbook, plus CSV twins when the input is CSV.
-    Above `workbook_row_limit` rows the per-row results go to the CSV twin only.
+    Above `workbook_row_limit` rows the per-row results go to the CSV twin only, and
+    the workbook's Errors sheet shows its first `workbook_row_limit` lines (all are in
+    the errors CSV).
     """
 
     report_path: Path | None = None

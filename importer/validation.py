@@ -85,6 +85,7 @@ __all__ = [
 PHONENUMBER = "phonenumber"
 MAX_WORKERS = 8
 NUMBER_CACHE_MAX = 1 << 16  # judged cells kept for repeats; past this the cache starts again
+REPEAT_CACHE_MAX = 1 << 12  # duplicate issues kept for rows repeated cell for cell
 MASK_BITS = MAX_MASK.bit_length()  # FirstSeen packs row << 5 | mask: a 28-byte int < 32M rows
 MASK_LIMIT = (1 << MASK_BITS) - 1
 Verdict = tuple[str | None, int | None, dict[str, Any], list[Issue]]  # number, mask, ...
@@ -138,6 +139,7 @@ class RowValidator:
         self._numbers: dict[str, tuple[str | None, tuple[Issue, ...]]] = {}
         self._masks: dict[str, tuple[int | None, tuple[Issue, ...]]] = {}
         self._repeating: dict[tuple[str, str], tuple[Any, Issue | None]] = {}
+        self._repeats: dict[tuple[tuple[str, ...], str, int, int, int], Issue] = {}
         present = mapping.extract(RawRow(0, ("",) * self._width))
         self._optional = [entry for entry in OPTIONAL_FIELDS if entry[0] in present]
         self._absent = self._absent_fields(present)
@@ -223,22 +225,39 @@ class RowValidator:
         issues: tuple[Issue, ...],
         first: tuple[int, int],
     ) -> RowResult:
-        first_row, first_mask = first
-        kind = catalogue.ROW_DUPLICATE if mask == first_mask else catalogue.ROW_DUPLICATE_CONFLICT
-        issue = kind.issue(
-            field=PHONENUMBER,
-            column=self._columns[PHONENUMBER],
-            value=self._mapping.extract(row).get(PHONENUMBER, ""),
-            normalized=number,
-            first_row=first_row,
-            first_mask=first_mask,
-        )
+        issue = self._duplicate_issue(row, number, mask, first)
         return RowResult(
             row=row,
             status=Status.DUPLICATE,
             issues=(*issues, issue),
             normalized_phonenumber=number,
         )
+
+    def _duplicate_issue(
+        self, row: RawRow, number: str, mask: int, first: tuple[int, int]
+    ) -> Issue:
+        """The `row.duplicate(_conflict)` issue; made once for rows repeated cell for cell.
+
+        A pasted block repeated many times (or a file of one row a million times) then
+        shares one issue, and the report writers see the same object on every line.
+        """
+        key = (row.cells, number, mask, *first)
+        issue = self._repeats.get(key)
+        if issue is None:
+            if len(self._repeats) >= REPEAT_CACHE_MAX:
+                self._repeats.clear()
+            first_row, first_mask = first
+            same = mask == first_mask
+            kind = catalogue.ROW_DUPLICATE if same else catalogue.ROW_DUPLICATE_CONFLICT
+            issue = self._repeats[key] = kind.issue(
+                field=PHONENUMBER,
+                column=self._columns[PHONENUMBER],
+                value=self._mapping.extract(row).get(PHONENUMBER, ""),
+                normalized=number,
+                first_row=first_row,
+                first_mask=first_mask,
+            )
+        return issue
 
     def _number(self, text: str, issues: list[Issue]) -> str | None:
         judged = self._numbers.get(text)

@@ -115,7 +115,10 @@ def test_the_row_limit_stays_under_excel_limit() -> None:
 def test_large_run_keeps_summary_errors_retry_and_points_at_the_csv(
     tmp_path: Path, data: ReportData
 ) -> None:
-    """Over the limit: Retry, Summary (active, with a note), Errors; every row in the CSV."""
+    """Over the limit: Retry, Summary (active, with notes), Errors; every row in the CSV.
+
+    Errors then shows its first `workbook_row_limit` lines; the errors CSV has them all.
+    """
     settings = ReportSettings(workbook_row_limit=3)
     files = plan_reports(
         tmp_path / "p.results.xlsx", rows=len(data.results), source_format="xlsx", settings=settings
@@ -125,8 +128,10 @@ def test_large_run_keeps_summary_errors_retry_and_points_at_the_csv(
         assert book.sheetnames == ["Retry", "Summary", "Errors"]
         assert book.active is not None
         assert book.active.title == "Summary"
-        note = values(book["Summary"])[1]
-        assert len(values(book["Errors"])) == 8
+        note, errors_note = values(book["Summary"])[1:3]
+        assert errors_note[1] == "Errors shows the first 3 of 7 lines; all are in p.errors.csv"
+        errors = values(book["Errors"])
+        assert [line[0] for line in errors] == ["row", 5, 5, 6]  # row 5 has two errors
         assert len(values(book["Retry"])) == 5
     assert note[0] == "note"
     assert "(10 rows) are in p.results.csv" in str(note[1])

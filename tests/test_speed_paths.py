@@ -32,7 +32,7 @@ from importer.models import NO_EXTRA, RawRow, RowResult, Status
 from importer.reporter import ReportFiles, workbook, write_report
 from importer.reporter.csvout import ENCODING
 from importer.reporter.layout import ReportData
-from importer.reporter.spool import ResultsSpool
+from importer.reporter.spool import ErrorLines, ResultLines, ResultsSpool
 from importer.summary import InputFacts, RunSummary
 
 SPEED = Path(__file__).resolve().parent / "fixtures" / "speed"
@@ -286,6 +286,34 @@ def test_spool_pads_lines_written_before_a_wider_row(tmp_path: Path) -> None:
         ["+3", "", "", "invalid"],
     ]
     assert {len(line) for line in lines} == {11}
+
+
+def test_repeated_rows_reuse_their_lines_with_their_own_row_numbers() -> None:
+    """Rows repeating the previous one's cells and outcome get the lines made row by row."""
+    header = ("Phone", "Caps")
+    first = catalogue.ROW_DUPLICATE.issue(
+        field="phonenumber", value="+1", first_row=2, first_mask=3
+    )
+    other = catalogue.ROW_DUPLICATE.issue(
+        field="phonenumber", value="+1", first_row=3, first_mask=3
+    )
+    wide = RowResult(row=RawRow(6, ("+1", "3", "x")), status=Status.DUPLICATE, issues=(first,))
+    results = [
+        RowResult(row=RawRow(number, ("+1", "3")), status=Status.DUPLICATE, issues=(issue,))
+        for number, issue in [(3, first), (4, first), (5, other), (7, other), (8, first)]
+    ]
+    results[3:3] = [wide, wide]
+    maker = ResultLines(len(header), ";")
+    errors = ErrorLines(header, {"phonenumber": "Phone"}, ";")
+    one_by_one = [maker.lines([result]) for result in results]
+    assert maker.lines(results) == (
+        [line for lines, _ in one_by_one for line in lines],
+        {3: 3, 4: 3},
+    )
+    assert errors.texts(results) == [errors.texts([result])[0] for result in results]
+    assert [text.split(";")[0] for text in errors.texts(results)] == [
+        "3", "4", "5", "6", "6", "7", "8",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("extra", [None, {"reconciled": True}])

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer import phonebatch
+from importer import phonebatch, validation
 from importer.catalogue import CATALOGUE
 from importer.config import InputSettings, RowDefaults, ValidationSettings, build_settings
 from importer.errors import ConfigError
@@ -270,6 +270,32 @@ def test_duplicate_with_other_mask_is_a_conflict(mapping: ColumnMapping, make_ro
     assert issue.code == "row.duplicate_conflict"
     assert "row 2" in issue.message
     assert "capabilities 3" in issue.message
+
+
+@pytest.mark.parametrize("cache_size", [validation.REPEAT_CACHE_MAX, 1])
+def test_rows_repeated_cell_for_cell_share_one_duplicate_issue(
+    mapping: ColumnMapping, make_row: MakeRow, monkeypatch: pytest.MonkeyPatch, cache_size: int
+) -> None:
+    """Copies of a row share one issue; another cell or mask gets its own, at any cache size."""
+    monkeypatch.setattr(validation, "REPEAT_CACHE_MAX", cache_size)
+    rows = [
+        make_row(2, phonenumber="+12059051025", capabilities="3"),
+        make_row(3, phonenumber="+12059051025", capabilities="3"),
+        make_row(4, phonenumber="+12059051025", capabilities="3"),
+        make_row(5, phonenumber="+12059051025", capabilities="27"),
+        make_row(6, phonenumber="1-205-905-1025", capabilities="3"),
+        make_row(7, phonenumber="+12059051025", capabilities="3"),
+    ]
+    _, copy, again, conflict, spelled, last = validate_rows(rows, mapping, RowDefaults())
+    assert again.issues == copy.issues
+    assert again.issues[0] is copy.issues[0]
+    assert [conflict.issues[0].code, conflict.issues[0].value] == [
+        "row.duplicate_conflict",
+        "+12059051025",
+    ]
+    assert [spelled.issues[0].code, spelled.issues[0].value] == ["row.duplicate", "1-205-905-1025"]
+    assert last.issues == copy.issues
+    assert [result.row.number for result in (copy, again, last)] == [3, 4, 7]
 
 
 def test_invalid_first_row_does_not_claim_the_number(

@@ -93,7 +93,8 @@ def write_summary_json(path: Path, summary: RunSummary) -> Path:
 
 def _render(target: Path, files: ReportFiles, data: ReportData, items: list[flatten.Item]) -> None:
     summary = layout.summary_sheet(items, active=not files.results_in_workbook)
-    errors, retry = layout.errors_sheet(data), layout.retry_sheet(data)
+    errors = layout.errors_sheet(data, files.errors_sheet_lines)
+    retry = layout.retry_sheet(data)
     sheets: list[Sheet]
     if files.results_in_workbook:
         sheets = [layout.results_sheet(data), summary, errors, retry]
@@ -130,9 +131,10 @@ def _file_items(files: ReportFiles, counts: SheetCounts) -> list[flatten.Item]:
                 "workbook is set to hold.",
             )
         )
-    if counts.errors > capacity:
+    shown = min(files.errors_sheet_lines or capacity, capacity)
+    if counts.errors > shown:
         rest = f"all are in {files.errors_csv.name if files.errors_csv else 'the errors CSV'}"
-        items.append(layout.capped_note(layout.ERRORS_SHEET, capacity, counts.errors, rest))
+        items.append(layout.capped_note(layout.ERRORS_SHEET, shown, counts.errors, rest))
     if counts.retry > capacity:
         rest = "the others are in the results CSV (status invalid, failed or not_attempted)"
         items.append(layout.capped_note(layout.RETRY_SHEET, capacity, counts.retry, rest))

@@ -5,7 +5,9 @@
 * the workbook, unless `report_format` is "csv" (or the report path ends in .csv);
 * the CSV twins `<stem>.results.csv` and `<stem>.errors.csv` beside it, for CSV input
   or with `report_format` "csv"/"both", and always when the rows are more than
-  `workbook_row_limit`: then the workbook keeps Summary, Errors and Retry only.
+  `workbook_row_limit`: then the workbook keeps Summary, Errors and Retry only, and
+  its Errors sheet at most `workbook_row_limit` lines (`errors_sheet_lines`; all of
+  them are in the errors CSV).
 
 `write_all` writes every file to a temporary name beside its target and, once all of
 them are complete, moves each onto its target with `os.replace`: a reader never sees a
@@ -45,6 +47,7 @@ class ReportFiles:
     results_csv: Path | None = None
     errors_csv: Path | None = None
     results_in_workbook: bool = True
+    errors_sheet_lines: int | None = None  # the most the Errors sheet shows (None: a sheet's)
 
     @property
     def main(self) -> Path:
@@ -87,6 +90,7 @@ def plan_reports(
         results_csv=results_csv,
         errors_csv=errors_csv,
         results_in_workbook=workbook is not None and not over_limit,
+        errors_sheet_lines=settings.workbook_row_limit if over_limit else None,
     )
 
 

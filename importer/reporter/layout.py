@@ -9,8 +9,9 @@
   columns), so `did-import run report.xlsx --sheet Retry` reads it; cells to fix are
   orange, and original columns are text-formatted so a retyped number stays exact.
 
-A sheet never holds more than `sheet_capacity()` lines: beyond it the lines are left
-to the CSV twins and a note in Summary says so.
+A sheet never holds more than `sheet_capacity()` lines, nor Errors more than the
+report asks (`ReportFiles.errors_sheet_lines`): beyond that the lines are left to the
+CSV twins and a note in Summary says so.
 """
 
 from __future__ import annotations
@@ -103,8 +104,11 @@ def results_sheet(data: ReportData) -> Sheet:
     )
 
 
-def errors_sheet(data: ReportData) -> Sheet:
-    """Only the rows needing attention, one line per problem, at most a sheet's worth."""
+def errors_sheet(data: ReportData, most: int | None = None) -> Sheet:
+    """Only the rows needing attention, one line per problem: the first `most` lines.
+
+    `most` is at most (and by default) a sheet's worth.
+    """
     status_at = flatten.ERROR_COLUMNS.index("status")
     mapping = data.used_mapping
     lines = (
@@ -112,7 +116,7 @@ def errors_sheet(data: ReportData) -> Sheet:
         for result in data.results
         for line in flatten.error_rows(data.header, result, mapping)
     )
-    return Sheet(name=ERRORS_SHEET, columns=flatten.ERROR_COLUMNS, lines=_capped(lines))
+    return Sheet(name=ERRORS_SHEET, columns=flatten.ERROR_COLUMNS, lines=_capped(lines, most))
 
 
 def retry_sheet(data: ReportData) -> Sheet:
@@ -159,8 +163,9 @@ def capped_note(sheet: str, shown: int, total: int, rest: str) -> Item:
     return (NOTE_ITEM, f"{sheet} shows the first {shown:,} of {total:,} lines; {rest}")
 
 
-def _capped(lines: Iterable[Line]) -> Iterator[Line]:
-    return islice(lines, sheet_capacity())
+def _capped(lines: Iterable[Line], most: int | None = None) -> Iterator[Line]:
+    capacity = sheet_capacity()
+    return islice(lines, capacity if most is None else min(most, capacity))
 
 
 def cell_rows(sheet_lines: Iterable[Line]) -> Iterator[Sequence[Cell]]:

@@ -51,13 +51,18 @@ class ResultLines:
 
 
 class LineBatch:
-    """Results lines made one row at a time: `lines`, and `wide` ({index: width})."""
+    """Results lines made one row at a time: `lines`, and `wide` ({index: width}).
+
+    A row repeating the previous one's cells and outcome (a pasted block, a file of
+    one row repeated) reuses its line: a Results line holds no row number.
+    """
 
     def __init__(self, header_width: int, delimiter: str) -> None:
         self.lines = _LineList()
         self.wide: dict[int, int] = {}
         self._header_width = header_width
         self._write = csv.writer(self.lines, delimiter=delimiter).writerow
+        self._previous: tuple[object, str] = ((), "")  # (outcome key, its line)
 
     def add(self, result: RowResult) -> None:
         """The next row's line."""
@@ -67,14 +72,30 @@ class LineBatch:
             return
         if width > self._header_width:
             self.wide[len(self.lines)] = width
-        else:
-            width = self._header_width
-        self._write(csv_cells(flatten.report_row(result, width)))
+        key = _outcome(result)
+        if key == self._previous[0]:
+            self.lines.append(self._previous[1])
+            return
+        self._write(csv_cells(flatten.report_row(result, max(width, self._header_width))))
+        self._previous = (key, self.lines[-1])
 
     def add_plain(self, cells: Sequence[str], status: Status, number: str | None) -> None:
         """The line of a row as wide as the header with no issue, sid or HTTP status."""
         # `report_row`'s columns after the partner's; the digits need no neutralising
         self._write([*csv_cells(cells), status.value, "", number or "", "", "", "", "", 0])
+
+
+def _outcome(result: RowResult) -> tuple[object, ...]:
+    """Everything a Results line is made of (equal tuples: equal lines)."""
+    return (
+        result.row.cells,
+        result.status,
+        result.issues,
+        result.normalized_phonenumber,
+        result.external_did_sid,
+        result.http_status,
+        result.attempts,
+    )
 
 
 def _plain(result: RowResult) -> bool:
@@ -88,7 +109,11 @@ def _plain(result: RowResult) -> bool:
 
 
 class ErrorLines:
-    """Makes errors CSV lines (`flatten.error_rows`): one text a row, "" for a row with none."""
+    """Makes errors CSV lines (`flatten.error_rows`): one text a row, "" for a row with none.
+
+    Each line starts with its row number; what follows it is made once for rows that
+    repeat the previous one's cells, status and issues.
+    """
 
     def __init__(
         self, header: Sequence[str], mapping: Mapping[str, str], delimiter: str | None
@@ -99,15 +124,23 @@ class ErrorLines:
 
     def texts(self, results: Iterable[RowResult]) -> list[str]:
         """Each row's errors CSV lines, as one text."""
-        lines = _LineList()
-        writerows = csv.writer(lines, delimiter=self.delimiter).writerows
         texts = []
-        header, mapping = self._header, self._mapping
+        previous: tuple[object, list[str]] = ((), [])  # (cells, status, issues), line tails
         for result in results:
-            writerows(csv_cells(row) for row in flatten.error_rows(header, result, mapping))
-            texts.append("".join(lines))
-            lines.clear()
+            key = (result.row.cells, result.status, result.issues)
+            if key != previous[0]:
+                previous = (key, self._tails(result))
+            number = str(result.row.number)
+            texts.append("".join(number + tail for tail in previous[1]))
         return texts
+
+    def _tails(self, result: RowResult) -> list[str]:
+        """The row's lines without their first cell, the row number (each from its delimiter)."""
+        lines = _LineList()
+        write = csv.writer(lines, delimiter=self.delimiter).writerow
+        for row in flatten.error_rows(self._header, result, self._mapping):
+            write(csv_cells(row[1:]))
+        return [self.delimiter + line for line in lines]
 
 
 class ResultsSpool:
