@@ -2,11 +2,14 @@
 
 `schemas/` holds the input row (the register request body), the config file and the
 JSON run summary; a test fails when a file there drifts from what this module generates.
+The config file's schema is `Settings` as the TOML file writes it (`config_file_schema`),
+so an editor can check a `did-import.toml`, profiles and all.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,18 +59,54 @@ class ExternalDidRow(BaseModel):
         return mask
 
 
-MODELS: dict[str, type[BaseModel]] = {
-    "external_did_row.schema.json": ExternalDidRow,
-    "config.schema.json": Settings,
-    "run_summary.schema.json": RunSummary,
+def config_file_schema() -> dict[str, Any]:
+    """The schema of the TOML config file (`config.read_config_file` reads it).
+
+    It is `Settings` with three differences: `[columns]` is a top-level table (the
+    model's `input.columns`); `[api]` names a `token_file`, never a `token`; and each
+    `[profiles.NAME]` holds the same tables again.
+    """
+    schema = Settings.model_json_schema()
+    definitions, tables = schema["$defs"], schema["properties"]
+    api = definitions["ApiSettings"]["properties"]
+    del api["token"]
+    api["token_file"] = {
+        "type": "string",
+        "title": "Token File",
+        "description": "file holding the API token (relative to the config file; chmod 600)",
+    }
+    tables["columns"] = {
+        **definitions["InputSettings"]["properties"]["columns"],
+        "description": "canonical field = the header text in the partner's sheet",
+    }
+    definitions["Profile"] = {
+        "type": "object",
+        "title": "Profile",
+        "description": "A partner's tables; a key here replaces the same top-level key.",
+        "properties": dict(tables),
+        "additionalProperties": False,
+    }
+    tables["profiles"] = {
+        "type": "object",
+        "title": "Profiles",
+        "description": "[profiles.NAME] tables, chosen with --profile NAME",
+        "additionalProperties": {"$ref": "#/$defs/Profile"},
+    }
+    return schema
+
+
+SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    "external_did_row.schema.json": ExternalDidRow.model_json_schema,
+    "config.schema.json": config_file_schema,
+    "run_summary.schema.json": RunSummary.model_json_schema,
 }
 
 
 def generate() -> dict[str, str]:
     """File name → schema text, exactly as written to `schemas/`."""
     return {
-        name: json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n"
-        for name, model in MODELS.items()
+        name: json.dumps(schema(), indent=2, sort_keys=True) + "\n"
+        for name, schema in SCHEMAS.items()
     }
 
 
