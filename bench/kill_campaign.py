@@ -27,16 +27,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import openpyxl
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.campaign import number, report_rows, write_numbers  # noqa: E402
 from importer.sandbox import SandboxConfig, SandboxServer  # noqa: E402
-
-
-def number(i: int) -> str:
-    return f"1205{905 + i // 10_000}{i % 10_000:04d}"
 
 
 def client(server: SandboxServer, folder: Path, source: Path) -> subprocess.Popen[str]:
@@ -64,25 +59,12 @@ def kill_at(server: SandboxServer, process: subprocess.Popen[str], records: int)
     return True
 
 
-def report_rows(report: Path) -> dict[str, tuple[str, str | None]]:
-    book = openpyxl.load_workbook(report, read_only=True)
-    try:
-        rows = list(book["Results"].iter_rows(values_only=True))
-    finally:
-        book.close()
-    header = list(rows[0])
-    keys = [header.index(n) for n in ("normalized_phonenumber", "status", "external_did_sid")]
-    return {str(r[keys[0]]): (str(r[keys[1]]), r[keys[2]]) for r in rows[1:]}
-
-
 def campaign(rows: int, kills: int, seed: int, latency_ms: float) -> None:
     points = sorted(random.Random(seed).sample(range(10, rows - 10), kills))
     config = SandboxConfig(latency_ms=latency_ms)
     with SandboxServer(config) as server, tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        source = folder / "numbers.csv"
-        lines = ["Phone Number,Capabilities"] + [f"+{number(i)},3" for i in range(rows)]
-        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        source = write_numbers(folder / "numbers.csv", rows)
         print(f"{'kill':>4} {'at records':>10} {'held after':>10}")
         for n, point in enumerate(points, 1):
             killed = kill_at(server, client(server, folder, source), point)

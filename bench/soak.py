@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.campaign import number, write_numbers  # noqa: E402
 from importer.api import run_import  # noqa: E402
 from importer.config import build_settings  # noqa: E402
 from importer.models import Status  # noqa: E402
@@ -36,16 +37,6 @@ FAULTS = {
     "drop_rate": 0.02,
     "lose_answer_rate": 0.02,
 }
-
-
-def number(i: int) -> str:
-    return f"1205{905 + i // 10_000}{i % 10_000:04d}"
-
-
-def write_numbers(path: Path, count: int) -> Path:
-    lines = ["Phone Number,Capabilities"] + [f"+{number(i)},3" for i in range(count)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def soak(rows: int, concurrency: int, seed: int) -> dict[str, float]:

@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import openpyxl
 import pytest
 
+from bench.campaign import number, report_rows, write_numbers
 from importer.api import run_import
 from importer.config import build_settings
 from importer.journal import iter_history
@@ -27,31 +27,6 @@ from importer.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SandboxFactory = Callable[..., SandboxServer]
-
-
-def number(i: int) -> str:
-    return f"1205905{i:04d}"
-
-
-def write_numbers(path: Path, count: int) -> Path:
-    """A partner CSV of `count` valid numbers, capabilities 3."""
-    lines = ["Phone Number,Capabilities"] + [f"+{number(i)},3" for i in range(count)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def report_rows(report: Path) -> dict[str, tuple[str, str | None]]:
-    """normalized number → (status, external_did_sid) from the report's Results sheet."""
-    book = openpyxl.load_workbook(report, read_only=True)
-    try:
-        rows = list(book["Results"].iter_rows(values_only=True))
-    finally:
-        book.close()
-    header = list(rows[0])
-    digits, status, sid = (
-        header.index(n) for n in ("normalized_phonenumber", "status", "external_did_sid")
-    )
-    return {str(r[digits]): (str(r[status]), r[sid]) for r in rows[1:]}
 
 
 def held(server: SandboxServer) -> Counter[str]:
