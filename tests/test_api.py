@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import openpyxl
 import pytest
 from pydantic import SecretStr
+from reporter_samples import opened, values
 
 from importer.api import run_import, validate_file
 from importer.config import Settings, build_settings
@@ -42,12 +42,9 @@ def settings_for(
 
 def statuses_by_note(report: Path) -> list[tuple[str, str, str]]:
     """(Notes, status, error_code) for each data row of the Results sheet."""
-    workbook = openpyxl.load_workbook(report, read_only=True)
-    try:
-        rows = list(workbook["Results"].iter_rows(values_only=True))
-    finally:
-        workbook.close()
-    header = list(rows[0])
+    with opened(report, read_only=True) as workbook:
+        rows = values(workbook["Results"])
+    header = rows[0]
     notes, status, code = (header.index(name) for name in ("Notes", "status", "error_code"))
     return [(r[notes] or "", r[status], r[code] or "") for r in rows[1:]]
 
