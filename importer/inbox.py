@@ -48,6 +48,7 @@ from importer.errors import ConfigError, ImporterError, InboxBusy, RunStopped
 from importer.loader import sha256_of
 from importer.logs import describe_counts, event, get_logger, row_progress
 from importer.notify import notify
+from importer.reporter.files import create_private
 from importer.signals import StopSwitch
 
 __all__ = [
@@ -262,9 +263,11 @@ class Ledger:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write `data` as indented JSON through a temporary file renamed into place."""
+    """Write `data` as indented JSON, owner-only like the reports, renamed into place."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    temporary.unlink(missing_ok=True)  # left by a process killed while writing it
+    with create_private(temporary) as handle:
+        handle.write(json.dumps(data, indent=2, default=str) + "\n")
     os.replace(temporary, path)
 
 

@@ -27,14 +27,16 @@ from typing import Any
 import pytest
 import typer.main
 from pydantic import SecretStr
-from test_inbox import everything_written
+from test_inbox import drop, everything_written, make_settings
 from typer.testing import CliRunner
 
 from importer.cli import app
 from importer.client import make_client, preflight
 from importer.config import ApiSettings, build_settings, is_loopback
 from importer.errors import ApiUnreachableError, ConfigError
+from importer.inbox import process_inbox
 from importer.reporter.files import REPORT_MODE
+from importer.reporter.spool import ResultsSpool
 from importer.sandbox import DEFAULT_CARRIER_SID, Partner, SandboxConfig, SandboxServer
 from importer.sandbox.server import DEFAULT_HOST
 
@@ -311,6 +313,50 @@ def test_journal_and_ledger_are_private_whatever_the_umask(tmp_path: Path) -> No
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
     assert modes["journal.sqlite"] == modes["ledger.sqlite"] == 0o600
     assert set(modes.values()) == {0o600}, modes
+
+
+def test_inbox_files_are_private_whatever_the_umask(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """Every file an inbox pass writes (reports, summary, error and duplicate notes) is 0600."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    settings = make_settings(sandbox, tmp_path)
+    old = os.umask(0)
+    try:
+        drop(inbox, "good.csv")
+        drop(inbox, "no_phone.csv")
+        process_inbox(inbox, settings)
+        drop(inbox, "good.csv", "again.csv")
+        process_inbox(inbox, settings)
+    finally:
+        os.umask(old)
+    partner_files = {"good.csv", "no_phone.csv", "again.csv"}
+    ours = [
+        path
+        for home in ("done", "failed", "duplicates")
+        for path in (inbox / home).rglob("*")
+        if path.is_file() and path.name not in partner_files
+    ]
+    assert {path.suffix for path in ours} == {".xlsx", ".csv", ".json"}
+    assert {path.name.split(".", 1)[1] for path in ours if path.suffix == ".json"} == {
+        "summary.json",
+        "error.json",
+        "duplicate.json",
+    }
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in ours} == {
+        path.name: 0o600 for path in ours
+    }
+
+
+def test_a_results_spool_is_private_while_it_is_written(tmp_path: Path) -> None:
+    """The hidden CSV spools of a large run are 0600 from their creation, not only once moved."""
+    old = os.umask(0)
+    try:
+        spool = ResultsSpool(tmp_path / "r.results.csv", ("Phone",), ",", (tmp_path / "e", {}))
+    finally:
+        os.umask(old)
+    modes = {stat.S_IMODE(path.stat().st_mode) for path in (spool.path, spool.errors_path)}
+    spool.discard()
+    assert modes == {0o600}
 
 
 # -- nothing from the input is ever executed ---------------------------------------------------

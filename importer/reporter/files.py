@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from xlsxwriter.exceptions import XlsxWriterException
 
@@ -130,6 +131,12 @@ def write_all(jobs: Sequence[tuple[Path, Writer]], what: str = "report") -> None
             temporary.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 temporary.parent.rmdir()
+
+
+def create_private(path: Path, encoding: str = "utf-8") -> TextIO:
+    """A new text file only its owner can read (`REPORT_MODE`); fails if `path` exists."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, REPORT_MODE)
+    return open(descriptor, "w", encoding=encoding, newline="")
 
 
 def _temporary(path: Path) -> Path:

@@ -23,6 +23,7 @@ from pathlib import Path
 from importer.models import RowResult, Status
 from importer.reporter import flatten
 from importer.reporter.csvout import ENCODING, csv_cells, csv_delimiter
+from importer.reporter.files import create_private
 
 
 class _LineList(list[str]):
@@ -161,11 +162,11 @@ class ResultsSpool:
         self.errors_path = _hidden(errors[0])
         self.maker = ResultLines(len(header), delimiter)
         self.error_maker = ErrorLines(header, errors[1], delimiter)
-        self._errors = self.errors_path.open("x", encoding=ENCODING, newline="")
+        self._errors = create_private(self.errors_path, ENCODING)
         csv.writer(self._errors, delimiter=self.maker.delimiter).writerow(
             csv_cells(flatten.ERROR_COLUMNS)
         )
-        self._handle = self.path.open("x", encoding=ENCODING, newline="")
+        self._handle = create_private(self.path, ENCODING)
         self._header = tuple(header)
         self.width = len(header)
         self._wide: dict[int, int] = {}  # data line index -> its width, when past the header's
@@ -207,7 +208,7 @@ class ResultsSpool:
         delimiter = self.maker.delimiter
         with (
             self.path.open(encoding=ENCODING, newline="") as source,
-            padded.open("x", encoding=ENCODING, newline="") as target,
+            create_private(padded, ENCODING) as target,
         ):
             reader = csv.reader(source, delimiter=delimiter)
             writer = csv.writer(target, delimiter=delimiter)
