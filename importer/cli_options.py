@@ -107,7 +107,7 @@ AllowInsecureOpt = Annotated[
 ProfileOpt = Annotated[
     str | None,
     typer.Option(
-        help="Config profile: the file's [profiles.NAME] tables (env CARRIERX_PROFILE).",
+        help="Config profile: the file's \\[profiles.NAME] tables (env CARRIERX_PROFILE).",
         rich_help_panel=_INPUT,
     ),
 ]

@@ -38,6 +38,16 @@ def test_every_command_has_help_with_examples(runner: CliRunner, command: str) -
     assert get_command(app).commands[command].help  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_every_option_text_whole(runner: CliRunner, command: str) -> None:
+    """No option's help loses words to rich markup (a bare [profiles.NAME] once vanished)."""
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "1000"})
+    shown = " ".join(result.output.split())
+    for param in get_command(app).commands[command].params:  # type: ignore[attr-defined]
+        text = " ".join((getattr(param, "help", None) or "").replace("\\[", "[").split())
+        assert text in shown, param.name
+
+
 def test_validate_sample_prints_one_line_summary(runner: CliRunner, tmp_path: Path) -> None:
     """validate exits 1 on the sample (it has bad rows) and prints a one-line summary."""
     report = tmp_path / "out.xlsx"
