@@ -1,5 +1,6 @@
 """Shared fixtures: a real CarrierX sandbox on loopback, fresh for each test; the
-reporter tests' sample input file, results and summary."""
+reporter tests' sample input file, results and summary. Every test runs in its own
+empty working directory, so the default `reports/` (reports, the journal) is its own."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def private_working_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Each test runs in a fresh folder: nothing lands in the checkout's reports/ journal."""
+    folder = tmp_path_factory.mktemp("cwd")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        yield folder
 
 
 @pytest.fixture
