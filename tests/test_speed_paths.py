@@ -257,6 +257,23 @@ def test_fast_rows_write_the_xml_xlsxwriter_writes(
     assert parts[True] == parts[False]
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_wrapped_note_gets_the_height_of_its_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    """A long note is as tall as its wrapped lines, the same XML on either path."""
+    monkeypatch.setattr(workbook, "FAST_ROWS", fast)
+    note = "The per-row results (250,000 rows) are in r.results.csv, beside this workbook. " * 3
+    lines = [workbook.Line(["note", note], {1: "note"}), workbook.Line(["rows", 3])]
+    sheet = workbook.Sheet(name="Summary", columns=("item", "value"), lines=lines)
+    target = tmp_path / f"{fast}.xlsx"
+    workbook.render_workbook(target, [sheet], None)
+    with zipfile.ZipFile(target) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert '<row r="2" ht="45" customHeight="1">' in xml  # 246 characters, 85 a line: 3
+    assert '<row r="3">' in xml
+
+
 def test_fast_rows_escape_a_cell_that_looks_like_rich_text(tmp_path: Path) -> None:
     """`<r>x</r>` is kept as text (xlsxwriter's own path would write it as raw XML)."""
     results = [RowResult(row=RawRow(2, ("<r>&</r>",)), status=Status.INVALID)]

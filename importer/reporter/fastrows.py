@@ -65,8 +65,11 @@ class RowStream:
         self._row = first_row
         self._widest = -1
 
-    def write(self, cells: Sequence[Cell], styles: Styles) -> None:
-        """Append the next row (an empty, unstyled row is skipped as xlsxwriter does)."""
+    def write(self, cells: Sequence[Cell], styles: Styles, height: float | None = None) -> None:
+        """Append the next row (an empty, unstyled row is skipped as xlsxwriter does).
+
+        `height` is in points, as `Worksheet.set_row` takes it (None: the default).
+        """
         number = self._row + 1
         self._row = number
         if len(cells) > len(self._letters):
@@ -90,7 +93,7 @@ class RowStream:
                 parts.append(f'<c r="{letters[col]}{number}"{attr}><v>{value:.16G}</v></c>')
         if parts:
             self._widest = max(self._widest, len(cells) - 1)
-            self._write(f'<row r="{number}">{"".join(parts)}</row>')
+            self._write(f"{_row_start(number, height)}{''.join(parts)}</row>")
 
     def close(self) -> int:
         """Record the rows written in the sheet's dimensions; return the last row index."""
@@ -113,6 +116,14 @@ class RowStream:
         if attr is None:
             attr = self._attrs[style] = f' s="{_xf_index(self._formats[style])}"'
         return attr
+
+
+def _row_start(number: int, height: float | None) -> str:
+    """`<row r="7">`, with its height as xlsxwriter writes it (whole pixels, in points)."""
+    if height is None:
+        return f'<row r="{number}">'
+    points = int(height * 4.0 / 3.0 + 0.5) * 0.75
+    return f'<row r="{number}" ht="{points:.16g}" customHeight="1">'
 
 
 def _careful(sheet: Any, value: str) -> tuple[str, str]:

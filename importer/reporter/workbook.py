@@ -38,8 +38,11 @@ WORKBOOK_OPTIONS: dict[str, bool] = {
     "strings_to_numbers": False,
 }
 MIN_COLUMN_WIDTH = 6
-MAX_COLUMN_WIDTH = 60
+MAX_COLUMN_WIDTH = 100  # the longest issue message with its values fits
+PRINT_FIT_WIDTH = 180  # column widths a landscape page holds legibly when fitted to it
 WIDTH_SAMPLE_ROWS = 200
+ROW_HEIGHT = 15  # points: Excel's default row, one line of 11 pt text
+WRAP_FILL = 0.85  # characters a wrapped line holds per unit of column width (bold text)
 FAST_ROWS = True  # rows as XML text (`fastrows`); False writes cell by cell through xlsxwriter
 CHART_CELL = "D2"
 CHART_SIZE = {"x_scale": 1.2, "y_scale": 1.1}
@@ -67,6 +70,8 @@ STYLES: Mapping[str, Mapping[str, object]] = {
     "note": {"bold": True, "font_color": "#9C0006", "text_wrap": True},
     **{f"status:{status.value}": colour for status, colour in STATUS_COLOURS.items()},
 }
+
+WRAPPED_STYLES = frozenset(name for name, style in STYLES.items() if style.get("text_wrap"))
 
 Styles = Mapping[int, str]
 
@@ -120,40 +125,64 @@ def write_sheet(worksheet: Worksheet, sheet: Sheet, formats: Mapping[str, Format
     """Write a sheet row by row (constant_memory needs rows in order), then lay it out."""
     lines = iter(sheet.lines)
     sample = list(islice(lines, WIDTH_SAMPLE_ROWS))
-    for col, width in enumerate(column_widths(sheet.columns, [line.cells for line in sample])):
+    widths = column_widths(sheet.columns, [line.cells for line in sample])
+    for col, width in enumerate(widths):
         style = sheet.column_styles.get(col)
         worksheet.set_column(col, col, width, formats[style] if style else None)
     for col, title in enumerate(sheet.columns):
         worksheet.write_string(0, col, title, formats[sheet.header_styles.get(col, "header")])
-    last = _write_lines(worksheet, chain(sample, lines), formats, sheet.column_styles)
+    last = _write_lines(worksheet, chain(sample, lines), formats, sheet.column_styles, widths)
     worksheet.freeze_panes(1, 0)
     worksheet.autofilter(0, 0, last, max(len(sheet.columns) - 1, 0))
-    _print_setup(worksheet)
+    _print_setup(worksheet, widths)
     if sheet.active:
         worksheet.activate()
 
 
-def _print_setup(worksheet: Worksheet) -> None:
-    """Printed (or exported to PDF): landscape, one page wide, the header on every page."""
+def _print_setup(worksheet: Worksheet, widths: Sequence[int]) -> None:
+    """Printed (or exported to PDF): landscape, the header on every page.
+
+    A sheet narrow enough is fitted to one page wide; a wider one prints at full size
+    across pages rather than too small to read.
+    """
     worksheet.set_landscape()
-    worksheet.fit_to_pages(1, 0)
+    if sum(widths) <= PRINT_FIT_WIDTH:
+        worksheet.fit_to_pages(1, 0)
     worksheet.repeat_rows(0)
 
 
 def _write_lines(
-    worksheet: Worksheet, lines: Iterable[Line], formats: Mapping[str, Format], columns: Styles
+    worksheet: Worksheet,
+    lines: Iterable[Line],
+    formats: Mapping[str, Format],
+    columns: Styles,
+    widths: Sequence[int],
 ) -> int:
     """Write the lines below the header; return the last row index (0: none)."""
     if FAST_ROWS:
         with suppress(FastRowsUnavailable):
             stream = RowStream(worksheet, formats, columns, first_row=1)
             for line in lines:
-                stream.write(line.cells, line.styles)
+                stream.write(line.cells, line.styles, line_height(line, widths))
             return stream.close()
     last = 0
     for last, line in enumerate(lines, start=1):
+        height = line_height(line, widths)
+        if height is not None:
+            worksheet.set_row(last, height)
         _write_line(worksheet, last, line, formats)
     return last
+
+
+def line_height(line: Line, widths: Sequence[int]) -> float | None:
+    """Points of height a line needs for the text of its wrapped cells; None: one line's."""
+    needed = 1
+    for col, style in line.styles.items():
+        value = line.cells[col] if col < len(line.cells) else None
+        if style in WRAPPED_STYLES and isinstance(value, str) and col < len(widths):
+            per_line = max(int(widths[col] * WRAP_FILL), 1)
+            needed = max(needed, sum(-(-len(part) // per_line) or 1 for part in value.split("\n")))
+    return ROW_HEIGHT * needed if needed > 1 else None
 
 
 def _write_line(
