@@ -39,7 +39,6 @@ WORKBOOK_OPTIONS: dict[str, bool] = {
 }
 MIN_COLUMN_WIDTH = 6
 MAX_COLUMN_WIDTH = 100  # the longest issue message with its values fits
-PRINT_FIT_WIDTH = 180  # column widths a landscape page holds legibly when fitted to it
 WIDTH_SAMPLE_ROWS = 200
 ROW_HEIGHT = 15  # points: Excel's default row, one line of 11 pt text
 WRAP_FILL = 0.85  # characters a wrapped line holds per unit of column width (bold text)
@@ -134,20 +133,19 @@ def write_sheet(worksheet: Worksheet, sheet: Sheet, formats: Mapping[str, Format
     last = _write_lines(worksheet, chain(sample, lines), formats, sheet.column_styles, widths)
     worksheet.freeze_panes(1, 0)
     worksheet.autofilter(0, 0, last, max(len(sheet.columns) - 1, 0))
-    _print_setup(worksheet, widths)
+    _print_setup(worksheet)
     if sheet.active:
         worksheet.activate()
 
 
-def _print_setup(worksheet: Worksheet, widths: Sequence[int]) -> None:
-    """Printed (or exported to PDF): landscape, the header on every page.
+def _print_setup(worksheet: Worksheet) -> None:
+    """Printed (or exported to PDF): landscape, one page wide, the header on every page.
 
-    A sheet narrow enough is fitted to one page wide; a wider one prints at full size
-    across pages rather than too small to read.
+    A wide Results sheet prints small, but each row stays whole on its line; a PDF of
+    it zooms (the text is not an image).
     """
     worksheet.set_landscape()
-    if sum(widths) <= PRINT_FIT_WIDTH:
-        worksheet.fit_to_pages(1, 0)
+    worksheet.fit_to_pages(1, 0)
     worksheet.repeat_rows(0)
 
 
