@@ -427,6 +427,7 @@ def _run_inbox(directory: Path, settings: Settings, *, watch: bool, quiet: bool)
     """One pass (or, with `watch`, passes until SIGINT/SIGTERM); the exit code."""
     from importer.inbox import make_runner, process_inbox, stop_on_signals, watch_inbox
 
+    settings.api.require_token("inbox")  # before any file is claimed
     with stop_on_signals() as (stop, switch):
         runner = make_runner(switch=switch, tty=not quiet and sys.stderr.isatty())
         if not watch:

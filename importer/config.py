@@ -171,6 +171,12 @@ class ApiSettings(_Section):
         default=False, description="allow a plain http:// base_url that is not loopback"
     )
 
+    def require_token(self, what: str) -> SecretStr:
+        """The token; `ConfigError` (exit 2, nothing sent) naming `what` needs it if none."""
+        if self.token is None:
+            raise ConfigError(f"{what} needs an API token: set CARRIERX_TOKEN or --token-file")
+        return self.token
+
     @model_validator(mode="after")
     def _a2p_needs_campaign(self) -> ApiSettings:
         if self.enable_messaging == "a2p" and not self.campaign_sid:

@@ -45,7 +45,7 @@ from importer.client import (
     unreachable,
 )
 from importer.config import ApiSettings
-from importer.errors import ApiError, ApiUnreachableError, ConfigError
+from importer.errors import ApiError, ApiUnreachableError
 from importer.models import Issue, RowResult, Status
 from importer.uploader import backoff_delay
 
@@ -103,8 +103,7 @@ def check_remote(
 
     Raises `ConfigError` when there is no token (nothing is sent).
     """
-    if settings.token is None:
-        raise ConfigError("--check-remote needs an API token: set CARRIERX_TOKEN or --token-file")
+    settings.require_token("--check-remote")
     numbers = list(dict.fromkeys(_wanted(results)))
     try:
         existing = asyncio.run(_lookup_all(numbers, settings, transport))

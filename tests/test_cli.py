@@ -197,12 +197,29 @@ def test_inbox_json_logs_are_one_object_per_line(
     assert events[-1]["files"] == {"done": 1, "failed": 1, "duplicate": 0, "pending": 0}
 
 
+@pytest.mark.parametrize("command", ["run", "inbox"])
+def test_no_token_is_exit_2_before_anything_is_sent_or_moved(
+    runner: CliRunner, sandbox: SandboxServer, inbox: Path, command: str
+) -> None:
+    """`run` or `inbox` without a token: one line saying so, exit 2, no request, no file moved."""
+    target = str(SAMPLES / "partner_numbers.csv") if command == "run" else str(inbox)
+    env = {"CARRIERX_BASE_URL": sandbox.base_url, "CARRIERX_TOKEN": None}
+    result = runner.invoke(app, [command, target], env=env)  # type: ignore[arg-type]
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"did-import: {command} needs an API token: set CARRIERX_TOKEN or --token-file\n"
+    )
+    assert sandbox.state.requests == []
+    assert sorted(p.name for p in (inbox / "incoming").iterdir()) == ["good.csv", "no_phone.csv"]
+    assert not (inbox / ".did-import").exists()
+
+
 def test_inbox_locked_is_exit_5_one_line(runner: CliRunner, inbox: Path) -> None:
     """Another run holds the lock: exit 5 at once, one line on stderr, nothing moved."""
     (inbox / ".did-import").mkdir()
     with (inbox / ".did-import" / "lock").open("a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        result = runner.invoke(app, ["inbox", str(inbox)])
+        result = runner.invoke(app, ["inbox", str(inbox)], env={"CARRIERX_TOKEN": "t"})
     assert result.exit_code == 5, result.output
     assert "holds the lock" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
