@@ -250,6 +250,17 @@ def test_column_override_missing(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("columns", [{}, {"phonenumber": "Mobile #"}])
+def test_missing_phone_column_quotes_the_header_not_the_title(
+    tmp_path: Path, columns: dict[str, str]
+) -> None:
+    """Without a phone column, the message quotes the row most like a header, not a title."""
+    path = tmp_path / "titled.csv"
+    path.write_text("Acme numbers\n\nTel,Caps,Notes\n+12059051025,3,x\n", encoding="utf-8")
+    with pytest.raises(MappingError, match=r'headers found: "Tel", "Caps", "Notes"$'):
+        load_file(path, InputSettings(columns=columns))
+
+
 def test_csv_parse_error(tmp_path: Path) -> None:
     """A csv module error becomes an UnreadableFileError naming the record."""
     path = tmp_path / "huge.csv"

@@ -83,8 +83,12 @@ def read_table(
 def find_header(
     rows: Rows, path: Path, overrides: Mapping[str, str]
 ) -> tuple[int, tuple[str, ...]]:
-    """The first row, of the first `HEADER_SEARCH_ROWS` non-blank ones, naming a phone column."""
-    first: tuple[str, ...] | None = None
+    """The first row, of the first `HEADER_SEARCH_ROWS` non-blank ones, naming a phone column.
+
+    Without one, the error quotes the row with the most named cells (the first of
+    them): the header itself rather than a one-cell title above it.
+    """
+    likeliest: tuple[str, ...] | None = None
     seen = 0
     for number, cells in rows:
         if is_blank(cells):
@@ -92,13 +96,18 @@ def find_header(
         header = header_cells(cells)
         if find_phone_column(header, overrides) is not None:
             return number, header
-        first = first or header
+        if likeliest is None or _named(header) > _named(likeliest):
+            likeliest = header
         seen += 1
         if seen >= HEADER_SEARCH_ROWS:
             break
-    if first is None:
+    if likeliest is None:
         raise HeaderNotFound(UnreadableFileError(f"{path}: no data (every row is blank)"))
-    raise HeaderNotFound(missing_phone_error(first, overrides, source=str(path)))
+    raise HeaderNotFound(missing_phone_error(likeliest, overrides, source=str(path)))
+
+
+def _named(header: Sequence[str]) -> int:
+    return sum(1 for text in header if text)
 
 
 def header_cells(cells: Sequence[str]) -> tuple[str, ...]:
