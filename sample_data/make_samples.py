@@ -5,7 +5,8 @@
 50 data rows as a partner sends them: numbers in several spellings (E.164, national
 with punctuation, Excel numeric cells), a few international numbers, extra columns the
 importer does not know (kept in the report), and ten bad rows of different kinds, each
-labelled in the "Notes" column with what is wrong. Deterministic: the same files every run.
+labelled in the "Notes" column with what is wrong. Deterministic: the same rows and cells
+every run (only the workbook's save time, which openpyxl always sets, differs).
 """
 
 from __future__ import annotations
