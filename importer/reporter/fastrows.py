@@ -9,10 +9,11 @@ at about a fifth of the cost. Cells needing care (XML escapes, control character
 leading or trailing spaces, more than Excel's 32,767 characters) go through xlsxwriter's
 own escaping, so the text is the same byte for byte.
 
-It relies on three xlsxwriter internals of constant_memory mode, all checked when a
+It relies on four xlsxwriter internals of constant_memory mode, all checked when a
 stream is opened (`FastRowsUnavailable` otherwise, and the caller writes cell by cell):
 `Worksheet.row_data_fh` (the sheet's row stream, copied into the sheet at close),
-`Worksheet._write_single_row` (flushes the rows written through the public API) and
+`Worksheet._write_single_row` (flushes the rows written through the public API),
+`Worksheet.row_sizes` (row heights, from which charts are placed) and
 `Format._get_xf_index` (a style's index in styles.xml). `tests/test_speed_paths.py`
 reads back a sheet written both ways and compares every value and style.
 """
@@ -52,10 +53,12 @@ class RowStream:
     ) -> None:
         stream = getattr(worksheet, "row_data_fh", None)
         flush = getattr(worksheet, "_write_single_row", None)
-        if stream is None or flush is None or not worksheet.constant_memory:
+        sizes = getattr(worksheet, "row_sizes", None)
+        if stream is None or flush is None or sizes is None or not worksheet.constant_memory:
             raise FastRowsUnavailable("xlsxwriter constant_memory internals not found")
         flush(first_row)  # the header (and any row before) goes out through xlsxwriter
         self._sheet = worksheet
+        self._sizes: dict[int, list[Any]] = sizes
         self._write = stream.write
         self._formats = formats
         self._attrs: dict[str, str] = {}  # filled on first use, in xlsxwriter's order
@@ -93,7 +96,7 @@ class RowStream:
                 parts.append(f'<c r="{letters[col]}{number}"{attr}><v>{value:.16G}</v></c>')
         if parts:
             self._widest = max(self._widest, len(cells) - 1)
-            self._write(f"{_row_start(number, height)}{''.join(parts)}</row>")
+            self._write(f"{self._row_start(number, height)}{''.join(parts)}</row>")
 
     def close(self) -> int:
         """Record the rows written in the sheet's dimensions; return the last row index."""
@@ -102,6 +105,18 @@ class RowStream:
             self._sheet._check_dimensions(last, self._widest)
         self._sheet.previous_row = self._row
         return last
+
+    def _row_start(self, number: int, height: float | None) -> str:
+        """`<row r="7">`, with its height as `set_row` writes it (whole pixels, in points).
+
+        The height is also recorded where `set_row` records it: xlsxwriter places a
+        chart or image over the rows from their sizes.
+        """
+        if height is None:
+            return f'<row r="{number}">'
+        pixels = int(height * 4.0 / 3.0 + 0.5)
+        self._sizes[number - 1] = [pixels, False]
+        return f'<row r="{number}" ht="{pixels * 0.75:.16g}" customHeight="1">'
 
     def _grow(self, width: int) -> None:
         """Column letters and each column's own style attribute, up to `width` columns."""
@@ -116,14 +131,6 @@ class RowStream:
         if attr is None:
             attr = self._attrs[style] = f' s="{_xf_index(self._formats[style])}"'
         return attr
-
-
-def _row_start(number: int, height: float | None) -> str:
-    """`<row r="7">`, with its height as xlsxwriter writes it (whole pixels, in points)."""
-    if height is None:
-        return f'<row r="{number}">'
-    points = int(height * 4.0 / 3.0 + 0.5) * 0.75
-    return f'<row r="{number}" ht="{points:.16g}" customHeight="1">'
 
 
 def _careful(sheet: Any, value: str) -> tuple[str, str]:
