@@ -136,7 +136,13 @@ def write_all(jobs: Sequence[tuple[Path, Writer]], what: str = "report") -> None
 def create_private(path: Path, encoding: str = "utf-8") -> TextIO:
     """A new text file only its owner can read (`REPORT_MODE`); fails if `path` exists."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, REPORT_MODE)
-    return open(descriptor, "w", encoding=encoding, newline="")
+    try:
+        os.fchmod(descriptor, REPORT_MODE)  # exactly 0600, whatever the umask
+        return open(descriptor, "w", encoding=encoding, newline="")
+    except BaseException:
+        os.close(descriptor)
+        path.unlink(missing_ok=True)
+        raise
 
 
 def _temporary(path: Path) -> Path:

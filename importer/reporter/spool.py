@@ -132,6 +132,8 @@ class ErrorLines:
             if key != previous[0]:
                 previous = (key, self._tails(result))
             number = str(result.row.number)
+            if self.delimiter in number:  # a digit for a delimiter: quoted, as csv does
+                number = f'"{number}"'
             texts.append("".join(number + tail for tail in previous[1]))
         return texts
 
@@ -163,10 +165,15 @@ class ResultsSpool:
         self.maker = ResultLines(len(header), delimiter)
         self.error_maker = ErrorLines(header, errors[1], delimiter)
         self._errors = create_private(self.errors_path, ENCODING)
+        try:
+            self._handle = create_private(self.path, ENCODING)
+        except BaseException:
+            self._errors.close()
+            self.errors_path.unlink(missing_ok=True)
+            raise
         csv.writer(self._errors, delimiter=self.maker.delimiter).writerow(
             csv_cells(flatten.ERROR_COLUMNS)
         )
-        self._handle = create_private(self.path, ENCODING)
         self._header = tuple(header)
         self.width = len(header)
         self._wide: dict[int, int] = {}  # data line index -> its width, when past the header's
