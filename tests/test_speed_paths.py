@@ -10,6 +10,7 @@ with the fast paths switched off.
 from __future__ import annotations
 
 import csv
+import io
 import pickle
 import random
 import subprocess
@@ -18,8 +19,10 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import openpyxl
 import phonenumbers
@@ -29,8 +32,8 @@ from importer import api, catalogue, chunks, nanp, phone, streaming
 from importer.api import RunOutcome, validate_file
 from importer.config import ReportSettings, RowDefaults, Settings
 from importer.models import NO_EXTRA, RawRow, RowResult, Status
-from importer.reporter import ReportFiles, workbook, write_report
-from importer.reporter.csvout import ENCODING
+from importer.reporter import ReportFiles, flatten, workbook, write_report
+from importer.reporter.csvout import ENCODING, csv_cells
 from importer.reporter.layout import ReportData
 from importer.reporter.spool import ErrorLines, ResultLines, ResultsSpool
 from importer.summary import InputFacts, RunSummary
@@ -257,21 +260,45 @@ def test_fast_rows_write_the_xml_xlsxwriter_writes(
     assert parts[True] == parts[False]
 
 
-@pytest.mark.parametrize("fast", [True, False])
 def test_a_wrapped_note_gets_the_height_of_its_lines(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A long note is as tall as its wrapped lines, the same XML on either path."""
-    monkeypatch.setattr(workbook, "FAST_ROWS", fast)
+    """A long note is as tall as its wrapped lines; sheet and chart XML equal on either path."""
     note = "The per-row results (250,000 rows) are in r.results.csv, beside this workbook. " * 3
-    lines = [workbook.Line(["note", note], {1: "note"}), workbook.Line(["rows", 3])]
-    sheet = workbook.Sheet(name="Summary", columns=("item", "value"), lines=lines)
-    target = tmp_path / f"{fast}.xlsx"
-    workbook.render_workbook(target, [sheet], None)
-    with zipfile.ZipFile(target) as archive:
-        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    items = [("note", note), ("note", note), ("status: invalid", 3), ("status: duplicate", 5)]
+    parts = {}
+    for fast in (True, False):
+        monkeypatch.setattr(workbook, "FAST_ROWS", fast)
+        lines = [workbook.Line([name, value], {1: "note"} if name == "note" else {})
+                 for name, value in items]  # fmt: skip
+        sheet = workbook.Sheet(name="Summary", columns=("item", "value"), lines=lines)
+        target = tmp_path / f"{fast}.xlsx"
+        workbook.render_workbook(target, [sheet], workbook.CountChart("Summary", items))
+        with zipfile.ZipFile(target) as archive:
+            parts[fast] = {
+                name: archive.read(name).decode()
+                for name in ("xl/worksheets/sheet1.xml", "xl/drawings/drawing1.xml")
+            }
+    assert parts[True] == parts[False]
+    xml = parts[True]["xl/worksheets/sheet1.xml"]
     assert '<row r="2" ht="45" customHeight="1">' in xml  # 246 characters, 85 a line: 3
-    assert '<row r="3">' in xml
+    assert '<row r="4">' in xml
+
+
+def test_an_errors_csv_with_a_digit_delimiter_quotes_row_numbers() -> None:
+    """A row number holding the delimiter is quoted, as csv.writer would quote it."""
+    issue = catalogue.ROW_DUPLICATE.issue(
+        field="phonenumber", value="+1", first_row=2, first_mask=3
+    )
+    result = RowResult(row=RawRow(12, ("+1", "3")), status=Status.DUPLICATE, issues=(issue,))
+    header, mapping = ("Phone", "Caps"), {"phonenumber": "Phone"}
+    (text,) = ErrorLines(header, mapping, "1").texts([result])
+    expected = io.StringIO()
+    csv.writer(expected, delimiter="1").writerows(
+        csv_cells(row) for row in flatten.error_rows(header, result, mapping)
+    )
+    assert text == expected.getvalue()
+    assert text.startswith('"12"1')
 
 
 def test_fast_rows_escape_a_cell_that_looks_like_rich_text(tmp_path: Path) -> None:
@@ -305,32 +332,49 @@ def test_spool_pads_lines_written_before_a_wider_row(tmp_path: Path) -> None:
     assert {len(line) for line in lines} == {11}
 
 
-def test_repeated_rows_reuse_their_lines_with_their_own_row_numbers() -> None:
-    """Rows repeating the previous one's cells and outcome get the lines made row by row."""
-    header = ("Phone", "Caps")
+def _neighbours() -> list[RowResult]:
+    """Rows in pairs and runs that repeat, and neighbours differing in one thing each."""
     first = catalogue.ROW_DUPLICATE.issue(
         field="phonenumber", value="+1", first_row=2, first_mask=3
     )
-    other = catalogue.ROW_DUPLICATE.issue(
-        field="phonenumber", value="+1", first_row=3, first_mask=3
-    )
-    wide = RowResult(row=RawRow(6, ("+1", "3", "x")), status=Status.DUPLICATE, issues=(first,))
-    results = [
-        RowResult(row=RawRow(number, ("+1", "3")), status=Status.DUPLICATE, issues=(issue,))
-        for number, issue in [(3, first), (4, first), (5, other), (7, other), (8, first)]
-    ]
-    results[3:3] = [wide, wide]
+    other = replace(first, message="number +1 already appears in row 3")
+    unvalued = replace(first, value=None)  # the errors line reads the cell instead
+    rejected = catalogue.API_REJECTED.issue(field="phonenumber", value="+9", detail="no")
+    cells, wide = ("+1", "3"), ("+1", "3", "x")
+    plain = {"row": RawRow(0, cells), "status": Status.DUPLICATE, "issues": (first,)}
+    changes: list[dict[str, object]] = [
+        {}, {}, {"status": Status.INVALID}, {}, {"normalized_phonenumber": "1"},
+        {"row": RawRow(0, wide)}, {"row": RawRow(0, wide)}, {"issues": (other,)},
+        {"issues": (other,)}, {}, {"issues": (unvalued,)}, {"issues": (unvalued,),
+        "row": RawRow(0, ("+2", "3"))},
+        {"status": Status.REJECTED, "issues": (rejected,), "http_status": 422, "attempts": 1},
+        {"status": Status.REJECTED, "issues": (rejected,), "http_status": 422, "attempts": 2},
+        {"status": Status.REJECTED, "issues": (rejected,), "http_status": 400, "attempts": 2},
+        {"status": Status.REGISTERED, "issues": (), "external_did_sid": "a", "attempts": 1},
+        {"status": Status.REGISTERED, "issues": (), "external_did_sid": "b", "attempts": 1},
+    ]  # fmt: skip
+    results = []
+    for number, change in enumerate(changes, start=3):
+        fields = plain | change
+        row = cast(RawRow, fields.pop("row"))
+        results.append(RowResult(row=RawRow(number, row.cells), **fields))  # type: ignore[arg-type]
+    return results
+
+
+def test_repeated_rows_reuse_their_lines_with_their_own_row_numbers() -> None:
+    """Lines reused for repeated rows are the lines made row by row, each its own number."""
+    results = _neighbours()
+    header = ("Phone", "Caps")
     maker = ResultLines(len(header), ";")
     errors = ErrorLines(header, {"phonenumber": "Phone"}, ";")
     one_by_one = [maker.lines([result]) for result in results]
     assert maker.lines(results) == (
         [line for lines, _ in one_by_one for line in lines],
-        {3: 3, 4: 3},
+        {5: 3, 6: 3},
     )
     assert errors.texts(results) == [errors.texts([result])[0] for result in results]
-    assert [text.split(";")[0] for text in errors.texts(results)] == [
-        "3", "4", "5", "6", "6", "7", "8",
-    ]  # fmt: skip
+    numbered = [text.split(";")[0] for text in errors.texts(results) if text]
+    assert numbered == [str(result.row.number) for result in results if result.errors]
 
 
 @pytest.mark.parametrize("extra", [None, {"reconciled": True}])

@@ -276,7 +276,7 @@ def test_duplicate_with_other_mask_is_a_conflict(mapping: ColumnMapping, make_ro
 def test_rows_repeated_cell_for_cell_share_one_duplicate_issue(
     mapping: ColumnMapping, make_row: MakeRow, monkeypatch: pytest.MonkeyPatch, cache_size: int
 ) -> None:
-    """Copies of a row share one issue; another cell or mask gets its own, at any cache size."""
+    """Copies of a row share one issue; another cell or mask gets its own (also at size 1)."""
     monkeypatch.setattr(validation, "REPEAT_CACHE_MAX", cache_size)
     rows = [
         make_row(2, phonenumber="+12059051025", capabilities="3"),
