@@ -139,11 +139,11 @@ def run_import(
 
     The run is journaled (`importer.journal`): an unfinished run of the same file is
     resumed. `stop` (or, with `handle_signals`, SIGINT/SIGTERM) stops it with exit 4.
-    Raises `ConfigError` without a token (once the file is read, before anything is sent).
+    Raises `ConfigError` without a token, before the file is read.
     """
     started = datetime.now(UTC)
-    prepared = prepare_file(path, settings)
     settings.api.require_token("run")
+    prepared = prepare_file(path, settings)
     if on_start is not None:  # progress: how many rows are about to be sent
         on_start(sum(result.status is Status.WOULD_REGISTER for result in prepared.results))
     hooks = RunHooks(transport, on_result, stop, handle_signals)

@@ -174,7 +174,10 @@ class ApiSettings(_Section):
     def require_token(self, what: str) -> SecretStr:
         """The token; `ConfigError` (exit 2, nothing sent) naming `what` needs it if none."""
         if self.token is None:
-            raise ConfigError(f"{what} needs an API token: set CARRIERX_TOKEN or --token-file")
+            raise ConfigError(
+                f"{what} needs an API token: give --token-file, or set CARRIERX_TOKEN or"
+                " CARRIERX_TOKEN_FILE"
+            )
         return self.token
 
     @model_validator(mode="after")

@@ -84,8 +84,11 @@ def process_inbox(
     """Handle every new file in `root` once, holding the inbox's lock; notify when done.
 
     Raises `InboxBusy` (exit 5) at once when another run holds the lock. Once `stop` is
-    set no further file is started (files already claimed wait in processing/).
+    set no further file is started (files already claimed wait in processing/). With
+    the default runner, raises `ConfigError` without a token, before any file is claimed.
     """
+    if runner is None:
+        settings.api.require_token("inbox")
     inbox = Inbox(root, settings, runner or make_runner(), sleep, stop or threading.Event())
     with inbox.locked():
         return inbox.run_once(idle_level=logging.INFO)
@@ -102,8 +105,11 @@ def watch_inbox(
 ) -> None:
     """Pass over the inbox every `settings.inbox.interval` seconds until `stop` is set.
 
-    The lock is held throughout, so a cron run overlapping the watcher exits 5.
+    The lock is held throughout, so a cron run overlapping the watcher exits 5. With
+    the default runner, raises `ConfigError` without a token, before any file is claimed.
     """
+    if runner is None:
+        settings.api.require_token("inbox")
     inbox = Inbox(root, settings, runner or make_runner(), sleep, stop)
     with inbox.locked():
         interval = settings.inbox.interval

@@ -202,16 +202,19 @@ def test_no_token_is_exit_2_before_anything_is_sent_or_moved(
     runner: CliRunner, sandbox: SandboxServer, inbox: Path, command: str
 ) -> None:
     """`run` or `inbox` without a token: one line saying so, exit 2, no request, no file moved."""
-    target = str(SAMPLES / "partner_numbers.csv") if command == "run" else str(inbox)
-    env = {"CARRIERX_BASE_URL": sandbox.base_url, "CARRIERX_TOKEN": None}
-    result = runner.invoke(app, [command, target], env=env)  # type: ignore[arg-type]
+    target = SAMPLES / "partner_numbers.csv" if command == "run" else inbox
+    unset = dict.fromkeys(("CARRIERX_TOKEN", "CARRIERX_TOKEN_FILE", "CARRIERX_CONFIG"))
+    env = {"CARRIERX_BASE_URL": sandbox.base_url, **unset}
+    result = runner.invoke(app, [command, str(target)], env=env)  # type: ignore[arg-type]
     assert result.exit_code == 2, result.output
     assert result.stderr == (
-        f"did-import: {command} needs an API token: set CARRIERX_TOKEN or --token-file\n"
+        f"did-import: {command} needs an API token: give --token-file, or set CARRIERX_TOKEN"
+        " or CARRIERX_TOKEN_FILE\n"
     )
     assert sandbox.state.requests == []
+    assert not Path("reports").exists()  # no report, no journal (the test's own folder)
     assert sorted(p.name for p in (inbox / "incoming").iterdir()) == ["good.csv", "no_phone.csv"]
-    assert not (inbox / ".did-import").exists()
+    assert sorted(p.name for p in inbox.iterdir()) == ["incoming"]
 
 
 def test_inbox_locked_is_exit_5_one_line(runner: CliRunner, inbox: Path) -> None:
@@ -272,7 +275,8 @@ def test_run_json_logs_end_with_the_summary(
 
 def test_json_errors_are_json_too(runner: CliRunner) -> None:
     """With --log-format json even a run-stopping error is one JSON line with its exit code."""
-    result = runner.invoke(app, ["run", "missing.csv", "--log-format", "json"])
+    args = ["run", "missing.csv", "--log-format", "json"]
+    result = runner.invoke(app, args, env={"CARRIERX_TOKEN": "t"})
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
     error = json.loads(line)

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from importer.api import RunOutcome, run_import
 from importer.config import Settings, build_settings
-from importer.errors import InboxBusy, RunStopped
+from importer.errors import ConfigError, InboxBusy, RunStopped
 from importer.inbox import (
     FileState,
     InboxRun,
@@ -37,14 +37,15 @@ from importer.sandbox import DEFAULT_CARRIER_SID, Partner, SandboxConfig, Sandbo
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "inbox"
 GOOD_ROWS = 10  # tests/fixtures/inbox/good.csv: every row registers
 BAD_FILE_GOOD_ROWS = 30  # bad_rows.csv: 30 good rows and 9 bad ones
-REPO = Path(__file__).resolve().parent.parent
 
 
 def make_settings(server: SandboxServer | None, tmp_path: Path, **api: object) -> Settings:
-    """Settings for the sandbox: no real waits, new files settle at once, reports in tmp."""
+    """Settings for the sandbox (else a token never sent): no waits, no settling, reports in tmp."""
     api = {"backoff_base": 0.001, "backoff_max": 0.01} | api
     if server is not None:
         api = {"base_url": server.base_url, "token": server.token} | api
+    else:
+        api = {"token": "never-sent"} | api
     flags = {"api": api, "inbox": {"settle": 0}, "report": {"report_dir": tmp_path / "reports"}}
     return build_settings(flags)
 
@@ -350,6 +351,15 @@ def test_progress_lines_off_a_terminal(
     assert progress[-1]["done"] > progress[0]["done"] or len(progress) == 1
 
 
+def test_without_a_token_nothing_is_claimed(inbox: Path, tmp_path: Path) -> None:
+    """process_inbox with its own runner and no token: ConfigError, every file left in place."""
+    drop(inbox, "good.csv")
+    with pytest.raises(ConfigError, match="inbox needs an API token"):
+        process_inbox(inbox, make_settings(None, tmp_path, token=None))
+    assert sorted(p.name for p in inbox.iterdir()) == ["incoming"]
+    assert [p.name for p in (inbox / "incoming").iterdir()] == ["good.csv"]
+
+
 # -- real processes ------------------------------------------------------------------------
 
 
@@ -357,7 +367,7 @@ def cli(inbox: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     """Start `did-import inbox` in its own process."""
     command = [sys.executable, "-m", "importer.cli", "inbox", str(inbox), *args]
     return subprocess.Popen(
-        command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
