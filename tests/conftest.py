@@ -4,6 +4,7 @@ empty working directory, so the default `reports/` (reports, the journal) is its
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from importer.sandbox import SandboxConfig, SandboxServer
 from importer.summary import RunSummary
 
 SandboxFactory = Callable[..., SandboxServer]
+REPO = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,10 +38,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def private_working_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Each test runs in a fresh folder: nothing lands in the checkout's reports/ journal."""
+    """Each test runs in a fresh folder: nothing lands in the checkout's reports/ journal.
+
+    Child processes started from there still import this checkout (PYTHONPATH).
+    """
     folder = tmp_path_factory.mktemp("cwd")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
+        paths = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+        patch.setenv("PYTHONPATH", os.pathsep.join(paths))  # `python -m importer…` children
         yield folder
 
 
