@@ -96,7 +96,7 @@ def find_header(
         header = header_cells(cells)
         if find_phone_column(header, overrides) is not None:
             return number, header
-        if likeliest is None or _named(header) > _named(likeliest):
+        if likeliest is None or _named_cell_count(header) > _named_cell_count(likeliest):
             likeliest = header
         seen += 1
         if seen >= HEADER_SEARCH_ROWS:
@@ -106,7 +106,8 @@ def find_header(
     raise HeaderNotFound(missing_phone_error(likeliest, overrides, source=str(path)))
 
 
-def _named(header: Sequence[str]) -> int:
+def _named_cell_count(header: Sequence[str]) -> int:
+    """How many cells of a candidate header row hold text."""
     return sum(1 for text in header if text)
 
 

@@ -131,7 +131,7 @@ def _file_items(files: ReportFiles, counts: SheetCounts) -> list[flatten.Item]:
                 "workbook is set to hold.",
             )
         )
-    shown = min(files.errors_sheet_lines or capacity, capacity)
+    shown = layout.lines_shown(files.errors_sheet_lines)
     if counts.errors > shown:
         rest = f"all are in {files.errors_csv.name if files.errors_csv else 'the errors CSV'}"
         items.append(layout.capped_note(layout.ERRORS_SHEET, shown, counts.errors, rest))

@@ -104,10 +104,10 @@ def results_sheet(data: ReportData) -> Sheet:
     )
 
 
-def errors_sheet(data: ReportData, most: int | None = None) -> Sheet:
-    """Only the rows needing attention, one line per problem: the first `most` lines.
+def errors_sheet(data: ReportData, max_lines: int | None = None) -> Sheet:
+    """Only the rows needing attention, one line per problem: the first `max_lines` lines.
 
-    `most` is at most (and by default) a sheet's worth.
+    At most (and by default) a sheet's worth (`lines_shown`).
     """
     status_at = flatten.ERROR_COLUMNS.index("status")
     mapping = data.used_mapping
@@ -116,7 +116,11 @@ def errors_sheet(data: ReportData, most: int | None = None) -> Sheet:
         for result in data.results
         for line in flatten.error_rows(data.header, result, mapping)
     )
-    return Sheet(name=ERRORS_SHEET, columns=flatten.ERROR_COLUMNS, lines=_capped(lines, most))
+    return Sheet(
+        name=ERRORS_SHEET,
+        columns=flatten.ERROR_COLUMNS,
+        lines=islice(lines, lines_shown(max_lines)),
+    )
 
 
 def retry_sheet(data: ReportData) -> Sheet:
@@ -163,9 +167,14 @@ def capped_note(sheet: str, shown: int, total: int, rest: str) -> Item:
     return (NOTE_ITEM, f"{sheet} shows the first {shown:,} of {total:,} lines; {rest}")
 
 
-def _capped(lines: Iterable[Line], most: int | None = None) -> Iterator[Line]:
+def lines_shown(max_lines: int | None) -> int:
+    """The most lines a sheet shows: `max_lines`, never more than a sheet holds."""
     capacity = sheet_capacity()
-    return islice(lines, capacity if most is None else min(most, capacity))
+    return capacity if max_lines is None else min(max_lines, capacity)
+
+
+def _capped(lines: Iterable[Line]) -> Iterator[Line]:
+    return islice(lines, sheet_capacity())
 
 
 def cell_rows(sheet_lines: Iterable[Line]) -> Iterator[Sequence[Cell]]:
