@@ -1,26 +1,6 @@
-"""The inbox: scheduled imports from a drop folder, safe under cron, systemd timers and overlap.
+"""One inbox folder: its layout, its lock, and one pass over its files (`Inbox`).
 
-`process_inbox(DIR, settings)` handles every new file once and returns; `watch_inbox`
-keeps doing that every `settings.inbox.interval` seconds until told to stop. Layout,
-folders created as needed::
-
-    DIR/  and  DIR/incoming/     drop files here (SFTP, shared drive, a script)
-    DIR/processing/<job>/        a file while it runs, with its report
-    DIR/done/<job>/              exit 0 or 1: the file, <stem>.results.xlsx (+ CSV twins),
-                                 <stem>.summary.json
-    DIR/failed/<job>/            exit 2 (unusable: <stem>.error.json) or 3 (API refused:
-                                 the report of what was done)
-    DIR/duplicates/<job>/        the same bytes as a file already in done/, not imported
-                                 again: the file and <stem>.duplicate.json
-    DIR/.did-import/lock         flock'd for the whole run: an overlapping run exits 5
-    DIR/.did-import/ledger.sqlite      sha256 → job, outcome, exit code, time
-    DIR/.did-import/journal.sqlite     the run journal, unless the settings name one
-
-`<job>` is `<UTC time>_<file name>`, e.g. `20261122T150102Z_numbers.xlsx`. A file is
-left where it is for the next run while its name looks temporary (`.part`, `.tmp`,
-`~$…`, dotfiles) or its size or mtime changes between two looks `settle` seconds
-apart. A run that stops with exit 4, or a process that dies mid-file, leaves the job
-in processing/; the next run picks it up first and the journal resumes it.
+See `importer.inbox` for the layout and the life of a file.
 """
 
 from __future__ import annotations
@@ -30,37 +10,21 @@ import json
 import logging
 import os
 import shutil
-import signal
-import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from importer.api import RunOutcome, run_import
+from importer.api import RunOutcome
 from importer.config import Settings, redact, secrets_of
 from importer.errors import ConfigError, ImporterError, InboxBusy, RunStopped
+from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger, write_json
 from importer.loader import sha256_of
-from importer.logs import describe_counts, event, get_logger, row_progress
+from importer.logs import describe_counts, event, get_logger
 from importer.notify import notify
-from importer.reporter.files import create_private
-from importer.signals import StopSwitch
-
-__all__ = [
-    "FileOutcome",
-    "FileState",
-    "InboxRun",
-    "Runner",
-    "make_runner",
-    "process_inbox",
-    "stop_on_signals",
-    "watch_inbox",
-]
 
 Runner = Callable[[Path, Settings], RunOutcome]
 Sleep = Callable[[float], None]
@@ -71,210 +35,6 @@ STATE_DIR = ".did-import"
 HOMES = {"done": "done", "failed": "failed", "duplicate": "duplicates", "pending": "processing"}
 
 _log = get_logger("importer.inbox")
-
-
-def process_inbox(
-    root: Path,
-    settings: Settings,
-    *,
-    runner: Runner | None = None,
-    stop: threading.Event | None = None,
-    sleep: Sleep = time.sleep,
-) -> InboxRun:
-    """Handle every new file in `root` once, holding the inbox's lock; notify when done.
-
-    Raises `InboxBusy` (exit 5) at once when another run holds the lock. Once `stop` is
-    set no further file is started (files already claimed wait in processing/). With
-    the default runner, raises `ConfigError` without a token, before any file is claimed.
-    """
-    if runner is None:
-        settings.api.require_token("inbox")
-    inbox = Inbox(root, settings, runner or make_runner(), sleep, stop or threading.Event())
-    with inbox.locked():
-        return inbox.run_once(idle_level=logging.INFO)
-
-
-def watch_inbox(
-    root: Path,
-    settings: Settings,
-    *,
-    stop: threading.Event,
-    runner: Runner | None = None,
-    sleep: Sleep = time.sleep,
-    on_pass: Callable[[InboxRun], None] | None = None,
-) -> None:
-    """Pass over the inbox every `settings.inbox.interval` seconds until `stop` is set.
-
-    The lock is held throughout, so a cron run overlapping the watcher exits 5. With
-    the default runner, raises `ConfigError` without a token, before any file is claimed.
-    """
-    if runner is None:
-        settings.api.require_token("inbox")
-    inbox = Inbox(root, settings, runner or make_runner(), sleep, stop)
-    with inbox.locked():
-        interval = settings.inbox.interval
-        event(_log, "watch_start", f"watching {root} every {interval:g}s", inbox=str(root))
-        while not stop.is_set():
-            outcome = inbox.run_once(idle_level=logging.DEBUG)
-            if on_pass is not None:
-                on_pass(outcome)
-            stop.wait(interval)
-        event(_log, "watch_end", f"stopped watching {root}", inbox=str(root))
-
-
-def make_runner(*, switch: StopSwitch | None = None, tty: bool = False) -> Runner:
-    """`run_import` with row progress (a bar on a terminal, else `progress` events)."""
-
-    def run(path: Path, settings: Settings) -> RunOutcome:
-        every = settings.log.progress_every
-        with row_progress(path.name, tty=tty, every=every) as progress:
-            return run_import(
-                path,
-                settings,
-                on_start=progress.start,
-                on_result=lambda _: progress.advance(),
-                stop=switch,
-            )
-
-    return run
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[tuple[threading.Event, StopSwitch]]:
-    """SIGINT/SIGTERM stop the inbox: the file running ends with exit 4, no other starts.
-
-    A second signal aborts the requests in flight (see `importer.signals`).
-    """
-    stop, switch = threading.Event(), StopSwitch()
-
-    def handle(number: int, _frame: object) -> None:
-        switch.request(signal.Signals(number).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop, switch
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-class FileState(StrEnum):
-    """Where a file ended up after a pass."""
-
-    DONE = "done"  # exit 0 or 1: imported; the report says which rows need attention
-    FAILED = "failed"  # exit 2 (unusable) or 3 (the API refused us)
-    DUPLICATE = "duplicate"  # the same bytes were imported before: not sent again
-    PENDING = "pending"  # exit 4: stays in processing/ and resumes on the next pass
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FileOutcome:
-    """One file's fate: its folder, exit code, counts and the files written beside it."""
-
-    name: str
-    state: FileState
-    exit_code: int
-    job: str
-    folder: Path
-    sha256: str
-    report_path: Path | None = None
-    summary_path: Path | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    note: str | None = None
-
-    def fields(self) -> dict[str, Any]:
-        """JSON-ready fields for logs and notifications (`name` becomes `file`)."""
-        data = {"file" if key == "name" else key: getattr(self, key) for key in self.__slots__}
-        return {
-            key: str(value) if isinstance(value, Path) else value for key, value in data.items()
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class InboxRun:
-    """One pass over the inbox: each file handled, and the names left for the next pass."""
-
-    inbox: Path
-    files: tuple[FileOutcome, ...]
-    waiting: tuple[str, ...]
-    started_at: datetime
-    finished_at: datetime
-
-    @property
-    def exit_code(self) -> int:
-        """The highest exit code of the files handled; 0 when there was nothing to do."""
-        return max((outcome.exit_code for outcome in self.files), default=0)
-
-    def describe(self) -> str:
-        """`2 done, 1 failed, 1 waiting` or `nothing to do`."""
-        states = [outcome.state.value for outcome in self.files]
-        parts = [f"{states.count(s.value)} {s.value}" for s in FileState if s.value in states]
-        if self.waiting:
-            parts.append(f"{len(self.waiting)} waiting")
-        return ", ".join(parts) or "nothing to do"
-
-    def fields(self) -> dict[str, Any]:
-        """Counts of files per state, for the `inbox_end` event."""
-        states = [outcome.state.value for outcome in self.files]
-        per_state = {state.value: states.count(state.value) for state in FileState}
-        return {"inbox": str(self.inbox), "files": per_state, "waiting": len(self.waiting)}
-
-    def to_json(self) -> dict[str, Any]:
-        """The notification body: the pass, its exit code and every file's outcome."""
-        return {
-            "tool": "did-import",
-            "mode": "inbox",
-            "inbox": str(self.inbox),
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat(),
-            "exit_code": self.exit_code,
-            "files": [outcome.fields() for outcome in self.files],
-            "waiting": list(self.waiting),
-        }
-
-
-class Ledger:
-    """sha256 of every file the inbox handled, and where it went (SQLite)."""
-
-    def __init__(self, path: Path) -> None:
-        path.touch(mode=0o600, exist_ok=True)  # owner only, like the reports
-        self.db = sqlite3.connect(path)
-        self.db.execute(
-            "create table if not exists files (sha256 text not null, name text not null,"
-            " job text not null, outcome text not null, exit_code integer not null,"
-            " finished_at text not null)"
-        )
-
-    def close(self) -> None:
-        """Close the database."""
-        self.db.close()
-
-    def imported(self, sha256: str) -> tuple[str, str] | None:
-        """(job, finished_at) of the first import of these bytes, if any."""
-        row = self.db.execute(
-            "select job, finished_at from files where sha256 = ? and outcome = 'done'"
-            " order by finished_at limit 1",
-            (sha256,),
-        ).fetchone()
-        return (str(row[0]), str(row[1])) if row else None
-
-    def record(self, sha256: str, *, name: str, job: str, outcome: str, exit_code: int) -> None:
-        """Remember one handled file (committed at once)."""
-        with self.db:
-            self.db.execute(
-                "insert into files values (?, ?, ?, ?, ?, ?)",
-                (sha256, name, job, outcome, exit_code, datetime.now(UTC).isoformat()),
-            )
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write `data` as indented JSON, owner-only like the reports, renamed into place."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.unlink(missing_ok=True)  # left by a process killed while writing it
-    with create_private(temporary) as handle:
-        handle.write(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(temporary, path)
 
 
 @dataclass(frozen=True, slots=True)
