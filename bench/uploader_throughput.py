@@ -1,7 +1,7 @@
 """How close the uploader gets to the concurrency/latency ceiling, per HTTP transport.
 
 The sandbox runs in its own process (a fresh one per measurement) with 50 ms of added
-latency; this process runs the real uploader (`register_rows`, with its token bucket,
+latency; this process runs the real register pass (`register_rows` on the executor, with
 circuit breaker and, in the last line, the SQLite journal) over the shared
 `httpx.AsyncClient`. With C requests in flight and L seconds per answer, no client can
 beat C / L requests/second: 64 / 0.05 = 1,280. Each line of the table:
@@ -44,8 +44,8 @@ from importer.client import make_client  # noqa: E402
 from importer.config import ApiSettings  # noqa: E402
 from importer.journal import Journal  # noqa: E402
 from importer.models import RawRow, RowResult, Status  # noqa: E402
+from importer.send import Executor, register_rows  # noqa: E402
 from importer.transport import SafeAiohttpTransport  # noqa: E402
-from importer.uploader import register_rows  # noqa: E402
 
 _SERVER = """
 import sys
@@ -134,9 +134,8 @@ async def measure(
                 timings.latencies.clear()
                 cpu, wall = time.process_time(), time.perf_counter()
                 server = cpu_seconds(pid)
-                done = await register_rows(
-                    batch, client, settings, journal=run if journal else None
-                )
+                executor = Executor(client, settings, journal=run if journal else None)
+                done = await register_rows(batch, executor)
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 server = cpu_seconds(pid) - server
     registered = sum(r.status is Status.REGISTERED for r in done.results)

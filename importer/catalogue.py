@@ -233,6 +233,12 @@ API_FAILED = IssueType(
     "no answer after {attempts} attempt(s): {detail}",
     "send the row again later; it was not registered",
 )
+API_DEFERRED = IssueType(
+    "api.deferred",
+    "the API asked to wait {wait} s before trying again, longer than --max-wait: "
+    "nothing was registered ({detail})",
+    "run the same file again later: this row is sent then",
+)
 API_NOT_ATTEMPTED = IssueType(
     "api.not_attempted",
     "the run stopped before this row was sent",
@@ -259,6 +265,13 @@ API_MESSAGING_FAILED = IssueType(
     "api.messaging_failed",
     "registered, but enabling {kind} messaging failed: {detail}",
     "run the same file again with --enable-messaging; registered rows are not sent twice",
+    _WARNING,
+)
+API_MESSAGING_PENDING = IssueType(
+    "api.messaging_pending",
+    "registered; {kind} messaging was still in progress when the run ended",
+    "check the number's messaging in the CarrierX portal, or run the same file again with "
+    "--enable-messaging to read its state",
     _WARNING,
 )
 

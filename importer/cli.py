@@ -34,6 +34,7 @@ from importer.cli_options import (
     JournalOpt,
     LogFormatOpt,
     MaxErrorRateOpt,
+    MaxWaitOpt,
     MessagingOpt,
     NotifyUrlOpt,
     ProfileOpt,
@@ -104,11 +105,20 @@ def run(
     concurrency: ConcurrencyOpt = None,
     rate: RateOpt = None,
     timeout: Annotated[
-        float | None, typer.Option(help="Seconds to wait for one answer.", rich_help_panel=_API)
+        float | None,
+        typer.Option(
+            help="Seconds one attempt may take, answer included (default 30).",
+            rich_help_panel=_API,
+        ),
     ] = None,
     max_attempts: Annotated[
-        int | None, typer.Option(help="Attempts per row before it fails.", rich_help_panel=_API)
+        int | None,
+        typer.Option(
+            help="Attempts per request before the row is left for the second pass (default 5).",
+            rich_help_panel=_API,
+        ),
     ] = None,
+    max_wait: MaxWaitOpt = None,
     sandbox: Annotated[
         bool,
         typer.Option(
@@ -144,6 +154,7 @@ def run(
         "rate": rate,
         "timeout": timeout,
         "max_attempts": max_attempts,
+        "max_wait": max_wait,
         "canary": canary,
         "max_error_rate": max_error_rate,
         "verify": verify or None,

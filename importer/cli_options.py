@@ -158,6 +158,14 @@ MaxErrorRateOpt = Annotated[
         rich_help_panel=_API,
     ),
 ]
+MaxWaitOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Longest Retry-After to wait, in seconds (default 300); a row asked to wait"
+        " longer is left for the next run (api.deferred).",
+        rich_help_panel=_API,
+    ),
+]
 VerifyOpt = Annotated[
     bool,
     typer.Option("--verify", help="Read each new record back and check it.", rich_help_panel=_API),

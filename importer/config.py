@@ -33,6 +33,7 @@ DEFAULT_CONCURRENCY = 16
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_BACKOFF_BASE = 0.5
 DEFAULT_BACKOFF_MAX = 30.0
+DEFAULT_MAX_WAIT = 300.0
 DEFAULT_REPORT_DIR = Path("reports")
 DEFAULT_MAX_ERROR_RATE = 0.5
 DEFAULT_WORKBOOK_ROW_LIMIT = 200_000
@@ -155,6 +156,16 @@ class ApiSettings(_Section):
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=100)
     backoff_base: float = Field(default=DEFAULT_BACKOFF_BASE, ge=0)
     backoff_max: float = Field(default=DEFAULT_BACKOFF_MAX, ge=0)
+    max_wait: float = Field(
+        default=DEFAULT_MAX_WAIT,
+        ge=0,
+        description="the longest wait (Retry-After) sat through; a row asked to wait longer"
+        " is left for the next run",
+    )
+    second_pass: bool = Field(
+        default=True,
+        description="rows out of attempts on transient faults get one more pass at the end",
+    )
     max_error_rate: float = Field(
         default=DEFAULT_MAX_ERROR_RATE,
         gt=0,

@@ -2,10 +2,8 @@
 
     journal.start_run      resume an unfinished run of the same file, or start fresh
     catch_signals          SIGINT/SIGTERM → stop dispatching (a second one aborts)
-    preflight              one read-only request before any write (401/403 → exit 3)
-    register_rows          the uploader: flow control, reconcile before retry, journal
-    verify_rows            --verify: read each new record back
-    enable_messaging       --enable-messaging: a separate, explicit step
+    send_rows              importer.send: preflight, register, --verify, --enable-messaging,
+                           all on one executor (flow control, reconcile before retry, journal)
     journal.finish         the run's line in `did-import history`
 
 The journal is opened around all of it by `open_run` and closed with the run's exit
@@ -18,34 +16,31 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
-from importer.catalogue import API_NOT_ATTEMPTED
-from importer.client import make_client, preflight
+from importer.client import make_client
 from importer.config import Settings
-from importer.errors import ApiError
-from importer.followup import enable_messaging, verify_rows
 from importer.journal import Journal, RunJournal, RunStatus
 from importer.models import RowResult, SourceInfo, Status
+from importer.send import Batch, send_rows
 from importer.signals import StopSwitch, catch_signals
-from importer.uploader import UploadBatch, register_rows
 
 __all__ = [
     "JOURNAL_NAME",
     "RunHooks",
     "close_run",
     "journal_path",
-    "mark_not_attempted",
     "open_run",
     "run_loop",
     "upload",
 ]
 
 T = TypeVar("T")
+UploadBatch = Batch[RowResult]
 
 JOURNAL_NAME = "journal.sqlite"
 """The journal's file name in the report folder when no path is configured."""
@@ -104,7 +99,8 @@ def resumed(results: Sequence[RowResult], run: RunJournal) -> list[RowResult]:
 async def upload(
     results: list[RowResult], settings: Settings, run: RunJournal | None, hooks: RunHooks
 ) -> UploadBatch:
-    """Preflight, register, then the follow-up steps; signals are caught meanwhile."""
+    """Preflight, register, then the follow-up steps (`importer.send.send_rows`); signals
+    are caught meanwhile."""
     if run is not None:
         results = resumed(results, run)
     if not any(result.status is Status.WOULD_REGISTER for result in results):
@@ -112,40 +108,13 @@ async def upload(
     switch = hooks.stop or StopSwitch()
     with catch_signals(switch) if hooks.handle_signals else nullcontext():
         async with make_client(settings.api, transport=hooks.transport) as client:
-            try:
-                await preflight(client)
-            except ApiError as error:
-                return UploadBatch(results=mark_not_attempted(results), stopped_by=error)
-            batch = await register_rows(
+            batch = await send_rows(
                 results,
                 client,
                 settings.api,
-                on_result=hooks.on_result,
                 journal=run,
                 stop=switch,
+                on_result=hooks.on_result,
                 reconcile=run.reconcile if run is not None else frozenset(),
             )
-            if batch.stopped_by is None and not switch.requested:
-                batch.results = await _follow_up(batch.results, client, settings)
     return batch
-
-
-async def _follow_up(
-    results: list[RowResult], client: httpx.AsyncClient, settings: Settings
-) -> list[RowResult]:
-    if settings.api.verify:
-        results = await verify_rows(results, client, settings.api)
-    if settings.api.enable_messaging is not None:
-        results = await enable_messaging(results, client, settings.api)
-    return results
-
-
-def mark_not_attempted(results: Sequence[RowResult]) -> list[RowResult]:
-    """Every row that was going to be sent becomes `not_attempted`."""
-    issue = API_NOT_ATTEMPTED.issue()
-    return [
-        replace(result, status=Status.NOT_ATTEMPTED, issues=(*result.issues, issue))
-        if result.status is Status.WOULD_REGISTER
-        else result
-        for result in results
-    ]

@@ -1,4 +1,5 @@
-"""The HTTP edge: client construction, preflight, lookups, error bodies, answer classes."""
+"""The HTTP edge and how answers are read: client construction, preflight, lookups,
+error bodies, reading kinds."""
 
 from __future__ import annotations
 
@@ -15,17 +16,18 @@ from pydantic import SecretStr
 
 from importer import __version__
 from importer.client import (
-    Outcome,
-    classify,
-    classify_transport_error,
-    find_number,
     make_client,
     parse_problem,
-    preflight,
     retry_after,
 )
 from importer.config import ApiSettings
 from importer.errors import ApiError, ApiUnreachableError, AuthError
+from importer.send import Executor, RetryPolicy
+from importer.send.operations.lookup import find_number
+from importer.send.operations.preflight import preflight
+from importer.send.operations.register import read_registration
+from importer.send.reading import Kind, Reading, Request, read_transport_error
+from importer.send.steps import Steps
 from importer.transport import SafeAiohttpTransport, translate
 
 BASE_URL = "http://api.test/core/v2"
@@ -79,6 +81,45 @@ def call(
     return _call
 
 
+def executor(client: httpx.AsyncClient) -> Executor:
+    """An executor on `client` whose retries never sleep."""
+    settings = ApiSettings(base_url=BASE_URL, token=SecretStr(TOKEN), max_attempts=3)
+    policy = RetryPolicy.from_settings(settings).without_waits()
+    return Executor(client, settings, policy=policy)
+
+
+async def preflight_on(client: httpx.AsyncClient) -> None:
+    """The preflight, on an executor that never sleeps."""
+    await preflight(executor(client))
+
+
+class _Find:
+    """A one-item operation around `find_number`, to drive it alone."""
+
+    name = "find"
+
+    async def settle(self, item: str, steps: Steps) -> Reading:
+        return await find_number(steps, item)
+
+    def halted(self, item: str, steps: Steps, reason: str) -> Reading:
+        return Reading(kind=Kind.HALTED, detail=reason)
+
+    def cut_short(self, item: str, steps: Steps) -> Reading:
+        return self.halted(item, steps, "aborted")
+
+    def went_wrong(self, result: Reading) -> bool:
+        return False
+
+
+def find(digits: str) -> Callable[[httpx.AsyncClient], Coroutine[Any, Any, Reading]]:
+    """An action that looks `digits` up and returns the reading."""
+
+    async def action(client: httpx.AsyncClient) -> Reading:
+        return (await executor(client).run(_Find(), [digits])).results[0]
+
+    return action
+
+
 def page(*items: dict[str, Any]) -> httpx.Response:
     return httpx.Response(200, json={"items": list(items), "count": len(items), "has_more": False})
 
@@ -88,7 +129,7 @@ def test_client_sends_bearer_token_user_agent_and_joins_base_url(
     call: Any, seen: list[httpx.Request]
 ) -> None:
     """Requests carry `Authorization: Bearer`, the did-import User-Agent, under the base path."""
-    call(lambda _: page(), preflight)
+    call(lambda _: page(), preflight_on)
     request = seen[0]
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert request.headers["User-Agent"] == f"did-import/{__version__}"
@@ -117,7 +158,7 @@ def test_preflight_auth_refusal_raises_auth_error(call: Any, status: int, said: 
     """401/403 raise AuthError naming the status and the API's message, never the token."""
     body = error_body("authentication failed", (None, "bad credentials", None))
     with pytest.raises(AuthError) as caught:
-        call(lambda _: httpx.Response(status, json=body), preflight)
+        call(lambda _: httpx.Response(status, json=body), preflight_on)
     message = str(caught.value)
     assert caught.value.status_code == status
     assert f"HTTP {status}" in message
@@ -138,7 +179,7 @@ def test_preflight_transport_error_raises_unreachable(call: Any, error: Exceptio
         raise error
 
     with pytest.raises(ApiUnreachableError) as caught:
-        call(handler, preflight)
+        call(handler, preflight_on)
     assert BASE_URL in str(caught.value)
     assert "\n" not in str(caught.value)
 
@@ -146,20 +187,29 @@ def test_preflight_transport_error_raises_unreachable(call: Any, error: Exceptio
 def test_preflight_other_status_raises_api_error(call: Any) -> None:
     """Any other non-200 answer raises ApiError (exit 3) with the status in one line."""
     with pytest.raises(ApiError, match="HTTP 404") as caught:
-        call(lambda _: httpx.Response(404, text="<html>Not Found</html>"), preflight)
+        call(lambda _: httpx.Response(404, text="<html>Not Found</html>"), preflight_on)
     assert type(caught.value) is ApiError
 
 
 def test_preflight_accepts_a_page(call: Any) -> None:
     """A 200 page means the token can read: preflight returns quietly."""
-    assert call(lambda _: page(RECORD), preflight) is None
+    assert call(lambda _: page(RECORD), preflight_on) is None
+
+
+@pytest.mark.parametrize("busy", [429, 503])
+def test_preflight_retries_a_busy_api(call: Any, busy: int, seen: list[httpx.Request]) -> None:
+    """A 429 or 5xx on the preflight is retried like any request, not a refusal (exit 3)."""
+    answers = iter([httpx.Response(busy, headers={"Retry-After": "1"}), page()])
+    assert call(lambda _: next(answers), preflight_on) is None
+    assert len(seen) == 2
 
 
 # -- find_number -------------------------------------------------------------------
 def test_find_number_filters_by_quoted_digits(call: Any, seen: list[httpx.Request]) -> None:
     """The lookup asks for `phonenumber eq "<digits>"` with limit 1 and returns the record."""
-    found = call(lambda _: page(RECORD), lambda c: find_number(c, "12059051025"))
-    assert found == RECORD
+    found = call(lambda _: page(RECORD), find("12059051025"))
+    assert found.kind is Kind.DONE
+    assert found.body == RECORD
     params = seen[0].url.params
     assert params["filter"] == 'phonenumber eq "12059051025"'
     assert params["limit"] == "1"
@@ -171,36 +221,37 @@ def test_find_number_filters_by_quoted_digits(call: Any, seen: list[httpx.Reques
 )
 def test_find_number_none_without_matching_record(call: Any, reply: httpx.Response) -> None:
     """An empty page, or one whose items are not this number, means not ours."""
-    assert call(lambda _: reply, lambda c: find_number(c, "12059051025")) is None
+    found = call(lambda _: reply, find("12059051025"))
+    assert (found.kind, found.body) == (Kind.DONE, None)
 
 
 @pytest.mark.parametrize(
-    ("reply", "error"),
+    ("reply", "kind"),
     [
-        (httpx.Response(503, text="busy"), ApiError),
-        (httpx.Response(200, text="not json"), ApiError),
-        (httpx.Response(200, json={"no": "items"}), ApiError),
-        (httpx.Response(401, json=error_body("unauthorized")), AuthError),
+        (lambda: httpx.Response(503, text="busy"), Kind.UNKNOWN),
+        (lambda: httpx.Response(200, text="not json"), Kind.REFUSED),
+        (lambda: httpx.Response(200, json={"no": "items"}), Kind.REFUSED),
+        (lambda: httpx.Response(401, json=error_body("unauthorized")), Kind.STOP),
         (
-            httpx.Response(
+            lambda: httpx.Response(
                 200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip")
             ),
-            ApiError,
+            Kind.UNKNOWN,
         ),
     ],
 )
-def test_find_number_without_usable_answer_raises(
-    call: Any, reply: httpx.Response, error: type[Exception]
+def test_find_number_without_usable_answer_is_not_absent(
+    call: Any, reply: Callable[[], httpx.Response], kind: Kind
 ) -> None:
-    """A lookup that gets no usable answer raises an ApiError subclass, never returns None."""
-    with pytest.raises(error):
-        call(lambda _: reply, lambda c: find_number(c, "12059051025"))
+    """A lookup that gets no usable answer reads as such, never as 'absent'."""
+    found = call(lambda _: reply(), find("12059051025"))
+    assert found.kind is kind
 
 
 def test_find_number_wants_bare_digits(call: Any) -> None:
     """A number with '+' or spaces is a programming error, refused before any request."""
     with pytest.raises(ValueError, match="digits"):
-        call(lambda _: page(), lambda c: find_number(c, "+12059051025"))
+        call(lambda _: page(), find("+12059051025"))
 
 
 # -- parse_problem -----------------------------------------------------------------
@@ -274,7 +325,8 @@ def test_retry_after_http_date(date: str) -> None:
     assert retry_after(reply, now=now) == 30.0
 
 
-# -- classify ----------------------------------------------------------------------
+# -- reading answers ----------------------------------------------------------------------
+POST = Request(method="POST", path="/phonenumber/external_dids", what="+12059051025")
 DUPLICATE = error_body("conflict", ("phonenumber", "number already registered", None))
 DUPLICATE_OURS = error_body("conflict", ("phonenumber", "already registered", "sid-7"))
 PREFIX = error_body("validation", ("phonenumber", "outside the allowed prefixes", None))
@@ -282,72 +334,84 @@ VOICE = error_body("validation", ("capabilities", "voice is not allowed", None))
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "outcome"),
+    ("status", "body", "kind"),
     [
-        (200, RECORD, Outcome.CREATED),
-        (200, {"no": "sid"}, Outcome.UNKNOWN),
-        (422, DUPLICATE, Outcome.DUPLICATE),
-        (409, DUPLICATE, Outcome.DUPLICATE),
-        (422, DUPLICATE_OURS, Outcome.DUPLICATE),
-        (422, PREFIX, Outcome.REJECTED),
-        (422, VOICE, Outcome.REJECTED),
-        (400, error_body("malformed json"), Outcome.REJECTED),
-        (415, error_body("unsupported media type"), Outcome.REJECTED),
-        (401, error_body("unauthorized"), Outcome.REFUSED),
-        (403, error_body("forbidden"), Outcome.REFUSED),
-        (409, error_body("conflict, try later"), Outcome.RETRY),
-        (429, error_body("slow down"), Outcome.RETRY),
-        (408, None, Outcome.RETRY),
-        (500, None, Outcome.UNKNOWN),
-        (502, None, Outcome.UNKNOWN),
-        (503, error_body("unavailable"), Outcome.UNKNOWN),
-        (504, None, Outcome.UNKNOWN),
+        (200, RECORD, Kind.DONE),
+        (200, {"no": "sid"}, Kind.UNKNOWN),
+        (422, DUPLICATE, Kind.DONE),
+        (409, DUPLICATE, Kind.DONE),
+        (422, DUPLICATE_OURS, Kind.DONE),
+        (422, PREFIX, Kind.REFUSED),
+        (422, VOICE, Kind.REFUSED),
+        (400, error_body("malformed json"), Kind.REFUSED),
+        (415, error_body("unsupported media type"), Kind.REFUSED),
+        (401, error_body("unauthorized"), Kind.STOP),
+        (403, error_body("forbidden"), Kind.STOP),
+        (409, error_body("conflict, try later"), Kind.RETRY),
+        (429, error_body("slow down"), Kind.RETRY),
+        (408, None, Kind.RETRY),
+        (500, None, Kind.UNKNOWN),
+        (502, None, Kind.UNKNOWN),
+        (503, error_body("unavailable"), Kind.UNKNOWN),
+        (504, None, Kind.UNKNOWN),
     ],
 )
-def test_classify_follows_the_failure_table(
-    status: int, body: dict[str, Any] | None, outcome: Outcome
+def test_registration_reading_follows_the_failure_table(
+    status: int, body: dict[str, Any] | None, kind: Kind
 ) -> None:
-    """Each registration answer falls in the class carrierx-api.md gives it."""
+    """Each registration answer reads as the kind carrierx-api.md's table gives it."""
     reply = httpx.Response(status, json=body) if body is not None else httpx.Response(status)
-    answer = classify(reply)
-    assert answer.outcome is outcome
-    assert answer.status == status
+    reading = read_registration(reply, POST)
+    assert reading.kind is kind
+    assert reading.status == status
 
 
-def test_classify_429_keeps_retry_after_as_floor() -> None:
-    """A 429's Retry-After becomes the answer's wait floor."""
-    answer = classify(httpx.Response(429, headers={"Retry-After": "4"}))
-    assert answer.wait_floor == 4.0
+@pytest.mark.parametrize("status", [429, 503])
+def test_reading_keeps_retry_after_as_floor(status: int) -> None:
+    """A 429's (or 5xx's) Retry-After becomes the reading's wait floor."""
+    reading = read_registration(httpx.Response(status, headers={"Retry-After": "4"}), POST)
+    assert reading.wait_floor == 4.0
 
 
-def test_classify_duplicate_keeps_reference_sid() -> None:
+def test_duplicate_reading_keeps_reference_sid() -> None:
     """A duplicate answer carries the phonenumber error, with its reference_sid."""
-    answer = classify(httpx.Response(422, json=DUPLICATE_OURS))
-    assert answer.duplicate is not None
-    assert answer.duplicate.reference_sid == "sid-7"
+    reading = read_registration(httpx.Response(422, json=DUPLICATE_OURS), POST)
+    assert reading.problem is not None
+    error = reading.problem.about("phonenumber")
+    assert error is not None
+    assert error.reference_sid == "sid-7"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_redirect_reading_stops_the_run_naming_the_target(status: int) -> None:
+    """A 3xx is never followed: it reads STOP with an ApiError naming the Location."""
+    reply = httpx.Response(status, headers={"Location": "https://elsewhere.example/v2"})
+    reading = read_registration(reply, POST)
+    assert reading.kind is Kind.STOP
+    assert isinstance(reading.error, ApiError)
+    assert "https://elsewhere.example/v2" in str(reading.error)
+    assert "--base-url" in str(reading.error)
 
 
 @pytest.mark.parametrize(
-    ("error", "outcome", "reached"),
+    ("error", "kind", "reached"),
     [
-        (httpx.ConnectError("refused"), Outcome.RETRY, False),
-        (httpx.ConnectTimeout("slow"), Outcome.RETRY, False),
-        (httpx.PoolTimeout("pool"), Outcome.RETRY, False),
-        (httpx.ReadTimeout("read"), Outcome.UNKNOWN, True),
-        (httpx.WriteTimeout("write"), Outcome.UNKNOWN, True),
-        (httpx.ReadError("reset"), Outcome.UNKNOWN, True),
-        (httpx.RemoteProtocolError("closed"), Outcome.UNKNOWN, True),
-        (httpx.DecodingError("bad gzip"), Outcome.UNKNOWN, True),
+        (httpx.ConnectError("refused"), Kind.RETRY, False),
+        (httpx.ConnectTimeout("slow"), Kind.RETRY, False),
+        (httpx.PoolTimeout("pool"), Kind.RETRY, False),
+        (httpx.ReadTimeout("read"), Kind.UNKNOWN, True),
+        (httpx.WriteTimeout("write"), Kind.UNKNOWN, True),
+        (httpx.ReadError("reset"), Kind.UNKNOWN, True),
+        (httpx.RemoteProtocolError("closed"), Kind.UNKNOWN, True),
+        (httpx.DecodingError("bad gzip"), Kind.UNKNOWN, True),
     ],
 )
-def test_classify_transport_errors(
-    error: httpx.RequestError, outcome: Outcome, reached: bool
-) -> None:
+def test_transport_error_readings(error: httpx.RequestError, kind: Kind, reached: bool) -> None:
     """Errors before sending are safe to retry; after sending the outcome is unknown."""
-    answer = classify_transport_error(error)
-    assert answer.outcome is outcome
-    assert answer.reached is reached
-    assert answer.detail.startswith(type(error).__name__)
+    reading = read_transport_error(error)
+    assert reading.kind is kind
+    assert reading.reached is reached
+    assert reading.detail.startswith(type(error).__name__)
 
 
 # -- the aiohttp transport: which failures mean "nothing was sent" --------------------
@@ -356,31 +420,31 @@ def _request() -> httpx.Request:
 
 
 @pytest.mark.parametrize(
-    ("error", "expected", "outcome"),
+    ("error", "expected", "kind"),
     [
-        (aiohttp.ConnectionTimeoutError("connect timed out"), httpx.ConnectTimeout, Outcome.RETRY),
+        (aiohttp.ConnectionTimeoutError("connect timed out"), httpx.ConnectTimeout, Kind.RETRY),
         (
             aiohttp.ClientConnectorError(
                 aiohttp.client_reqrep.ConnectionKey("h", 1, False, True, None, None, None),
                 OSError(111, "refused"),
             ),
             httpx.ConnectError,
-            Outcome.RETRY,
+            Kind.RETRY,
         ),
-        (aiohttp.SocketTimeoutError("read timed out"), httpx.ReadTimeout, Outcome.UNKNOWN),
-        (aiohttp.ServerDisconnectedError(), httpx.RemoteProtocolError, Outcome.UNKNOWN),
-        (aiohttp.ClientOSError(104, "reset"), httpx.RemoteProtocolError, Outcome.UNKNOWN),
-        (aiohttp.ClientPayloadError("cut"), httpx.RemoteProtocolError, Outcome.UNKNOWN),
+        (aiohttp.SocketTimeoutError("read timed out"), httpx.ReadTimeout, Kind.UNKNOWN),
+        (aiohttp.ServerDisconnectedError(), httpx.RemoteProtocolError, Kind.UNKNOWN),
+        (aiohttp.ClientOSError(104, "reset"), httpx.RemoteProtocolError, Kind.UNKNOWN),
+        (aiohttp.ClientPayloadError("cut"), httpx.RemoteProtocolError, Kind.UNKNOWN),
     ],
     ids=["connect-timeout", "connect-refused", "read-timeout", "disconnect", "reset", "payload"],
 )
 def test_transport_counts_only_connect_failures_as_not_sent(
-    error: Exception, expected: type[httpx.TransportError], outcome: Outcome
+    error: Exception, expected: type[httpx.TransportError], kind: Kind
 ) -> None:
     """Only a failure to connect means the POST never left; anything later is unknown."""
     translated = translate(error, _request())
     assert type(translated) is expected
-    assert classify_transport_error(translated).outcome is outcome
+    assert read_transport_error(translated).kind is kind
 
 
 def test_transport_rereads_a_coarse_httpx_aiohttp_translation() -> None:
@@ -402,7 +466,7 @@ def test_default_transport_dropped_connection_is_unknown(make_sandbox: Any) -> N
                 await client.post("/phonenumber/external_dids", json={"phonenumber": "1"})
             return caught.value
 
-    assert classify_transport_error(run(post())).outcome is Outcome.UNKNOWN
+    assert read_transport_error(run(post())).kind is Kind.UNKNOWN
 
 
 def test_default_transport_refused_connection_is_not_sent() -> None:
@@ -415,4 +479,4 @@ def test_default_transport_refused_connection_is_not_sent() -> None:
                 await client.post("/phonenumber/external_dids", json={"phonenumber": "1"})
             return caught.value
 
-    assert classify_transport_error(run(post())).outcome is Outcome.RETRY
+    assert read_transport_error(run(post())).kind is Kind.RETRY

@@ -15,9 +15,11 @@ from importer import catalogue
 from importer.api import run_import
 from importer.client import make_client
 from importer.config import ApiSettings, build_settings
-from importer.followup import enable_messaging, verify_rows
 from importer.models import RawRow, RowResult, Status
 from importer.sandbox import SandboxServer
+from importer.send import Executor
+from importer.send.operations.messaging import EnableMessaging
+from importer.send.operations.verify import Verify
 
 SandboxFactory = Callable[..., SandboxServer]
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
@@ -29,7 +31,26 @@ SETTINGS = ApiSettings(
     backoff_max=0.0,
     enable_messaging="a2p",
     campaign_sid="campaign-1",
+    second_pass=False,
 )
+
+
+async def verify_rows(
+    results: list[RowResult], client: httpx.AsyncClient, settings: ApiSettings
+) -> list[RowResult]:
+    """The verify pass on an executor that never sleeps."""
+    executor = Executor(client, settings)
+    executor.policy = executor.policy.without_waits()
+    return (await executor.run_rows(Verify(), results)).results
+
+
+async def enable_messaging(
+    results: list[RowResult], client: httpx.AsyncClient, settings: ApiSettings
+) -> list[RowResult]:
+    """The messaging pass on an executor that never sleeps."""
+    executor = Executor(client, settings)
+    executor.policy = executor.policy.without_waits()
+    return (await executor.run_rows(EnableMessaging(settings), results)).results
 
 
 def result(i: int, status: Status = Status.REGISTERED, **extra: Any) -> RowResult:
@@ -104,6 +125,8 @@ def test_messaging_posts_the_enablement_for_registered_rows() -> None:
     bodies: list[tuple[str, bytes]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json={"status": "enabled"})
         bodies.append((request.url.path, request.content))
         return httpx.Response(200, json={"status": "in_progress"})
 
@@ -112,7 +135,52 @@ def test_messaging_posts_the_enablement_for_registered_rows() -> None:
     assert [path.split("/")[-2] for path, _ in bodies] == ["sid-0", "sid-1"]
     assert b'"type":"a2p"' in bodies[0][1].replace(b" ", b"")
     assert b'"campaign_sid":"campaign-1"' in bodies[0][1].replace(b" ", b"")
-    assert [r.extra.get("messaging") for r in out] == ["in_progress", "in_progress", None]
+    assert [r.extra.get("messaging") for r in out] == ["enabled", "enabled", None]
+    assert [codes(r) for r in out] == [[], [], []]
+
+
+def test_messaging_reads_the_state_until_it_is_final() -> None:
+    """An in_progress enablement is read back until it ends; `failed` gives a warning."""
+    states = iter(["in_progress", "in_progress", "failed"])
+    gets: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(200, json={"status": "in_progress"})
+        gets.append(request.url.path)
+        return httpx.Response(200, json={"status": next(states)})
+
+    [out] = drive(enable_messaging, [result(0)], handler)
+    assert len(gets) == 3
+    assert out.extra["messaging"] == "failed"
+    assert codes(out) == [catalogue.API_MESSAGING_FAILED.code]
+    assert "'failed'" in out.issues[0].message
+
+
+def test_messaging_still_in_progress_is_reported_pending() -> None:
+    """An enablement still in progress after every read-back is a messaging_pending warning."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "in_progress"})
+
+    [out] = drive(enable_messaging, [result(0)], handler)
+    assert out.extra["messaging"] == "in_progress"
+    assert codes(out) == [catalogue.API_MESSAGING_PENDING.code]
+
+
+def test_messaging_permanent_refusal_is_not_retried() -> None:
+    """A 400 on the enablement (a bad campaign) is sent once per row, never retried."""
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        error = {"field": "campaign_sid", "message": "unknown campaign"}
+        return httpx.Response(400, json={"message": "bad request", "errors": [error]})
+
+    out = drive(enable_messaging, [result(i) for i in range(13)], handler)
+    assert calls == ["POST"] * 13
+    assert all(codes(r) == [catalogue.API_MESSAGING_FAILED.code] for r in out)
+    assert "unknown campaign" in out[0].issues[0].message
 
 
 def test_messaging_refused_stops_the_step() -> None:
@@ -152,7 +220,12 @@ def test_sandbox_run_with_verify_and_messaging(sandbox: SandboxServer, tmp_path:
     registered = [r for r in outcome.results if r.status is Status.REGISTERED]
     assert len(registered) == 40
     assert all(r.extra.get("verified") is True for r in registered)
-    assert all(r.extra.get("messaging") == "in_progress" for r in registered)
-    posts = [e for e in sandbox.state.requests if e["path"].endswith("/messaging")]
+    assert all(r.extra.get("messaging") == "enabled" for r in registered)
+    assert not any(i.code.startswith("api.") for r in registered for i in r.issues)
+    posts = [
+        e
+        for e in sandbox.state.requests
+        if e["path"].endswith("/messaging") and e["method"] == "POST"
+    ]
     assert len(posts) == 40
     assert all(e["status"] == 200 for e in posts)

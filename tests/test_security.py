@@ -31,7 +31,7 @@ from test_inbox import drop, everything_written, make_settings
 from typer.testing import CliRunner
 
 from importer.cli import app
-from importer.client import make_client, preflight
+from importer.client import make_client
 from importer.config import ApiSettings, build_settings, is_loopback
 from importer.errors import ApiUnreachableError, ConfigError
 from importer.inbox import process_inbox
@@ -39,6 +39,8 @@ from importer.reporter.files import REPORT_MODE
 from importer.reporter.spool import ResultsSpool
 from importer.sandbox import DEFAULT_CARRIER_SID, Partner, SandboxConfig, SandboxServer
 from importer.sandbox.server import DEFAULT_HOST
+from importer.send import Executor
+from importer.send.operations.preflight import preflight
 
 REPO = Path(__file__).parent.parent
 SAMPLE = REPO / "sample_data" / "partner_numbers.csv"
@@ -185,7 +187,7 @@ def test_an_untrusted_certificate_stops_before_the_token_is_sent(tmp_path: Path)
 
     async def attempt() -> None:
         async with make_client(settings) as client:
-            await preflight(client)
+            await preflight(Executor(client, settings))
 
     try:
         with pytest.raises(ApiUnreachableError) as refused:

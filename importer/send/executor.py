@@ -1,0 +1,336 @@
+"""One executor runs any operation: the pool, the rate limit, the breaker, the stop switch.
+
+An operation (`importer.send.operations`) says what to send for one item and how to read
+the answers; the executor decides when and how often::
+
+    items ──▶ pool of `concurrency` workers ──▶ operation.settle(item, steps)
+                                                   │  steps.send(request, read, reconcile)
+                                                   ▼  (the retry loop: importer.send.steps)
+              rate slot (AdaptiveRate) → journal `sending` (writes) → request
+              → read the answer → breaker and rate fed → retry policy
+              ──▶ journal `settled`, `on_result` ──▶ results, in the items' order
+
+Rows that ran out of attempts on transient faults get one more pass at the end (after
+`backoff_max`, at most `max_wait`), before they are called failed. A pass stops
+(`Batch.stopped_by`) on a 401/403 or a redirect, when the circuit breaker trips, when
+the first `canary` items went wrong beyond `max_error_rate`, when
+`UNREACHABLE_AFTER_ITEMS` items in a row could not connect at all, or on a stop request
+(SIGINT/SIGTERM): requests in flight then finish, for at most `STOP_GRACE_SECONDS`; an
+abort (second signal) cancels them at once.
+
+The flow (rate, breaker), the policy and the stop switch belong to the executor and are
+shared by every pass; a pass's stop reason is its own, so a refused follow-up step
+(verify, messaging) does not unsay a registration pass that went well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import httpx
+
+from importer.config import ApiSettings
+from importer.errors import ApiError, ApiUnreachableError, RunStopped
+from importer.flow import AdaptiveRate, CircuitBreaker, Clock
+from importer.models import RowResult
+from importer.send.operation import Operation
+from importer.send.reading import Kind, Reading, Request
+from importer.send.retry import RetryPolicy
+from importer.send.steps import Steps, Tally
+from importer.signals import STOP_GRACE_SECONDS, StopSwitch
+
+__all__ = [
+    "UNREACHABLE_AFTER_ITEMS",
+    "Batch",
+    "Executor",
+    "Pass",
+    "RowLog",
+    "RowOperation",
+    "StopReason",
+]
+
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
+StopReason = ApiError | RunStopped
+
+UNREACHABLE_AFTER_ITEMS = 3
+"""A pass stops with `ApiUnreachableError` after this many items in a row never connected."""
+
+_NOT_ERRORS = frozenset({409, 429})  # retried, but no sign of a failing server
+
+
+class RowOperation(Operation[RowResult, RowResult], Protocol):
+    """An operation over a sheet's rows: it also says which rows it takes."""
+
+    def takes(self, result: RowResult) -> bool:
+        """True for a row this operation acts on."""
+        ...
+
+
+class RowLog(Protocol):
+    """What the executor tells the journal (`importer.journal.RunJournal` implements it)."""
+
+    def sending(self, row_number: int, attempts: int) -> None: ...
+
+    def settled(self, result: RowResult) -> None: ...
+
+
+@dataclass(slots=True)
+class Batch(Generic[ResultT]):
+    """One pass's answer: a result per item, in order, and what stopped it, if anything."""
+
+    results: list[ResultT]
+    stopped_by: StopReason | None = None
+
+
+class Executor:
+    """Runs operations on one client with one rate limit, breaker, policy and stop switch."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        settings: ApiSettings,
+        *,
+        policy: RetryPolicy | None = None,
+        stop: StopSwitch | None = None,
+        journal: RowLog | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.policy = policy or RetryPolicy.from_settings(settings)
+        self.stop = stop or StopSwitch()
+        self.journal = journal
+        self.flow = AdaptiveRate(settings.rate, clock=clock, sleep=self.policy.sleep)
+        self.breaker = CircuitBreaker(settings.max_error_rate)
+        self._base = str(client.base_url).rstrip("/")
+
+    async def run(
+        self,
+        operation: Operation[ItemT, ResultT],
+        items: Sequence[ItemT],
+        *,
+        on_result: Callable[[ResultT], None] | None = None,
+        canary: int = 0,
+        tallies: Sequence[Tally] | None = None,
+    ) -> Batch[ResultT]:
+        """Settle every item with `operation`; results in the items' order.
+
+        `tallies` (one per item) carry what is known of each item before it is sent:
+        its journal row, and whether an earlier run may have sent it (`maybe_done`).
+        """
+        run = Pass(self, operation, on_result)
+        return await run.run(items, canary, tallies or [Tally() for _ in items])
+
+    async def run_rows(
+        self,
+        operation: RowOperation,
+        results: Sequence[RowResult],
+        *,
+        on_result: Callable[[RowResult], None] | None = None,
+        canary: int = 0,
+        tally: Callable[[RowResult], Tally] = lambda _: Tally(),
+    ) -> Batch[RowResult]:
+        """Run `operation` on the rows it takes; every row comes back, in order."""
+        chosen = [index for index, result in enumerate(results) if operation.takes(result)]
+        rows = [results[index] for index in chosen]
+        batch = await self.run(
+            operation, rows, on_result=on_result, canary=canary, tallies=[tally(r) for r in rows]
+        )
+        out = list(results)
+        for index, result in zip(chosen, batch.results, strict=True):
+            out[index] = result
+        return Batch(out, batch.stopped_by)
+
+    def url(self, path: str) -> httpx.URL:
+        """The absolute URL of `path` (built once per request: httpx parses relative twice)."""
+        return httpx.URL(path if "://" in path else self._base + path)
+
+
+class Pass(Generic[ItemT, ResultT]):
+    """One operation over its items: the workers, and what stops them."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        operation: Operation[ItemT, ResultT],
+        on_result: Callable[[ResultT], None] | None,
+    ) -> None:
+        self.executor = executor
+        self.operation = operation
+        self.on_result = on_result
+        self.stopped_by: StopReason | None = None
+        self.unreachable_items = 0
+        self.published: set[int] = set()
+
+    async def run(
+        self, items: Sequence[ItemT], canary: int, tallies: Sequence[Tally]
+    ) -> Batch[ResultT]:
+        """The pass: canary, the rest, the second pass, and the rows no worker reached."""
+        out: list[ResultT | None] = [None] * len(items)
+        steps = [Steps(self, tally) for tally in tallies]
+        jobs = list(enumerate(items))
+        canary = min(canary, len(jobs))
+        held = await self._pool(jobs[:canary], steps, out, final=False)
+        if canary and self.stopped_by is None:
+            self._judge_canary([result for result in out[:canary] if result is not None])
+        held += await self._pool(jobs[canary:], steps, out, final=False)
+        if held and self.stopped_by is None and self.executor.settings.second_pass:
+            await self._second_pass([jobs[index] for index in held], steps, out)
+        for index, item in jobs:  # held when the pass stopped, or never reached
+            if out[index] is None:
+                out[index] = self.operation.halted(item, steps[index], self._reason())
+            if index not in self.published:
+                self._publish(index, out)
+        return Batch([result for result in out if result is not None], self.stopped_by)
+
+    async def _second_pass(
+        self, jobs: list[tuple[int, ItemT]], steps: list[Steps], out: list[ResultT | None]
+    ) -> None:
+        """Items out of attempts on transient faults: one more pass, after a pause."""
+        policy = self.executor.policy
+        await policy.sleep(min(policy.backoff_max, policy.max_wait))
+        for index, _ in jobs:
+            steps[index].tally.exhausted = False
+        if self.halted() is None:
+            await self._pool(jobs, steps, out, final=True)
+
+    async def _pool(
+        self,
+        jobs: list[tuple[int, ItemT]],
+        steps: list[Steps],
+        out: list[ResultT | None],
+        *,
+        final: bool,
+    ) -> list[int]:
+        """Settle `jobs` with `concurrency` workers; the indexes held for a second pass."""
+        pending, held = iter(jobs), []
+
+        async def worker() -> None:
+            for index, item in pending:
+                try:
+                    out[index] = await self.operation.settle(item, steps[index])
+                except asyncio.CancelledError:
+                    out[index] = self.operation.cut_short(item, steps[index])
+                    self._publish(index, out)
+                    raise
+                if steps[index].tally.exhausted and not final and self.stopped_by is None:
+                    held.append(index)
+                else:
+                    self._publish(index, out)
+
+        workers = min(self.executor.settings.concurrency, len(jobs))
+        await self._work([worker() for _ in range(workers)])
+        return held
+
+    async def _work(self, coroutines: list[Coroutine[Any, Any, None]]) -> None:
+        """Run the workers; honour stop requests and aborts; a worker's bug surfaces as is."""
+        if not coroutines:
+            return
+        workers = [asyncio.create_task(coroutine) for coroutine in coroutines]
+        watcher = asyncio.create_task(self._watch_stop(workers))
+        try:
+            done, _ = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            watcher.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                for other in workers:
+                    other.cancel()
+                raise task.exception() from None  # type: ignore[misc]
+        if any(not task.done() for task in workers):
+            await asyncio.wait(workers)
+
+    async def _watch_stop(self, workers: list[asyncio.Task[None]]) -> None:
+        """On a stop request stop dispatching; on abort or after the grace, cancel in flight."""
+        switch = self.executor.stop
+        await switch.wait()
+        self.halted()
+        try:
+            async with asyncio.timeout(STOP_GRACE_SECONDS):
+                await switch.wait(abort=True)
+        except TimeoutError:
+            pass
+        for task in workers:
+            task.cancel()
+
+    def _publish(self, index: int, out: list[ResultT | None]) -> None:
+        """An item's result is final: journal it and tell `on_result`, once."""
+        result = out[index]
+        if result is None or index in self.published:
+            return
+        self.published.add(index)
+        journal = self.executor.journal
+        if journal is not None and isinstance(result, RowResult):
+            journal.settled(result)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def _judge_canary(self, results: list[ResultT]) -> None:
+        bad = sum(self.operation.went_wrong(result) for result in results)
+        limit = self.executor.settings.max_error_rate
+        if results and bad / len(results) > limit:
+            self.stop(
+                RunStopped(
+                    f"canary: {bad} of the first {len(results)} rows were rejected or failed "
+                    f"(more than {limit:.0%}); fix them and run again"
+                )
+            )
+
+    # -- what the retry loop (importer.send.steps) tells the pass ---------------------
+    def halted(self) -> Reading | None:
+        """A HALTED reading once the pass has stopped (a stop request stops it now)."""
+        switch = self.executor.stop
+        if switch.requested:
+            self.stop(RunStopped(f"interrupted ({switch.reason}); run again to resume"))
+        if self.stopped_by is None:
+            return None
+        return Reading(kind=Kind.HALTED, detail=str(self.stopped_by), error=self.stopped_by)
+
+    def observe(self, request: Request, reading: Reading) -> None:
+        """Feed the adaptive rate and the breaker with one answer; stop on STOP."""
+        executor = self.executor
+        executor.flow.answered(throttled=reading.status == 429)
+        if reading.reached:
+            self.unreachable_items = 0
+        if reading.kind is Kind.STOP and isinstance(reading.error, ApiError):
+            self.stop(reading.error)
+        if not request.watched:
+            return
+        error = reading.kind is Kind.UNKNOWN or (
+            reading.kind is Kind.RETRY and reading.status not in _NOT_ERRORS
+        )
+        breaker = executor.breaker
+        if breaker.record(error) and self.stopped_by is None:
+            self.stop(
+                RunStopped(
+                    f"circuit breaker: {breaker.error_rate:.0%} of the last "
+                    f"{breaker.samples} requests failed (limit "
+                    f"{breaker.max_error_rate:.0%}); run again to resume"
+                )
+            )
+
+    def exhausted(self, tally: Tally, reading: Reading) -> None:
+        """An item ran out of attempts: after enough that never connected, stop the pass."""
+        if tally.connect_failures < tally.attempts or tally.attempts == 0:
+            return
+        self.unreachable_items += 1
+        if self.unreachable_items >= UNREACHABLE_AFTER_ITEMS:
+            self.stop(
+                ApiUnreachableError(
+                    f"cannot reach {self.executor.client.base_url}: {self.unreachable_items} "
+                    f"rows in a row failed to connect ({reading.detail})"
+                )
+            )
+
+    def stop(self, error: StopReason) -> None:
+        """Stop the pass (the first reason wins)."""
+        if self.stopped_by is None:
+            self.stopped_by = error
+
+    def _reason(self) -> str:
+        return "the run stopped" if self.stopped_by is None else str(self.stopped_by)

@@ -1,0 +1,53 @@
+"""What an operation is: the data and rules of one kind of request, run by the executor.
+
+An operation module (`importer.send.operations.register`, `lookup`, `verify`,
+`messaging`, …) says, and says only:
+
+- which items it takes (`takes`, for operations over a sheet's rows);
+- the request it sends for an item (a `Request`: method, path, body);
+- how an answer is read (a `read` function narrowing `read_answer`: done, permanent
+  refusal, retry, or outcome unknown);
+- how an unknown outcome is reconciled (a `reconcile` coroutine that reads the record
+  back: settled, or absent so the request may be sent again);
+- what an item becomes when the run stops before or while it is sent (`halted`,
+  `cut_short`), and whether a result went wrong (`went_wrong`, for the canary);
+- its issue codes (declared in `importer.catalogue`).
+
+Everything else (workers, rate, retries and waits, journal, breaker, stop) is the
+executor's (`importer.send.executor`), the same for every operation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from importer.send.steps import Steps
+
+__all__ = ["Operation"]
+
+ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
+ResultT = TypeVar("ResultT")
+
+
+class Operation(Protocol[ItemT_contra, ResultT]):
+    """One kind of request, as data and rules (see the module doc)."""
+
+    name: str
+    """Short and stable: the journal and `history` record it (`register`, `lookup`, …)."""
+
+    async def settle(self, item: ItemT_contra, steps: Steps) -> ResultT:
+        """Send what `item` needs through `steps.send` until it has its result."""
+        ...
+
+    def halted(self, item: ItemT_contra, steps: Steps, reason: str) -> ResultT:
+        """The result of an item the run stopped before it was settled."""
+        ...
+
+    def cut_short(self, item: ItemT_contra, steps: Steps) -> ResultT:
+        """The result of an item whose request was cancelled in flight (an abort)."""
+        ...
+
+    def went_wrong(self, result: ResultT) -> bool:
+        """True for a result the canary counts against the run."""
+        ...
