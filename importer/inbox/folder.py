@@ -5,7 +5,6 @@ See `importer.inbox` for the layout and the life of a file.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from importer.config import Settings, redact, secrets_of
 from importer.errors import ConfigError, ImporterError, InboxBusy, RunStopped
 from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger, write_json
 from importer.loader import sha256_of
+from importer.locking import Holder, locked
 from importer.logs import describe_counts, event, get_logger
 from importer.notify import notify
 
@@ -83,20 +83,14 @@ class Inbox:
             raise ConfigError(f"{self.root}: inbox folder does not exist")
         for folder in (self.root / "incoming", self.processing, self.state):
             folder.mkdir(parents=True, exist_ok=True)
-        with (self.state / "lock").open("a+", encoding="utf-8") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip()
-                by = f" (pid {holder})" if holder else ""
-                message = f"{self.root}: another did-import inbox run holds the lock{by}"
-                raise InboxBusy(f"{message}; nothing done") from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n")
-            handle.flush()
+        with locked(self.state / "lock", self._busy):
             yield
+
+    def _busy(self, holder: Holder) -> InboxBusy:
+        by = holder.describe()
+        return InboxBusy(
+            f"{self.root}: another did-import inbox run holds the lock ({by}); nothing done"
+        )
 
     def run_once(self, *, idle_level: int) -> InboxRun:
         """One pass: resume jobs left in processing/, then claim and run new files."""
