@@ -12,6 +12,10 @@ One SQLite file (WAL mode; default `reports/journal.sqlite`) holds two tables::
 never taken for another's. A journal written before it existed (schema 0) gains the
 column, every old run and row being `register`, the first time it is opened.
 
+One run at a time: a run holds `<journal>.lock` (`importer.locking`) from `start_run`
+until the journal closes; another run on the same journal raises `JournalBusy` (exit 5)
+before it journals or sends anything. Reading the history takes no lock.
+
 A row's state moves `pending → sending → done | failed`: `sending` is written (and
 committed) *before* each POST leaves, the outcome after the answer settles the row.
 `done` means the row has its final answer (registered, already registered, rejected);
@@ -44,7 +48,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, JournalBusy
+from importer.locking import FileLock, Holder
 from importer.models import Issue, RowResult, Severity, Status
 
 __all__ = [
@@ -170,10 +175,12 @@ def _now() -> str:
 
 
 class Journal:
-    """The journal file; `start_run` hands out a `RunJournal` bound to one run."""
+    """The journal file; `start_run` takes its lock and hands out a `RunJournal` bound to
+    one run. Opening it alone (for `history`) takes no lock."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = FileLock(path.with_name(f"{path.name}.lock"))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600, exist_ok=True)  # rows carry partner data: owner only
@@ -197,11 +204,25 @@ class Journal:
         self.close()
 
     def close(self) -> None:
-        """Commit what is pending and close the file (idempotent)."""
-        with contextlib.suppress(sqlite3.ProgrammingError):  # already closed
-            if self.db.in_transaction:
-                self.db.execute("commit")
-        self.db.close()
+        """Commit what is pending, close the file and let the lock go (idempotent)."""
+        try:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # already closed
+                if self.db.in_transaction:
+                    self.db.execute("commit")
+            self.db.close()
+        finally:
+            self._lock.release()
+
+    def lock(self) -> None:
+        """Hold `<journal>.lock` until `close` (idempotent): one run per journal at a time.
+
+        Raises `JournalBusy` (exit 5) at once when another run holds it; a lock left by a
+        dead process is taken over. `start_run` calls it; a caller may call it earlier.
+        """
+        self._lock.acquire(self._busy)
+
+    def _busy(self, holder: Holder) -> JournalBusy:
+        return JournalBusy(f"another run ({holder.describe()}) holds {self.path}")
 
     @_translated
     def start_run(
@@ -214,8 +235,9 @@ class Journal:
         fresh: bool,
         operation: str = DEFAULT_OPERATION,
     ) -> RunJournal:
-        """Open a run of `operation` for `results` (validated rows), resuming the last run
-        of the same file, API and operation when it is unfinished."""
+        """Take the lock, then open a run of `operation` for `results` (validated rows),
+        resuming the last run of the same file, API and operation when it is unfinished."""
+        self.lock()
         last = None if fresh else self._last_run(sha256, base_url, operation)
         resumed_from = last.run_id if last and last.status != RunStatus.FINISHED else None
         cursor = self.db.execute(

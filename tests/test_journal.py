@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from importer import catalogue
-from importer.errors import ConfigError
+from importer.errors import ConfigError, JournalBusy
 from importer.journal import (
     SCHEMA_VERSION,
     Journal,
@@ -354,3 +357,61 @@ def test_a_journal_from_a_newer_did_import_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(ConfigError, match=r"new\.sqlite: written by a newer did-import"):
         Journal(path)
+
+
+# -- one run at a time ----------------------------------------------------------------
+
+
+def lock_text(path: Path) -> str:
+    return path.with_name(f"{path.name}.lock").read_text(encoding="utf-8")
+
+
+def test_a_second_run_on_a_held_journal_is_busy(tmp_path: Path) -> None:
+    """While a run holds the journal, another raises JournalBusy (exit 5), naming the holder."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as holder, Journal(path) as other:
+        start(holder, [row(0)])
+        pid, started = lock_text(path).split()
+        with pytest.raises(JournalBusy) as caught:
+            start(other, [row(0)])
+        assert caught.value.exit_code == 5
+        assert str(caught.value) == f"another run (pid {pid}, started {started}) holds {path}"
+        assert int(pid) == os.getpid()
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", started)
+        assert len(holder.history()) == 1  # the busy run journaled nothing
+
+
+def test_history_reads_while_a_run_holds_the_journal(tmp_path: Path) -> None:
+    """`history` takes no lock: it lists the runs while another run holds the journal."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as holder:
+        start(holder, [row(0)])
+        assert [record.status for record in iter_history(path, 5)] == ["running"]
+        assert format_history(iter_history(path, 5))[0].startswith("#1 ")
+
+
+def test_closing_the_journal_lets_the_next_run_in(tmp_path: Path) -> None:
+    """The lock is held until the journal closes; then the next run takes it."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as first:
+        start(first, [row(0)])
+        start(first, [row(1)])  # the same journal object may start runs again
+    with Journal(path) as second:
+        assert start(second, [row(0)]).resumed_from is not None
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    """A lock file naming a process that no longer exists does not block: the run takes it."""
+    path = tmp_path / "j.sqlite"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path.with_name("j.sqlite.lock").write_text(
+        f"{dead.stdout.strip()} 2025-06-01T09:30:00+00:00\n", encoding="utf-8"
+    )
+    with Journal(path) as journal:
+        start(journal, [row(0)])
+        assert lock_text(path).split()[0] == str(os.getpid())

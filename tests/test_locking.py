@@ -1,4 +1,4 @@
-"""One process at a time: the flock helper shared by the journal and the inbox."""
+"""One run at a time: the flock helper, and two real `did-import run` processes on one journal."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ import re
 import stat
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from bench.campaign import number, report_rows, write_numbers
 from importer.errors import LockHeld
 from importer.locking import FileLock, Holder, locked
+from importer.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
+SandboxFactory = Callable[..., SandboxServer]
 
 
 class Busy(LockHeld):
@@ -123,3 +129,70 @@ def test_the_lock_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "x.lock").stat().st_mode) == 0o600
+
+
+# -- two real `did-import run` processes on one journal ----------------------------------
+
+
+def cli_run(
+    server: SandboxServer, tmp_path: Path, source: Path, name: str
+) -> subprocess.Popen[str]:
+    """Start `python -m importer.cli run` on `source`, its report named after `name`."""
+    env = os.environ | {
+        "CARRIERX_BASE_URL": server.base_url,
+        "CARRIERX_TOKEN": server.token,
+        "PYTHONPATH": str(ROOT),
+    }
+    args = [
+        *(sys.executable, "-m", "importer.cli", "run", str(source)),
+        *("--report", str(tmp_path / f"{name}.xlsx")),
+        *("--journal", str(tmp_path / "journal.sqlite")),
+        *("--concurrency", "4"),
+    ]
+    return subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A finished process: its pid, exit code, stdout and stderr."""
+
+    pid: int
+    code: int
+    out: str
+    err: str
+
+
+def finish(process: subprocess.Popen[str]) -> Ended:
+    out, err = process.communicate(timeout=120)
+    return Ended(process.pid, process.returncode, out, err)
+
+
+def test_two_runs_on_one_journal_one_works_the_other_exits_5(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    """Two `run`s started together on one journal: one registers each number once, one exits 5."""
+    server = make_sandbox(
+        latency_ms=50
+    )  # ~2 s of POSTs: the winner still runs when the other starts
+    count = 160
+    source = write_numbers(tmp_path / "numbers.csv", count)
+    processes = {name: cli_run(server, tmp_path, source, name) for name in ("a", "b")}
+    ended = {name: finish(process) for name, process in processes.items()}
+    assert sorted(end.code for end in ended.values()) == [0, 5], ended
+    (winner,) = (name for name, end in ended.items() if end.code == 0)
+    (loser,) = (name for name, end in ended.items() if end.code == 5)
+    journal = tmp_path / "journal.sqlite"
+    pid, started = journal.with_name("journal.sqlite.lock").read_text(encoding="utf-8").split()
+    assert int(pid) == ended[winner].pid
+    busy_line = f"did-import: another run (pid {pid}, started {started}) holds {journal}"
+    assert (ended[loser].err.splitlines(), ended[loser].out) == ([busy_line], "")
+    assert not (tmp_path / f"{loser}.xlsx").exists()
+    held = Counter(record["phonenumber"] for record in server.state.records)
+    assert held == Counter({number(i): 1 for i in range(count)})
+    report = report_rows(tmp_path / f"{winner}.xlsx")
+    assert Counter(status for status, _ in report.values()) == {"registered": count}
+    posts = Counter(e["status"] for e in server.state.requests if e["method"] == "POST")
+    assert posts == {200: count}  # before the lock, both POSTed every number (the 2nd got 422)
+    assert len(server.state.requests) == count + 1  # the winner's preflight and POSTs: no more

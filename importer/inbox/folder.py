@@ -19,7 +19,7 @@ from typing import Any
 
 from importer.api import RunOutcome
 from importer.config import Settings, redact, secrets_of
-from importer.errors import ConfigError, ImporterError, InboxBusy, RunStopped
+from importer.errors import ConfigError, ImporterError, InboxBusy, JournalBusy, RunStopped
 from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger, write_json
 from importer.loader import sha256_of
 from importer.locking import Holder, locked
@@ -166,12 +166,12 @@ class Inbox:
             return self._duplicate(job, *first)
         try:
             outcome = self.runner(folder / name, self._settings_for(job))
-        except RunStopped as error:
-            return self._pending(job, str(error))
+        except (RunStopped, JournalBusy) as error:  # resumable, or its journal is busy
+            return self._pending(job, str(error), error.exit_code)
         except ImporterError as error:
             return self._unusable(job, error)
         if outcome.exit_code == RunStopped.exit_code:
-            return self._pending(job, outcome.summary.stopped_reason)
+            return self._pending(job, outcome.summary.stopped_reason, RunStopped.exit_code)
         return self._finished(job, outcome)
 
     def _settings_for(self, job: _Job) -> Settings:
@@ -230,10 +230,10 @@ class Inbox:
             job.outcome(FileState.DUPLICATE, 1, target, summary_path=summary, note=message)
         )
 
-    def _pending(self, job: _Job, reason: str | None) -> FileOutcome:
+    def _pending(self, job: _Job, reason: str | None, code: int) -> FileOutcome:
         why = self._redact(reason or "interrupted")
         message = f"stopped ({why}); stays in processing/ and resumes on the next run"
-        return self._report(job.outcome(FileState.PENDING, 4, job.folder, note=message))
+        return self._report(job.outcome(FileState.PENDING, code, job.folder, note=message))
 
     def _close(self, job: _Job, state: FileState, code: int) -> Path:
         """Move the job folder to its state's home and remember the file in the ledger."""
