@@ -279,7 +279,8 @@ def history(
     profile: ProfileOpt = None,
     limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
 ) -> None:
-    """List past runs from the journal: when, which file, how it ended, the counts."""
+    """List past runs from the journal: when, which operation and file, how it ended, the
+    counts. It only reads, so it works while a run holds the journal."""
     from importer.journal import format_history, iter_history
     from importer.session import journal_path
 

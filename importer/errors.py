@@ -13,7 +13,9 @@ Only what stops a whole run is an exception, and every one of them derives from
     │   ├── AuthError                     401 / 403: bad token, missing scope, feature off
     │   └── ApiUnreachableError           connection refused, DNS, TLS, repeated timeouts
     ├── RunStopped                exit 4  interrupted or stopped by a threshold; resumable
-    └── InboxBusy                 exit 5  another run holds the inbox's lock; nothing done
+    └── LockHeld                  exit 5  another process holds a lock this run needs; nothing done
+        ├── InboxBusy                     another `did-import inbox` run holds the inbox
+        └── JournalBusy                   another run holds the journal
 
 Third-party exceptions (httpx, csv, zipfile, calamine) are translated into these at the
 module that calls the third party, never further in.
@@ -79,7 +81,15 @@ class RunStopped(ImporterError):
     exit_code = 4
 
 
-class InboxBusy(ImporterError):
-    """Another `did-import inbox` run holds the inbox's lock; this one did nothing (exit 5)."""
+class LockHeld(ImporterError):
+    """Another process holds a lock this run needs; this one did nothing (exit 5)."""
 
     exit_code = 5
+
+
+class InboxBusy(LockHeld):
+    """Another `did-import inbox` run holds the inbox's lock."""
+
+
+class JournalBusy(LockHeld):
+    """Another run holds the journal's lock: one run per journal at a time."""

@@ -2,9 +2,19 @@
 
 One SQLite file (WAL mode; default `reports/journal.sqlite`) holds two tables::
 
-    runs  run_id, file, sha256, base_url, started/finished, status, counts, report, exit code
-    rows  (sha256, base_url, row_number) → payload hash, state, sid, attempts, last error,
-          and the row's final outcome (status, sid, issues) once it has one
+    runs  run_id, file, sha256, base_url, operation, started/finished, status, counts,
+          report, exit code
+    rows  (sha256, base_url, operation, row_number) → payload hash, state, sid, attempts,
+          last error, and the row's final outcome (status, sid, issues) once it has one
+
+`operation` is what the run does to each row (`register` today; `lookup`, `update`,
+`delete`, `replace` …): an opaque short string, so one operation's rows and runs are
+never taken for another's. A journal written before it existed (schema 0) gains the
+column, every old run and row being `register`, the first time it is opened.
+
+One run at a time: a run holds `<journal>.lock` (`importer.locking`) from `start_run`
+until the journal closes; another run on the same journal raises `JournalBusy` (exit 5)
+before it journals or sends anything. Reading the history takes no lock.
 
 A row's state moves `pending → sending → done | failed`: `sending` is written (and
 committed) *before* each POST leaves, the outcome after the answer settles the row.
@@ -14,11 +24,11 @@ committed) *before* each POST leaves, the outcome after the answer settles the r
 a power cut may lose the last ones, which costs a lookup, never a second registration,
 because the API refuses a number twice and the uploader reconciles that answer.
 
-Resume: `start_run` looks at the last run for the same file (sha256) and API base URL.
-If it did not finish (crashed, killed, interrupted, stopped by a threshold or the API),
-the new run resumes it: `done` rows are not sent again (their outcome comes from here
-into the report), `sending` rows and `failed` rows that were sent are looked up before
-any POST, the rest proceed. If it finished, or `fresh=True`, the run starts over. A
+Resume: `start_run` looks at the last run for the same file (sha256), API base URL and
+operation. If it did not finish (crashed, killed, interrupted, stopped by a threshold or
+the API), the new run resumes it: `done` rows are not sent again (their outcome comes
+from here into the report), `sending` rows and `failed` rows that were sent are looked
+up before any POST, the rest proceed. If it finished, or `fresh=True`, the run starts over. A
 row whose payload changed since it was journaled (its hash differs) is treated as new.
 """
 
@@ -38,10 +48,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from importer.errors import ConfigError
+from importer.errors import ConfigError, JournalBusy
+from importer.locking import FileLock, Holder
 from importer.models import Issue, RowResult, Severity, Status
 
 __all__ = [
+    "DEFAULT_OPERATION",
+    "SCHEMA_VERSION",
     "Journal",
     "RowState",
     "RunJournal",
@@ -56,12 +69,19 @@ _S = TypeVar("_S")
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
-_SCHEMA = """
-create table if not exists runs (
+DEFAULT_OPERATION = "register"
+"""The operation of a run that names none, and of every run journaled before schema 1."""
+
+SCHEMA_VERSION = 1
+"""The journal's `pragma user_version`: 0 had no `operation`, 1 has it in runs and rows."""
+
+_RUNS = f"""
+create table runs (
     run_id integer primary key autoincrement,
     file text not null,
     sha256 text not null,
     base_url text not null,
+    operation text not null default '{DEFAULT_OPERATION}',
     started_at text not null,
     finished_at text,
     status text not null,
@@ -70,11 +90,13 @@ create table if not exists runs (
     exit_code integer,
     resumed_from integer,
     pid integer
-);
-create index if not exists runs_by_file on runs (sha256, base_url, run_id);
-create table if not exists rows (
+)"""
+_RUNS_INDEX = "create index runs_by_file on runs (sha256, base_url, operation, run_id)"
+_ROWS = f"""
+create table rows (
     sha256 text not null,
     base_url text not null,
+    operation text not null default '{DEFAULT_OPERATION}',
     row_number integer not null,
     payload_hash text not null,
     phonenumber text,
@@ -85,9 +107,8 @@ create table if not exists rows (
     outcome text,
     run_id integer,
     updated_at text,
-    primary key (sha256, base_url, row_number)
-) without rowid;
-"""
+    primary key (sha256, base_url, operation, row_number)
+) without rowid"""
 
 
 class RowState(StrEnum):
@@ -118,6 +139,7 @@ class RunRecord:
     file: str
     sha256: str
     base_url: str
+    operation: str
     started_at: str
     finished_at: str | None
     status: str
@@ -153,10 +175,12 @@ def _now() -> str:
 
 
 class Journal:
-    """The journal file; `start_run` hands out a `RunJournal` bound to one run."""
+    """The journal file; `start_run` takes its lock and hands out a `RunJournal` bound to
+    one run. Opening it alone (for `history`) takes no lock."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = FileLock(path.with_name(f"{path.name}.lock"))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600, exist_ok=True)  # rows carry partner data: owner only
@@ -164,7 +188,7 @@ class Journal:
             self.db.execute("pragma journal_mode=wal")
             self.db.execute("pragma synchronous=normal")
             self.db.execute("pragma busy_timeout=5000")
-            self.db.executescript(_SCHEMA)
+            _prepare(self.db, path)
         except (OSError, sqlite3.Error) as error:
             raise ConfigError(f"{path}: cannot open the journal ({error})") from None
 
@@ -180,36 +204,60 @@ class Journal:
         self.close()
 
     def close(self) -> None:
-        """Commit what is pending and close the file (idempotent)."""
-        with contextlib.suppress(sqlite3.ProgrammingError):  # already closed
-            if self.db.in_transaction:
-                self.db.execute("commit")
-        self.db.close()
+        """Commit what is pending, close the file and let the lock go (idempotent)."""
+        try:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # already closed
+                if self.db.in_transaction:
+                    self.db.execute("commit")
+            self.db.close()
+        finally:
+            self._lock.release()
+
+    def lock(self) -> None:
+        """Hold `<journal>.lock` until `close` (idempotent): one run per journal at a time.
+
+        Raises `JournalBusy` (exit 5) at once when another run holds it; a lock left by a
+        dead process is taken over. `start_run` calls it; a caller may call it earlier.
+        """
+        self._lock.acquire(self._busy)
+
+    def _busy(self, holder: Holder) -> JournalBusy:
+        return JournalBusy(f"another run ({holder.describe()}) holds {self.path}")
 
     @_translated
     def start_run(
-        self, file: Path, sha256: str, base_url: str, results: Sequence[RowResult], *, fresh: bool
+        self,
+        file: Path,
+        sha256: str,
+        base_url: str,
+        results: Sequence[RowResult],
+        *,
+        fresh: bool,
+        operation: str = DEFAULT_OPERATION,
     ) -> RunJournal:
-        """Open a run for `results` (validated rows), resuming the last one when unfinished."""
-        last = self._last_run(sha256, base_url)
-        resume = last is not None and last.status != RunStatus.FINISHED and not fresh
+        """Take the lock, then open a run of `operation` for `results` (validated rows),
+        resuming the last run of the same file, API and operation when it is unfinished."""
+        self.lock()
+        last = None if fresh else self._last_run(sha256, base_url, operation)
+        resumed_from = last.run_id if last and last.status != RunStatus.FINISHED else None
         cursor = self.db.execute(
-            "insert into runs (file, sha256, base_url, started_at, status, resumed_from, pid)"
-            " values (?, ?, ?, ?, ?, ?, ?)",
+            "insert into runs (file, sha256, base_url, operation, started_at, status,"
+            " resumed_from, pid) values (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 str(file),
                 sha256,
                 base_url,
+                operation,
                 _now(),
                 RunStatus.RUNNING,
-                last.run_id if resume and last else None,
+                resumed_from,
                 os.getpid(),
             ),
         )
-        run = RunJournal(self.db, int(cursor.lastrowid or 0), sha256, base_url)
+        run = RunJournal(self.db, int(cursor.lastrowid or 0), (sha256, base_url, operation))
         run.path = self.path
-        run.resumed_from = last.run_id if resume and last else None
-        run.load(results, resume=resume)
+        run.resumed_from = resumed_from
+        run.load(results, resume=resumed_from is not None)
         return run
 
     @_translated
@@ -218,13 +266,52 @@ class Journal:
         rows = self.db.execute("select * from runs order by run_id desc limit ?", (limit,))
         return [_run_record(row, rows.description) for row in rows.fetchall()]
 
-    def _last_run(self, sha256: str, base_url: str) -> RunRecord | None:
+    def _last_run(self, sha256: str, base_url: str, operation: str) -> RunRecord | None:
         rows = self.db.execute(
-            "select * from runs where sha256 = ? and base_url = ? order by run_id desc limit 1",
-            (sha256, base_url),
+            "select * from runs where sha256 = ? and base_url = ? and operation = ?"
+            " order by run_id desc limit 1",
+            (sha256, base_url, operation),
         )
         row = rows.fetchone()
         return _run_record(row, rows.description) if row else None
+
+
+def _prepare(db: sqlite3.Connection, path: Path) -> None:
+    """Create the tables, or bring an older journal's up to date, in one transaction."""
+    if _version(db) == SCHEMA_VERSION:
+        return
+    with _Transaction(db, begin="begin immediate"):
+        version = _version(db)  # another process may have done it meanwhile
+        if version > SCHEMA_VERSION:
+            raise ConfigError(f"{path}: written by a newer did-import (journal schema {version})")
+        if version < SCHEMA_VERSION:
+            for statement in _upgrade(db):
+                db.execute(statement)
+            db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+
+
+def _version(db: sqlite3.Connection) -> int:
+    return int(db.execute("pragma user_version").fetchone()[0])
+
+
+def _upgrade(db: sqlite3.Connection) -> list[str]:
+    """The statements from the file's schema to this one: all of it for a new file."""
+    if not db.execute(
+        "select 1 from sqlite_master where type = 'table' and name = 'runs'"
+    ).fetchone():
+        return [_RUNS, _RUNS_INDEX, _ROWS]
+    return [  # 0 → 1: `operation` in runs, and in the rows' primary key (a new table)
+        f"alter table runs add column operation text not null default '{DEFAULT_OPERATION}'",
+        "drop index if exists runs_by_file",
+        _RUNS_INDEX,
+        "alter table rows rename to rows_v0",
+        _ROWS,
+        "insert into rows (sha256, base_url, row_number, payload_hash, phonenumber, state, sid,"
+        " attempts, last_error, outcome, run_id, updated_at) select sha256, base_url,"
+        " row_number, payload_hash, phonenumber, state, sid, attempts, last_error, outcome,"
+        " run_id, updated_at from rows_v0",
+        "drop table rows_v0",
+    ]
 
 
 def _run_record(row: tuple[Any, ...], description: Any) -> RunRecord:
@@ -237,11 +324,12 @@ def _run_record(row: tuple[Any, ...], description: Any) -> RunRecord:
 class RunJournal:
     """One run's view of the journal: what to skip, what to reconcile, and the writes."""
 
-    def __init__(self, db: sqlite3.Connection, run_id: int, sha256: str, base_url: str) -> None:
+    def __init__(self, db: sqlite3.Connection, run_id: int, key: tuple[str, str, str]) -> None:
         self.db = db
         self.path: Path | str = "journal"
         self.run_id = run_id
-        self.key = (sha256, base_url)
+        self.key = key
+        """(sha256, base_url, operation): the run's file, API and operation."""
         self.resumed_from: int | None = None
         self.finished_rows: dict[int, RowResult] = {}
         self.reconcile: frozenset[int] = frozenset()
@@ -267,7 +355,7 @@ class RunJournal:
     def _known_rows(self) -> dict[int, dict[str, Any]]:
         cursor = self.db.execute(
             "select row_number, payload_hash, state, attempts, outcome from rows"
-            " where sha256 = ? and base_url = ?",
+            " where sha256 = ? and base_url = ? and operation = ?",
             self.key,
         )
         names = ("payload_hash", "state", "attempts", "outcome")
@@ -277,9 +365,9 @@ class RunJournal:
         now = _now()
         with self._transaction():
             self.db.executemany(
-                "insert or replace into rows (sha256, base_url, row_number, payload_hash,"
-                " phonenumber, state, attempts, run_id, updated_at)"
-                " values (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                "insert or replace into rows (sha256, base_url, operation, row_number,"
+                " payload_hash, phonenumber, state, attempts, run_id, updated_at)"
+                " values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
                 [
                     (*self.key, number, digest, digits, RowState.PENDING, self.run_id, now)
                     for number, digest, digits in rows
@@ -293,7 +381,7 @@ class RunJournal:
         self._begin()
         self.db.execute(
             "update rows set state = ?, attempts = ?, run_id = ?, updated_at = ?"
-            " where sha256 = ? and base_url = ? and row_number = ?",
+            " where sha256 = ? and base_url = ? and operation = ? and row_number = ?",
             (RowState.SENDING, attempts, self.run_id, _now(), *self.key, row_number),
         )
         self.db.execute("commit")
@@ -313,7 +401,8 @@ class RunJournal:
         self._begin()
         self.db.execute(
             "update rows set state = ?, sid = ?, attempts = ?, last_error = ?, outcome = ?,"
-            " run_id = ?, updated_at = ? where sha256 = ? and base_url = ? and row_number = ?",
+            " run_id = ?, updated_at = ? where sha256 = ? and base_url = ? and operation = ?"
+            " and row_number = ?",
             (
                 state,
                 result.external_did_sid,
@@ -358,12 +447,13 @@ class RunJournal:
 class _Transaction:
     """`with` block = one `begin … commit` (rolled back on error), pending writes included."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, begin: str = "begin") -> None:
         self.db = db
+        self.begin = begin
 
     def __enter__(self) -> None:
         if not self.db.in_transaction:  # else join the pending one (settled outcomes)
-            self.db.execute("begin")
+            self.db.execute(self.begin)
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         self.db.execute("rollback" if exc_type else "commit")
@@ -409,15 +499,16 @@ def iter_history(path: Path, limit: int) -> Iterator[RunRecord]:
 
 
 def format_history(records: Iterable[RunRecord]) -> list[str]:
-    """Plain-text lines for `did-import history`: one run per line, newest first."""
+    """Plain-text lines for `did-import history`: one run per line, newest first, with
+    its time, operation, status, exit code, file, the run it resumes, counts and report."""
     lines = []
     for run in records:
         counts = ", ".join(f"{n} {status}" for status, n in run.counts.items() if n)
         resumed = f" (resumes #{run.resumed_from})" if run.resumed_from else ""
         exit_code = "-" if run.exit_code is None else str(run.exit_code)
         lines.append(
-            f"#{run.run_id}  {run.started_at[:19].replace('T', ' ')}  {run.status:<8} "
-            f"exit {exit_code}  {Path(run.file).name}{resumed}  {counts or 'no counts'}"
-            + (f"  report: {run.report_path}" if run.report_path else "")
+            f"#{run.run_id}  {run.started_at[:19].replace('T', ' ')}  {run.operation:<8}  "
+            f"{run.status:<8} exit {exit_code}  {Path(run.file).name}{resumed}  "
+            f"{counts or 'no counts'}" + (f"  report: {run.report_path}" if run.report_path else "")
         )
     return lines or ["no runs in the journal yet"]

@@ -18,6 +18,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from importer.cli import app
+from importer.journal import Journal
 from importer.sandbox import SandboxConfig, SandboxServer
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
@@ -338,6 +339,39 @@ def test_history_without_a_journal_says_so(runner: CliRunner, tmp_path: Path) ->
     listed = runner.invoke(app, ["history", "--journal", str(tmp_path / "none.sqlite")])
     assert listed.exit_code == 0
     assert listed.stdout.strip() == "no runs in the journal yet"
+
+
+def test_history_shows_the_operation_while_a_run_holds_the_journal(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """`history` lists each run's operation, and takes no lock: it works while a run holds one."""
+    journal = tmp_path / "journal.sqlite"
+    with Journal(journal) as held:
+        held.start_run(
+            Path("n.csv"), "ab" * 32, "http://api.test", [], fresh=False, operation="delete"
+        )
+        listed = runner.invoke(app, ["history", "--journal", str(journal)])
+    assert listed.exit_code == 0, listed.output
+    [line] = listed.stdout.strip().splitlines()
+    assert "  delete    running  exit -  n.csv" in line
+
+
+def test_run_on_a_held_journal_exits_5_in_one_line_and_sends_nothing(
+    runner: CliRunner, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """`run` while another run holds its journal: exit 5, one line naming the holder, no request."""
+    journal = tmp_path / "journal.sqlite"
+    env = {"CARRIERX_BASE_URL": sandbox.base_url, "CARRIERX_TOKEN": sandbox.token}
+    args = ["run", str(SAMPLES / "partner_numbers.csv"), "--journal", str(journal)]
+    with Journal(journal) as held:
+        held.lock()
+        result = runner.invoke(app, [*args, "--report", str(tmp_path / "r.xlsx")], env=env)
+    assert result.exit_code == 5, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"did-import: another run (pid {os.getpid()}, started ")
+    assert line.endswith(f") holds {journal}")
+    assert sandbox.state.requests == []
+    assert not (tmp_path / "r.xlsx").exists()
 
 
 def test_a2p_messaging_without_campaign_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:

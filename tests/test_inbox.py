@@ -32,6 +32,7 @@ from importer.inbox import (
     process_inbox,
     watch_inbox,
 )
+from importer.journal import Journal
 from importer.sandbox import DEFAULT_CARRIER_SID, Partner, SandboxConfig, SandboxServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "inbox"
@@ -262,6 +263,23 @@ def test_a_stopped_run_stays_in_processing_and_resumes_next_time(
     assert (resumed.state, resumed.job) == (FileState.DONE, stopped.job)
     numbers = [record["phonenumber"] for record in sandbox.state.records]
     assert len(numbers) == len(set(numbers)) == GOOD_ROWS
+
+
+def test_a_file_whose_journal_is_held_stays_in_processing_with_exit_5(
+    inbox: Path, tmp_path: Path
+) -> None:
+    """While another run holds the inbox's journal, a file waits in processing/ (exit 5)."""
+    drop(inbox, "good.csv")
+    (inbox / ".did-import").mkdir()
+    with Journal(inbox / ".did-import" / "journal.sqlite") as held:
+        held.lock()
+        run = process_inbox(inbox, make_settings(None, tmp_path))
+    (waiting,) = run.files
+    assert (waiting.state, waiting.exit_code, run.exit_code) == (FileState.PENDING, 5, 5)
+    assert (waiting.folder / "good.csv").exists()
+    assert waiting.folder.parent == inbox / "processing"
+    assert waiting.note is not None
+    assert "another run (pid " in waiting.note
 
 
 def test_journal_lives_in_the_inbox_unless_configured(

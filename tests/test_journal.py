@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from importer import catalogue
-from importer.errors import ConfigError
+from importer.errors import ConfigError, JournalBusy
 from importer.journal import (
+    SCHEMA_VERSION,
     Journal,
     RowState,
     RunJournal,
@@ -43,12 +48,16 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
         yield opened
 
 
-def start(journal: Journal, rows: list[RowResult], *, fresh: bool = False) -> RunJournal:
-    return journal.start_run(FILE, SHA, BASE, rows, fresh=fresh)
+def start(
+    journal: Journal, rows: list[RowResult], *, fresh: bool = False, operation: str = "register"
+) -> RunJournal:
+    return journal.start_run(FILE, SHA, BASE, rows, fresh=fresh, operation=operation)
 
 
-def states(journal: Journal) -> dict[int, str]:
-    cursor = journal.db.execute("select row_number, state from rows order by row_number")
+def states(journal: Journal, operation: str = "register") -> dict[int, str]:
+    cursor = journal.db.execute(
+        "select row_number, state from rows where operation = ? order by row_number", (operation,)
+    )
     return dict(cursor.fetchall())
 
 
@@ -224,3 +233,185 @@ def test_journal_failure_mid_run_is_a_one_line_config_error(tmp_path: Path) -> N
     journal.db.close()
     with pytest.raises(ConfigError, match=r"j\.sqlite: cannot use the journal"):
         run.sending(2, 1)
+    journal.close()
+
+
+# -- the operation -------------------------------------------------------------------
+
+
+def test_another_operation_does_not_resume_an_unfinished_run(journal: Journal) -> None:
+    """A `delete` run on a file whose `register` run did not finish starts afresh."""
+    first = start(journal, [row(0), row(1)])
+    first.settled(registered(row(0), "sid-0"))
+    first.sending(3, 1)
+    delete = start(journal, [row(0), row(1)], operation="delete")
+    assert (delete.resumed_from, delete.finished_rows, delete.reconcile) == (None, {}, frozenset())
+    assert states(journal, "delete") == {2: "pending", 3: "pending"}
+
+
+def test_each_operation_resumes_its_own_run_and_rows(journal: Journal) -> None:
+    """Rows journaled for one operation are kept apart from another's, and each resumes its own."""
+    register = start(journal, [row(0)])
+    register.settled(registered(row(0), "sid-0"))
+    delete = start(journal, [row(0)], operation="delete")
+    delete.sending(2, 1)
+    assert (states(journal), states(journal, "delete")) == ({2: "done"}, {2: "sending"})
+    again = start(journal, [row(0)])
+    assert again.resumed_from == register.run_id
+    assert (set(again.finished_rows), again.reconcile) == ({2}, frozenset())
+    delete_again = start(journal, [row(0)], operation="delete")
+    assert delete_again.resumed_from == delete.run_id
+    assert (delete_again.finished_rows, delete_again.reconcile) == ({}, frozenset({2}))
+
+
+def test_history_shows_each_run_s_operation(tmp_path: Path) -> None:
+    """`history` records and lines say which operation each run was."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        start(journal, [row(0)])
+        start(journal, [row(0)], operation="delete")
+    records = list(iter_history(path, 10))
+    assert [record.operation for record in records] == ["delete", "register"]
+    lines = format_history(records)
+    assert re.search(r"  delete +running ", lines[0]), lines[0]
+    assert re.search(r"  register  running ", lines[1]), lines[1]
+
+
+# -- a journal written before the operation existed ----------------------------------
+
+SCHEMA_0 = """
+create table runs (
+    run_id integer primary key autoincrement, file text not null, sha256 text not null,
+    base_url text not null, started_at text not null, finished_at text, status text not null,
+    counts text, report_path text, exit_code integer, resumed_from integer, pid integer
+);
+create index runs_by_file on runs (sha256, base_url, run_id);
+create table rows (
+    sha256 text not null, base_url text not null, row_number integer not null,
+    payload_hash text not null, phonenumber text, state text not null, sid text,
+    attempts integer not null default 0, last_error text, outcome text, run_id integer,
+    updated_at text, primary key (sha256, base_url, row_number)
+) without rowid;
+"""
+"""The journal's tables as did-import wrote them before `operation` (schema 0)."""
+
+
+OUTCOME_0 = (
+    '{"status": "registered", "external_did_sid": "sid-0", "http_status": 200, "attempts": 1,'
+    ' "issues": [], "extra": {}}'
+)
+"""Row 2's outcome as schema 0 stored it."""
+
+
+def schema_0_journal(path: Path) -> None:
+    """A schema-0 journal holding an unfinished run: row 2 done, row 3 sent, row 4 never."""
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA_0)
+    db.execute(
+        "insert into runs (file, sha256, base_url, started_at, status, pid)"
+        " values (?, ?, ?, '2025-06-01T09:30:00.000+00:00', 'running', 4242)",
+        (str(FILE), SHA, BASE),
+    )
+    rows = [(2, "done", 1, OUTCOME_0), (3, "sending", 1, None), (4, "pending", 0, None)]
+    db.executemany(
+        "insert into rows (sha256, base_url, row_number, payload_hash, state, attempts, outcome,"
+        " run_id) values (?, ?, ?, ?, ?, ?, ?, 1)",
+        [(SHA, BASE, n, payload_hash(row(n - 2).payload), *rest) for n, *rest in rows],
+    )
+    db.commit()
+    db.close()
+
+
+def test_a_schema_0_journal_is_migrated_and_resumed(tmp_path: Path) -> None:
+    """An old journal gains `operation` (all `register`, in the rows' key) and its run resumes."""
+    path = tmp_path / "old.sqlite"
+    schema_0_journal(path)
+    with Journal(path) as journal:
+        assert journal.db.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION
+        keys = journal.db.execute("select name from pragma_table_info('rows') where pk > 0")
+        assert {name for (name,) in keys} == {"sha256", "base_url", "operation", "row_number"}
+        assert states(journal) == {2: "done", 3: "sending", 4: "pending"}
+        resumed = start(journal, [row(0), row(1), row(2)])
+        assert resumed.resumed_from == 1
+        assert resumed.finished_rows[2].external_did_sid == "sid-0"
+        assert resumed.reconcile == frozenset({3})
+    assert [record.operation for record in iter_history(path, 5)] == ["register", "register"]
+
+
+def test_a_migrated_journal_does_not_resume_the_old_run_for_another_operation(
+    tmp_path: Path,
+) -> None:
+    """After the migration, the old unfinished run is a `register` run: `delete` starts afresh."""
+    path = tmp_path / "old.sqlite"
+    schema_0_journal(path)
+    with Journal(path) as journal:
+        delete = start(journal, [row(0)], operation="delete")
+        assert (delete.resumed_from, delete.finished_rows) == (None, {})
+
+
+def test_a_journal_from_a_newer_did_import_is_refused(tmp_path: Path) -> None:
+    """A journal of a later schema is exit 2 naming it, and is left as it is."""
+    path = tmp_path / "new.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"pragma user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(ConfigError, match=r"new\.sqlite: written by a newer did-import"):
+        Journal(path)
+
+
+# -- one run at a time ----------------------------------------------------------------
+
+
+def lock_text(path: Path) -> str:
+    return path.with_name(f"{path.name}.lock").read_text(encoding="utf-8")
+
+
+def test_a_second_run_on_a_held_journal_is_busy(tmp_path: Path) -> None:
+    """While a run holds the journal, another raises JournalBusy (exit 5), naming the holder."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as holder, Journal(path) as other:
+        start(holder, [row(0)])
+        pid, started = lock_text(path).split()
+        with pytest.raises(JournalBusy) as caught:
+            start(other, [row(0)])
+        assert caught.value.exit_code == 5
+        assert str(caught.value) == f"another run (pid {pid}, started {started}) holds {path}"
+        assert int(pid) == os.getpid()
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", started)
+        assert len(holder.history()) == 1  # the busy run journaled nothing
+
+
+def test_history_reads_while_a_run_holds_the_journal(tmp_path: Path) -> None:
+    """`history` takes no lock: it lists the runs while another run holds the journal."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as holder:
+        start(holder, [row(0)])
+        assert [record.status for record in iter_history(path, 5)] == ["running"]
+        assert format_history(iter_history(path, 5))[0].startswith("#1 ")
+
+
+def test_closing_the_journal_lets_the_next_run_in(tmp_path: Path) -> None:
+    """The lock is held until the journal closes; then the next run takes it."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as first:
+        start(first, [row(0)])
+        start(first, [row(1)])  # the same journal object may start runs again
+    with Journal(path) as second:
+        assert start(second, [row(0)]).resumed_from is not None
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    """A lock file naming a process that no longer exists does not block: the run takes it."""
+    path = tmp_path / "j.sqlite"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path.with_name("j.sqlite.lock").write_text(
+        f"{dead.stdout.strip()} 2025-06-01T09:30:00+00:00\n", encoding="utf-8"
+    )
+    with Journal(path) as journal:
+        start(journal, [row(0)])
+        assert lock_text(path).split()[0] == str(os.getpid())

@@ -5,7 +5,6 @@ See `importer.inbox` for the layout and the life of a file.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -20,9 +19,10 @@ from typing import Any
 
 from importer.api import RunOutcome
 from importer.config import Settings, redact, secrets_of
-from importer.errors import ConfigError, ImporterError, InboxBusy, RunStopped
+from importer.errors import ConfigError, ImporterError, InboxBusy, JournalBusy, RunStopped
 from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger, write_json
 from importer.loader import sha256_of
+from importer.locking import Holder, locked
 from importer.logs import describe_counts, event, get_logger
 from importer.notify import notify
 
@@ -83,20 +83,14 @@ class Inbox:
             raise ConfigError(f"{self.root}: inbox folder does not exist")
         for folder in (self.root / "incoming", self.processing, self.state):
             folder.mkdir(parents=True, exist_ok=True)
-        with (self.state / "lock").open("a+", encoding="utf-8") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip()
-                by = f" (pid {holder})" if holder else ""
-                message = f"{self.root}: another did-import inbox run holds the lock{by}"
-                raise InboxBusy(f"{message}; nothing done") from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n")
-            handle.flush()
+        with locked(self.state / "lock", self._busy):
             yield
+
+    def _busy(self, holder: Holder) -> InboxBusy:
+        by = holder.describe()
+        return InboxBusy(
+            f"{self.root}: another did-import inbox run holds the lock ({by}); nothing done"
+        )
 
     def run_once(self, *, idle_level: int) -> InboxRun:
         """One pass: resume jobs left in processing/, then claim and run new files."""
@@ -172,12 +166,12 @@ class Inbox:
             return self._duplicate(job, *first)
         try:
             outcome = self.runner(folder / name, self._settings_for(job))
-        except RunStopped as error:
-            return self._pending(job, str(error))
+        except (RunStopped, JournalBusy) as error:  # resumable, or its journal is busy
+            return self._pending(job, str(error), error.exit_code)
         except ImporterError as error:
             return self._unusable(job, error)
         if outcome.exit_code == RunStopped.exit_code:
-            return self._pending(job, outcome.summary.stopped_reason)
+            return self._pending(job, outcome.summary.stopped_reason, RunStopped.exit_code)
         return self._finished(job, outcome)
 
     def _settings_for(self, job: _Job) -> Settings:
@@ -236,10 +230,10 @@ class Inbox:
             job.outcome(FileState.DUPLICATE, 1, target, summary_path=summary, note=message)
         )
 
-    def _pending(self, job: _Job, reason: str | None) -> FileOutcome:
+    def _pending(self, job: _Job, reason: str | None, code: int) -> FileOutcome:
         why = self._redact(reason or "interrupted")
         message = f"stopped ({why}); stays in processing/ and resumes on the next run"
-        return self._report(job.outcome(FileState.PENDING, 4, job.folder, note=message))
+        return self._report(job.outcome(FileState.PENDING, code, job.folder, note=message))
 
     def _close(self, job: _Job, state: FileState, code: int) -> Path:
         """Move the job folder to its state's home and remember the file in the ledger."""

@@ -27,7 +27,7 @@ class FileState(StrEnum):
     DONE = "done"  # exit 0 or 1: imported; the report says which rows need attention
     FAILED = "failed"  # exit 2 (unusable) or 3 (the API refused us)
     DUPLICATE = "duplicate"  # the same bytes were imported before: not sent again
-    PENDING = "pending"  # exit 4: stays in processing/ and resumes on the next pass
+    PENDING = "pending"  # exit 4 (or 5: journal busy): stays in processing/ for the next pass
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
