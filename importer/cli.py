@@ -104,7 +104,11 @@ def run(
     concurrency: ConcurrencyOpt = None,
     rate: RateOpt = None,
     timeout: Annotated[
-        float | None, typer.Option(help="Seconds to wait for one answer.", rich_help_panel=_API)
+        float | None,
+        typer.Option(
+            help="Deadline of one request, in seconds: connect, send, the whole answer.",
+            rich_help_panel=_API,
+        ),
     ] = None,
     max_attempts: Annotated[
         int | None, typer.Option(help="Attempts per row before it fails.", rich_help_panel=_API)
