@@ -115,7 +115,7 @@ def transport_for(name: str, settings: ApiSettings) -> httpx.AsyncBaseTransport 
     )
     if name == "httpx":
         return httpx.AsyncHTTPTransport(limits=limits)
-    return SafeAiohttpTransport(limits=limits)
+    return SafeAiohttpTransport(limits=limits, total_timeout=settings.timeout)
 
 
 async def measure(

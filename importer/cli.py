@@ -107,7 +107,7 @@ def run(
     timeout: Annotated[
         float | None,
         typer.Option(
-            help="Seconds one attempt may take, answer included (default 30).",
+            help="Deadline of one request, in seconds: connect, send, the whole answer.",
             rich_help_panel=_API,
         ),
     ] = None,

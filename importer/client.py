@@ -42,6 +42,8 @@ def make_client(
     Without a token no `Authorization` header is sent, so `preflight` gets a 401 and
     says so. The default transport is aiohttp's (`importer.transport`, chosen by
     measurement: see the README); `transport` is for tests (`httpx.MockTransport`).
+    `settings.timeout` is the deadline of each whole request (connect, send, the whole
+    answer) on the default transport, and bounds each wait for the socket on any other.
     """
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if settings.token is not None:
@@ -54,7 +56,11 @@ def make_client(
         headers=headers,
         timeout=httpx.Timeout(settings.timeout),
         limits=limits,
-        transport=transport or SafeAiohttpTransport(limits=limits),
+        # Never follow a redirect: a POST replayed to wherever a Location points could
+        # register a number twice, or carry the token elsewhere. A 3xx reaches the caller
+        # as it came (the transport never follows one either).
+        follow_redirects=False,
+        transport=transport or SafeAiohttpTransport(limits=limits, total_timeout=settings.timeout),
     )
 
 

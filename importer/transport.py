@@ -17,14 +17,35 @@ the aiohttp error itself, conservatively::
     anything else after connecting (disconnect, reset, bad payload)  → httpx.RemoteProtocolError
 
 so only a failure to connect counts as "nothing was sent".
+
+httpx's timeouts, and aiohttp's `sock_read` that httpx-aiohttp turns them into, bound
+each wait for the socket, not the request: a server that sends a byte every few
+seconds can hold a request for minutes. `total_timeout` is the deadline of the whole
+attempt (connect, send, the answer's head and its whole body), counted from the moment
+the request reaches the transport. When it passes::
+
+    before a connection was held (in the pool queue, connecting) → httpx.ConnectTimeout (not sent)
+    after (sending, waiting for the answer, reading its body)     → httpx.ReadTimeout   (sent)
+
+The transport knows which through its connector, which marks the attempt in progress
+(a context variable) once it holds a connection for it.
+
+Redirects are never followed: httpx-aiohttp asks aiohttp for `allow_redirects=False`
+and `make_client` tells httpx `follow_redirects=False`, so a 3xx reaches the caller.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import httpx
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 from httpx_aiohttp import AiohttpTransport
 
 __all__ = ["SafeAiohttpTransport", "translate"]
@@ -44,18 +65,70 @@ def translate(error: BaseException, request: httpx.Request) -> httpx.TransportEr
     return httpx.RemoteProtocolError(message, request=request)
 
 
-class _SafeStream(httpx.AsyncByteStream):
-    """The response body, with read errors translated like the request's."""
+@dataclass(slots=True)
+class _Attempt:
+    """One request in progress: has the connector handed it a connection yet?"""
 
-    def __init__(self, stream: httpx.AsyncByteStream, request: httpx.Request) -> None:
+    connected: bool = False
+
+
+_ATTEMPT: ContextVar[_Attempt | None] = ContextVar("importer_transport_attempt", default=None)
+AIOHTTP_DEFAULT_LIMIT = 100
+
+
+class _NotingConnector(aiohttp.TCPConnector):
+    """aiohttp's TCP connector; marks the attempt in progress once it holds a connection."""
+
+    async def connect(
+        self, req: aiohttp.ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
+    ) -> Connection:
+        connection = await super().connect(req, traces, timeout)
+        attempt = _ATTEMPT.get()
+        if attempt is not None:
+            attempt.connected = True
+        return connection
+
+
+@dataclass(frozen=True, slots=True)
+class _Deadline:
+    """When a request must be over (event-loop time; None: never) and its length in seconds."""
+
+    when: float | None
+    seconds: float
+
+
+def _too_late(request: httpx.Request, seconds: float, *, sent: bool) -> httpx.TransportError:
+    """The error for an attempt still unfinished at its deadline (see the module doc)."""
+    if not sent:
+        message = f"no connection within the {seconds:g} s deadline of the request"
+        return httpx.ConnectTimeout(message, request=request)
+    return httpx.ReadTimeout(f"no complete answer within {seconds:g} s", request=request)
+
+
+class _SafeStream(httpx.AsyncByteStream):
+    """The response body, read by the request's deadline, errors translated like the request's."""
+
+    def __init__(
+        self, stream: httpx.AsyncByteStream, request: httpx.Request, deadline: _Deadline
+    ) -> None:
         self._stream = stream
         self._request = request
+        self._deadline = deadline
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = aiter(self._stream)
+        # Bounded: by the body's length, and by the deadline when there is one.
+        while (chunk := await self._next(chunks)) is not None:
+            yield chunk
+
+    async def _next(self, chunks: AsyncIterator[bytes]) -> bytes | None:
+        timer = asyncio.timeout_at(self._deadline.when)
         try:
-            async for chunk in self._stream:
-                yield chunk
+            async with timer:
+                return await anext(chunks, None)
         except (httpx.TransportError, aiohttp.ClientError, OSError) as error:
+            if timer.expired():
+                raise _too_late(self._request, self._deadline.seconds, sent=True) from error
             raise translate(error, self._request) from error
 
     async def aclose(self) -> None:
@@ -63,18 +136,66 @@ class _SafeStream(httpx.AsyncByteStream):
 
 
 class SafeAiohttpTransport(AiohttpTransport):
-    """`httpx_aiohttp.AiohttpTransport` with the error mapping above."""
+    """`httpx_aiohttp.AiohttpTransport` with the error mapping and the deadline above.
+
+    `total_timeout` (seconds, None for none) bounds every request whatever its httpx
+    timeouts say; `make_client` gives `ApiSettings.timeout`.
+    """
+
+    def __init__(self, *, total_timeout: float | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.total_timeout = total_timeout
+
+    def get_client(self) -> aiohttp.ClientSession:
+        """httpx-aiohttp's session, built the same way, on the connector that marks attempts.
+
+        A session given to the constructor (`client=`), or a Unix socket, keeps its own
+        connector: a deadline passing before the answer then counts as "sent".
+        """
+        if self.client is not None or self.uds:
+            return super().get_client()
+        limit = self.limits.max_connections
+        connector = _NotingConnector(
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=self.ssl_context,
+            local_addr=(self.local_address, 0) if self.local_address else None,
+            limit=AIOHTTP_DEFAULT_LIMIT if limit is None else limit,
+        )
+        return aiohttp.ClientSession(connector=connector)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        deadline = self._deadline()
+        attempt = _Attempt()
+        token = _ATTEMPT.set(attempt)
+        timer = asyncio.timeout_at(deadline.when)
         try:
-            response = await super().handle_async_request(request)
+            async with timer:
+                response = await super().handle_async_request(request)
         except (httpx.TransportError, aiohttp.ClientError, OSError) as error:
+            if timer.expired():
+                sent = attempt.connected or not self._marks_attempts()
+                raise _too_late(request, deadline.seconds, sent=sent) from error
             raise translate(error, request) from error
+        finally:
+            _ATTEMPT.reset(token)
         assert isinstance(response.stream, httpx.AsyncByteStream)
         return httpx.Response(
             status_code=response.status_code,
             headers=response.headers,
-            stream=_SafeStream(response.stream, request),
+            stream=_SafeStream(response.stream, request, deadline),
             request=request,
             extensions=response.extensions,
         )
+
+    def _marks_attempts(self) -> bool:
+        """True when the session's connector is ours (a session passed in may not be)."""
+        session = self.client
+        return isinstance(session, aiohttp.ClientSession) and isinstance(
+            session.connector, _NotingConnector
+        )
+
+    def _deadline(self) -> _Deadline:
+        seconds = self.total_timeout
+        if seconds is None:
+            return _Deadline(None, 0.0)
+        return _Deadline(asyncio.get_running_loop().time() + seconds, seconds)

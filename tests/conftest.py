@@ -1,6 +1,7 @@
-"""Shared fixtures: a real CarrierX sandbox on loopback, fresh for each test; the
-reporter tests' sample input file, results and summary. Every test runs in its own
-empty working directory, so the default `reports/` (reports, the journal) is its own."""
+"""Shared fixtures: a real CarrierX sandbox on loopback, fresh for each test; scripted
+hostile HTTP servers (`hostile`, tests/hostile_server.py); the reporter tests' sample
+input file, results and summary. Every test runs in its own empty working directory, so
+the default `reports/` (reports, the journal) is its own."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hostile_server import HostileFactory, HostileServer, Routes
 from reporter_samples import sample_results, sample_summary
 
 from importer.models import RowResult
@@ -73,6 +75,23 @@ def make_sandbox() -> Iterator[SandboxFactory]:
 def sandbox(make_sandbox: SandboxFactory) -> SandboxServer:
     """A fresh sandbox with the default configuration (partner-a's token: `sandbox.token`)."""
     return make_sandbox()
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileFactory]:
+    """Start scripted hostile HTTP servers on loopback (tests/hostile_server.py); all stop
+    at teardown. `hostile(routes={("POST", f"{API}/phonenumber/external_dids"): Drip(b"{}")})`.
+    """
+    servers: list[HostileServer] = []
+
+    def start(routes: Routes | None = None) -> HostileServer:
+        server = HostileServer(routes)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture
