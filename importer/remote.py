@@ -38,6 +38,7 @@ from importer.errors import ApiError
 from importer.models import Issue, RowResult, Status
 from importer.send import Executor
 from importer.send.operations.lookup import BATCH_SIZE, Lookup, Records
+from importer.transport import SafeAiohttpTransport
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -70,9 +71,8 @@ def read_only_client(
     settings: ApiSettings, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
     """The run's usual client (`make_client`), behind a `ReadOnlyTransport`."""
-    inner = transport or httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(max_connections=settings.concurrency)
-    )
+    limits = httpx.Limits(max_connections=settings.concurrency)
+    inner = transport or SafeAiohttpTransport(limits=limits, total_timeout=settings.timeout)
     return make_client(settings, transport=ReadOnlyTransport(inner))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
+from hostile_server import API, HostileFactory, Redirect, Reply
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from importer import catalogue, send
 from importer.api import run_import
+from importer.cli import app
 from importer.client import make_client
 from importer.config import ApiSettings, Settings, build_settings
 from importer.errors import ApiError
@@ -270,3 +274,51 @@ def test_sandbox_messaging_final_state_is_read_per_row(
     assert [r.extra.get("messaging") for r in outcome.results] == ["failed"] * 3
     assert all(codes(r) == [catalogue.API_MESSAGING_FAILED.code] for r in outcome.results)
     assert outcome.exit_code == 0  # a warning: the numbers are registered
+
+
+# -- against a hostile server on loopback --------------------------------------------------
+EMPTY_PAGE = Reply(200, b'{"items": [], "has_more": false}')
+DIDS = f"{API}/phonenumber/external_dids"
+
+
+def test_an_hour_long_retry_after_is_not_waited(hostile: HostileFactory, tmp_path: Path) -> None:
+    """A real 429 with Retry-After: 3600: the run ends at once, the row api.deferred, exit 1."""
+    server = hostile(
+        routes={
+            ("GET", DIDS): EMPTY_PAGE,
+            ("POST", DIDS): Reply(429, b'{"message": "slow down"}', {"Retry-After": "3600"}),
+        }
+    )
+    settings = build_settings(
+        {
+            "api": {"base_url": server.base_url, "token": "t" * 16},
+            "report": {"report_dir": tmp_path / "reports"},
+        }
+    )
+    started = time.monotonic()
+    outcome = run_import(one_row_file(tmp_path), settings)
+    assert time.monotonic() - started < 30
+    assert outcome.exit_code == 1
+    [result] = outcome.results
+    assert (result.status, codes(result)) == (Status.FAILED, [catalogue.API_DEFERRED.code])
+    assert [seen.method for seen in server.requests] == ["GET", "POST"]
+
+
+def test_cli_redirect_on_post_exits_3_naming_the_target(
+    hostile: HostileFactory, tmp_path: Path
+) -> None:
+    """`run` against a base URL that redirects POSTs: exit 3, one line naming the target."""
+    target = "https://api.example.invalid/core/v2/phonenumber/external_dids"
+    server = hostile(routes={("GET", DIDS): EMPTY_PAGE, ("POST", DIDS): Redirect(target)})
+    arguments = ["run", str(one_row_file(tmp_path, rows=3)), "--concurrency", "1"]
+    result = CliRunner().invoke(
+        app,
+        [*arguments, "--base-url", server.base_url],
+        env={"CARRIERX_TOKEN": "t" * 16},
+    )
+    assert result.exit_code == 3, result.output
+    error_lines = [line for line in result.stderr.splitlines() if target in line]
+    assert len(error_lines) == 1
+    assert "--base-url" in error_lines[0]
+    assert "Traceback" not in result.output
+    assert [seen.method for seen in server.requests] == ["GET", "POST"]
