@@ -10,6 +10,7 @@ there is no `Authorization` header.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -21,12 +22,15 @@ from urllib.parse import urlsplit
 import httpx
 
 from importer import __version__
-from importer.config import NotifySettings, redact
+from importer.config import ApiSettings, NotifySettings, redact
 from importer.logs import event, get_logger
 from importer.reporter import redact_url
+from importer.send import Executor, RetryPolicy
+from importer.send.operations.notify import Notify
+from importer.send.reading import Kind
+from importer.send.steps import Tally
 from importer.summary import RunSummary
 
-RETRY_STATUSES = frozenset({408, 425, 429})
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
 
@@ -47,13 +51,14 @@ def notify(
     settings: NotifySettings,
     *,
     secrets: Sequence[str] = (),
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
     sleep: Sleep = time.sleep,
     logger: logging.Logger | None = None,
 ) -> Delivery | None:
     """POST `payload` as JSON to `settings.url` (None when no URL is set); never raises.
 
-    Retries transport errors, 408/425/429 and 5xx up to `settings.attempts` times; the
+    Sent by the `notify` operation on the executor (the one retry policy): transport
+    errors, 408/409/425/429 and 5xx are retried up to `settings.attempts` times; the
     outcome is logged as `notify_sent` or, as a warning, `notify_failed`.
     """
     if settings.url is None:
@@ -76,30 +81,42 @@ def _deliver(
     settings: NotifySettings,
     body: bytes,
     *,
-    transport: httpx.BaseTransport | None,
+    transport: httpx.AsyncBaseTransport | None,
     sleep: Sleep,
 ) -> Delivery:
+    """One notify pass on its own client and executor (the one retry policy)."""
+    return asyncio.run(_send(url, settings, body, transport=transport, sleep=sleep))
+
+
+async def _send(
+    url: str,
+    settings: NotifySettings,
+    body: bytes,
+    *,
+    transport: httpx.AsyncBaseTransport | None,
+    sleep: Sleep,
+) -> Delivery:
+    steps = ApiSettings(
+        max_attempts=settings.attempts,
+        backoff_base=BACKOFF_BASE,
+        backoff_max=BACKOFF_MAX,
+        concurrency=1,
+        max_error_rate=1.0,
+        second_pass=False,
+    )
+
+    async def wait(seconds: float) -> None:
+        sleep(seconds)
+
     headers = {"Content-Type": "application/json", "User-Agent": f"did-import/{__version__}"}
-    detail = "not sent"
-    with httpx.Client(timeout=settings.timeout, transport=transport, headers=headers) as client:
-        for attempt in range(1, settings.attempts + 1):
-            if attempt > 1:
-                sleep(min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 2)))
-            try:
-                response = client.post(url, content=body)
-            except httpx.HTTPError as error:
-                detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-                continue
-            detail = f"HTTP {response.status_code}"
-            if response.is_success:
-                return Delivery(delivered=True, attempts=attempt, detail=detail)
-            if not _retryable(response.status_code):
-                return Delivery(delivered=False, attempts=attempt, detail=detail)
-    return Delivery(delivered=False, attempts=settings.attempts, detail=detail)
-
-
-def _retryable(status: int) -> bool:
-    return status in RETRY_STATUSES or status >= 500
+    policy = RetryPolicy.from_settings(steps, sleep=wait)
+    async with httpx.AsyncClient(timeout=settings.timeout, transport=transport) as client:
+        executor = Executor(client, steps, policy=policy)
+        tally = Tally()
+        batch = await executor.run(Notify(url, headers), [body], tallies=[tally])
+    reading = batch.results[0]
+    detail = f"HTTP {reading.status}" if reading.status is not None else reading.detail
+    return Delivery(reading.kind is Kind.DONE, tally.attempts, detail)
 
 
 def _log(logger: logging.Logger, url: str, delivery: Delivery) -> None:

@@ -85,13 +85,15 @@ def test_posts_the_payload_as_json_without_credentials(receiver: Receiver) -> No
 
 @pytest.mark.parametrize("receiver", [[503, 429]], indirect=True)
 def test_retries_server_errors_with_backoff(receiver: Receiver) -> None:
-    """5xx and 429 are retried after a backoff wait; the third attempt gets through."""
+    """5xx and 429 are retried after the policy's backoff (full jitter); the third gets through."""
     waits: list[float] = []
     delivery = notify({"n": 1}, settings(receiver.url), sleep=waits.append)
     assert delivery is not None
     assert (delivery.delivered, delivery.attempts) == (True, 3)
     assert len(receiver.requests) == 3
-    assert waits == [0.5, 1.0]
+    assert len(waits) == 2
+    assert 0 <= waits[0] <= 0.5
+    assert 0 <= waits[1] <= 1.0
 
 
 @pytest.mark.parametrize("receiver", [[400]], indirect=True)

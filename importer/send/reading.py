@@ -77,6 +77,8 @@ class Request:
     path: str
     what: str
     json: dict[str, Any] | None = None
+    content: bytes | None = None
+    headers: dict[str, str] | None = None
     params: dict[str, Any] | None = None
     watched: bool = True
 

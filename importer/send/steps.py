@@ -104,7 +104,12 @@ class Steps:
                 executor.journal.sending(tally.journal_row, tally.attempts)
         try:
             response = await executor.client.request(
-                request.method, executor.url(request.path), json=request.json, params=request.params
+                request.method,
+                executor.url(request.path),
+                json=request.json,
+                content=request.content,
+                headers=request.headers,
+                params=request.params,
             )
         except httpx.RequestError as error:
             reading = read_transport_error(error, request)
