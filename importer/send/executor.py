@@ -29,7 +29,7 @@ import asyncio
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -37,7 +37,7 @@ from importer.config import ApiSettings
 from importer.errors import ApiError, ApiUnreachableError, RunStopped
 from importer.flow import AdaptiveRate, CircuitBreaker, Clock
 from importer.models import RowResult
-from importer.send.operation import Operation
+from importer.send.operation import Operation, RowLog, RowOperation
 from importer.send.reading import Kind, Reading, Request
 from importer.send.retry import RetryPolicy
 from importer.send.steps import Steps, Tally
@@ -61,22 +61,6 @@ UNREACHABLE_AFTER_ITEMS = 3
 """A pass stops with `ApiUnreachableError` after this many items in a row never connected."""
 
 _NOT_ERRORS = frozenset({409, 429})  # retried, but no sign of a failing server
-
-
-class RowOperation(Operation[RowResult, RowResult], Protocol):
-    """An operation over a sheet's rows: it also says which rows it takes."""
-
-    def takes(self, result: RowResult) -> bool:
-        """True for a row this operation acts on."""
-        ...
-
-
-class RowLog(Protocol):
-    """What the executor tells the journal (`importer.journal.RunJournal` implements it)."""
-
-    def sending(self, row_number: int, attempts: int) -> None: ...
-
-    def settled(self, result: RowResult) -> None: ...
 
 
 @dataclass(slots=True)

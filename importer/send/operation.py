@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from importer.models import RowResult
+
 if TYPE_CHECKING:
     from importer.send.steps import Steps
 
-__all__ = ["Operation"]
+__all__ = ["Operation", "RowLog", "RowOperation"]
 
 ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
 ResultT = TypeVar("ResultT")
@@ -51,3 +53,19 @@ class Operation(Protocol[ItemT_contra, ResultT]):
     def went_wrong(self, result: ResultT) -> bool:
         """True for a result the canary counts against the run."""
         ...
+
+
+class RowOperation(Operation[RowResult, RowResult], Protocol):
+    """An operation over a sheet's rows: it also says which rows it takes."""
+
+    def takes(self, result: RowResult) -> bool:
+        """True for a row this operation acts on."""
+        ...
+
+
+class RowLog(Protocol):
+    """What the executor tells the journal (`importer.journal.RunJournal` implements it)."""
+
+    def sending(self, row_number: int, attempts: int) -> None: ...
+
+    def settled(self, result: RowResult) -> None: ...
