@@ -60,6 +60,9 @@ StopReason = ApiError | RunStopped
 UNREACHABLE_AFTER_ITEMS = 3
 """A pass stops with `ApiUnreachableError` after this many items in a row never connected."""
 
+URL_CACHE_SIZE = 4096
+"""Paths whose parsed URL is kept (the collection path, and per-record paths up to this)."""
+
 _NOT_ERRORS = frozenset({409, 429})  # retried, but no sign of a failing server
 
 
@@ -92,6 +95,7 @@ class Executor:
         self.flow = AdaptiveRate(settings.rate, clock=clock, sleep=self.policy.sleep)
         self.breaker = CircuitBreaker(settings.max_error_rate)
         self._base = str(client.base_url).rstrip("/")
+        self._urls: dict[str, httpx.URL] = {}
 
     async def run(
         self,
@@ -131,8 +135,14 @@ class Executor:
         return Batch(out, batch.stopped_by)
 
     def url(self, path: str) -> httpx.URL:
-        """The absolute URL of `path` (built once per request: httpx parses relative twice)."""
-        return httpx.URL(path if "://" in path else self._base + path)
+        """The absolute URL of `path`, parsed once per path (httpx parses a relative URL
+        twice per request otherwise: measurable at a thousand requests a second)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx.URL(path if "://" in path else self._base + path)
+            if len(self._urls) < URL_CACHE_SIZE:
+                self._urls[path] = url
+        return url
 
 
 class Pass(Generic[ItemT, ResultT]):
