@@ -121,8 +121,8 @@ class Run:
                 self.settings.api.require_token(NEEDS_TOKEN[self.operation])
             self.started = datetime.now(UTC)
             streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
-            if streamed.stopped is not None:
-                outcome = self._read_stopped(streamed)
+            if streamed.stopped is not None or self._stop_before_sending():
+                outcome = self._stopped_early(streamed)
             elif self.operation is Operation.CHECK_REMOTE:
                 outcome = self._check_remote(streamed, signals)
             elif self.operation is Operation.RUN:
@@ -143,12 +143,18 @@ class Run:
             return None
         return SpoolTarget(*twin_paths(report_path(self.path, self.settings)))
 
-    def _read_stopped(self, streamed: StreamedFile) -> RunOutcome:
-        """The read was stopped: a report of the rows read, and where it stopped."""
+    def _stop_before_sending(self) -> bool:
+        """A `run` asked to stop as its read ended: it sends nothing, opens no journal."""
+        return self.operation is Operation.RUN and self.switch.requested
+
+    def _stopped_early(self, streamed: StreamedFile) -> RunOutcome:
+        """Stopped while the file was read: a report of the rows read, and where it stopped."""
         where = f"the read stopped after row {streamed.last_row:,}"
-        if not streamed.rows:
+        if streamed.stopped is None:
+            where = "the whole file was read"
+        elif not streamed.rows:
             where = "the read stopped before the first row"
-        head = f"interrupted ({streamed.stopped}) while validating; {where}"
+        head = f"interrupted ({self.switch.reason}) while validating; {where}"
         if self.operation is Operation.RUN:
             message = f"{head}; nothing was sent; run the same file again to resume"
             streamed = streamed.with_results(mark_not_attempted(streamed.kept))

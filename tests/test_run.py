@@ -148,3 +148,14 @@ def test_a_run_logs_progress_events(
     assert progress
     assert {line["total"] for line in progress} == {GOOD_ROWS}
     assert progress[-1]["done"] == GOOD_ROWS
+
+
+def test_a_stop_as_the_read_ends_sends_nothing(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """Stopped once the file is read, before the journal opens: every row in, nothing sent."""
+    hooks = Hooks(stop=StopAt(2))  # the stream looks once (one chunk), the run then
+    outcome = Run(SAMPLE, settings_for(sandbox, tmp_path), hooks=hooks).execute()
+    assert outcome.exit_code == 4
+    assert "while validating; the whole file was read; nothing was sent;" in str(outcome.stopped_by)
+    assert outcome.summary.counts["not_attempted"] == GOOD_ROWS
+    assert sandbox.state.requests == []
+    assert not (tmp_path / "journal.sqlite").exists()
