@@ -28,11 +28,15 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importer.config import Settings
 
 REGION = "US"
 
 
-def _settings(out: Path, report_format: str | None) -> object:
+def _settings(out: Path, report_format: str | None) -> Settings:
     from importer.config import ReportSettings, RowDefaults, Settings
 
     report = ReportSettings(
@@ -45,20 +49,31 @@ def validate(path: Path, out: Path, report_format: str | None = None) -> None:
     """The streaming path, as `did-import validate` runs it."""
     from importer.api import validate_file
 
-    validate_file(path, _settings(out, report_format))  # type: ignore[arg-type]
+    validate_file(path, _settings(out, report_format))
 
 
 def stages(path: Path, out: Path, report_format: str | None = None) -> None:
     """The previous design: each stage over the whole file, fast paths off."""
-    from importer import api, phone
+    from collections import Counter
+
+    from importer import phone
+    from importer.loader import load_file
+    from importer.mapping import build_mapping
+    from importer.outcome import Ending, write_outcome
     from importer.reporter import workbook
+    from importer.streaming import StreamedFile
+    from importer.validation import validate_rows
 
     workbook.FAST_ROWS = False
     phone.FAST_NANP = False
     settings = _settings(out, report_format)
     started = datetime.now(UTC)
-    prepared = api.prepare_file(path, settings)  # type: ignore[arg-type]
-    api._finish(prepared, prepared.results, settings, mode="validate", started=started)  # type: ignore[arg-type]
+    loaded = load_file(path, settings.input)
+    mapping = build_mapping(loaded.source.header, settings.input.columns, source=path.name)
+    results = validate_rows(loaded.rows, mapping, settings.defaults, settings.validation)
+    counts = Counter(result.status for result in results)
+    listed = StreamedFile(loaded.source, mapping.describe(), results, counts, len(results))
+    write_outcome(listed, settings, Ending(mode="validate", started=started))
 
 
 def naive(path: Path, out: Path) -> None:

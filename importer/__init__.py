@@ -16,14 +16,19 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from importer.api import RunOutcome, run_import, validate_file
+    from importer.api import run_import, validate_file
     from importer.config import Settings, build_settings
     from importer.inbox import InboxRun, process_inbox, watch_inbox
+    from importer.outcome import RunOutcome
+    from importer.run import Hooks, Operation, Run
 
 _EXPORTS = {
     "run_import": "importer.api",
     "validate_file": "importer.api",
-    "RunOutcome": "importer.api",
+    "RunOutcome": "importer.outcome",
+    "Run": "importer.run",
+    "Operation": "importer.run",
+    "Hooks": "importer.run",
     "build_settings": "importer.config",
     "Settings": "importer.config",
     "process_inbox": "importer.inbox",
@@ -32,7 +37,10 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Hooks",
     "InboxRun",
+    "Operation",
+    "Run",
     "RunOutcome",
     "Settings",
     "__version__",

@@ -6,36 +6,68 @@ is everything but the duplicate check, which needs every earlier row and so stay
 with the caller (`RowValidator.settle`, in sheet order):
 
 - below the workbook row limit, a chunk comes back as its `RowResult`s;
-- past it, as its ready-made `Results` CSV lines (`ResultLines`), the rows needing
-  attention, and the valid rows' numbers and masks (`Candidates`) to settle. A valid
-  row found to be a duplicate then gets its line made again by the caller. A file
-  expected to pass the limit comes as lines from its first chunk.
+- past it, as its ready-made `Results` CSV lines, the rows needing attention, and the
+  valid rows' numbers and masks (`Candidates`) to settle. A valid row found to be a
+  duplicate then gets its line made again by the caller. A file expected to pass the
+  limit comes as lines from its first chunk.
 
+The lines are the reporter's: `ChunkRules.lines` is the `LineFormat` the run passed
+down (`importer.reporter.lines.ReportLines`); this module never imports the reporter.
 Results and lines are the same whichever process made them (tests/test_speed_paths.py).
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import sys
+import threading
+import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from importer.config import RowDefaults, ValidationSettings
 from importer.mapping import ColumnMapping
 from importer.models import Issue, RawRow, RowResult, Status
-from importer.reporter.spool import ErrorLines, ResultLines
 from importer.spawning import main_module_hidden
 from importer.validation import RowValidator
 
 GC_THRESHOLDS = (100_000, 50, 100)  # default (700, 10, 10); see `streaming_runtime`
 SWITCH_INTERVAL = 0.0005  # seconds; default 0.005
+PARENT_CHECK_SECONDS = 1.0  # how often the helper looks whether its parent still lives
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+class LineBatch(Protocol):
+    """Results lines made one row at a time (`importer.reporter.lines.LineBatch`)."""
+
+    @property
+    def lines(self) -> list[str]: ...
+
+    @property
+    def wide(self) -> dict[int, int]: ...
+
+    def add(self, result: RowResult) -> None: ...
+
+    def add_plain(self, cells: Sequence[str], status: Status, number: str | None) -> None: ...
+
+
+class LineFormat(Protocol):
+    """How the report's CSV lines are made (`importer.reporter.lines.ReportLines`)."""
+
+    @property
+    def header_width(self) -> int: ...
+
+    def batch(self) -> LineBatch: ...
+
+    def error_texts(self, results: Iterable[RowResult]) -> list[str]: ...
 
 
 @dataclass(slots=True)
@@ -77,12 +109,15 @@ class Judged:
 
 @dataclass(frozen=True, slots=True)
 class ChunkRules:
-    """What a process needs to judge chunks: the mapping, defaults, rules and CSV layout."""
+    """What a process needs to judge chunks: the mapping, defaults, rules, report lines.
+
+    `lines` is None when every row is kept as its result (a chunk never comes as lines).
+    """
 
     mapping: ColumnMapping
     defaults: RowDefaults
     rules: ValidationSettings
-    delimiter: str | None
+    lines: LineFormat | None
 
 
 class ChunkJudge:
@@ -90,9 +125,7 @@ class ChunkJudge:
 
     def __init__(self, rules: ChunkRules, validator: RowValidator | None = None) -> None:
         self.validator = validator or RowValidator(rules.mapping, rules.defaults, rules.rules)
-        header = rules.mapping.header
-        self.maker = ResultLines(len(header), rules.delimiter)
-        self.error_maker = ErrorLines(header, rules.mapping.describe(), rules.delimiter)
+        self.lines = rules.lines
 
     def judge(self, rows: list[RawRow], *, as_lines: bool) -> Judged:
         """Every row judged (duplicates unsettled): as `results`, or as `lines`.
@@ -107,8 +140,9 @@ class ChunkJudge:
 
     def _as_lines(self, rows: list[RawRow]) -> Judged:
         """Lines, kept rows and candidates; a valid row with no issue makes no `RowResult`."""
+        assert self.lines is not None, "chunks come as lines only when the run spools them"
         judged = Judged(widest=max((len(row.cells) for row in rows), default=0))
-        batch, verdict, width = self.maker.batch(), self.validator.verdict, self.maker.header_width
+        batch, verdict, width = self.lines.batch(), self.validator.verdict, self.lines.header_width
         plain = 0
         for index, row in enumerate(rows):
             found = verdict(row)
@@ -127,7 +161,7 @@ class ChunkJudge:
                 judged.kept.append(result)
         judged.counts[Status.WOULD_REGISTER] += plain
         judged.lines, judged.wide = batch.lines, batch.wide
-        judged.kept_errors = self.error_maker.texts(judged.kept)
+        judged.kept_errors = self.lines.error_texts(judged.kept)
         return judged
 
 
@@ -165,13 +199,17 @@ class ChunkPool:
     """The helper process: judges the chunks it is given while the caller goes on.
 
     It starts at once (and warms up) but learns the file's rules later (`teach`), so
-    its start overlaps the reading of the file.
+    its start overlaps the reading of the file. Its life is this process's: it never
+    sees SIGINT/SIGTERM (a Ctrl-C reaching the whole process group would otherwise
+    print its traceback), the caller stops it (`close`), and it ends itself if this
+    process dies without stopping it (SIGKILL), so no helper is ever left behind.
     """
 
     def __init__(self) -> None:
         self._pool = ProcessPoolExecutor(1, get_context("spawn"))
-        with main_module_hidden():  # spawn would run an unguarded script again
-            self._pool.submit(_start)  # a pool starts its process with the first task
+        # spawn would run an unguarded script again; the child inherits the blocked signals
+        with main_module_hidden(), stop_signals_blocked():
+            self._pool.submit(_start, os.getpid())  # the pool starts its process now
 
     def teach(self, rules: ChunkRules) -> None:
         """The rules of the chunks to come (tasks run in order: they come first)."""
@@ -200,8 +238,29 @@ class ChunkPool:
 _HELPER: dict[str, ChunkJudge] = {}  # the helper process's judge, made by `teach`
 
 
-def _start() -> None:
+@contextmanager
+def stop_signals_blocked() -> Iterator[None]:
+    """Inside, this thread holds SIGINT/SIGTERM back, and processes started here never get them.
+
+    A blocked signal is kept pending, not lost: it is delivered on the way out.
+    """
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _start(parent: int) -> None:
     gc.set_threshold(*GC_THRESHOLDS)  # the helper process does nothing else (it stays set)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """End this helper as soon as `parent` is gone (its children pass to another)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _learn(rules: ChunkRules) -> None:

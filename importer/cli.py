@@ -1,9 +1,11 @@
 """The `did-import` command line: a thin layer over `importer.api`.
 
-Each command parses its options, builds `Settings` once, calls the library, prints a
-one-line summary and returns the design.md exit code. Only `ImporterError` is caught:
-it becomes a one-line message on stderr and its exit code. Heavy modules are imported
-inside the commands so that `did-import --help` starts fast.
+Each command parses its options, builds `Settings` once, calls the library (a
+`importer.run.Run`), prints a one-line summary and returns the design.md exit code.
+Only `ImporterError` is caught: it becomes a one-line message on stderr and its exit
+code. Commands that read a file turn SIGINT/SIGTERM into a stop request from their
+first line (`_execute`). Heavy modules are imported inside the commands so that
+`did-import --help` starts fast.
 """
 
 from __future__ import annotations
@@ -49,10 +51,10 @@ from importer.cli_options import (
 from importer.errors import ImporterError, RunStopped
 
 if TYPE_CHECKING:
-    from importer.api import RunOutcome
     from importer.config import Settings
     from importer.logs import StderrHandler
-    from importer.models import RowResult
+    from importer.outcome import RunOutcome
+    from importer.signals import StopSwitch
 
 app = typer.Typer(
     name="did-import",
@@ -78,13 +80,14 @@ def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: Sha
     """Dry run: check every row and write the report; never sends a write request."""
     flags = shared.flags()
 
-    def job() -> RunOutcome:
-        from importer.api import validate_file
+    def job(switch: StopSwitch) -> RunOutcome:
+        from importer.run import Hooks, Operation, Run
 
         settings = _settings(
             flags, shared.config, token_file=shared.token_file, profile=shared.profile
         )
-        return validate_file(file, settings, check_remote=check_remote)
+        operation = Operation.CHECK_REMOTE if check_remote else Operation.VALIDATE
+        return Run(file, settings, operation, Hooks(stop=switch, handle_signals=True)).execute()
 
     _execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
@@ -166,13 +169,16 @@ def run(
 
     with _stderr_log(log_format, quiet=shared.quiet) as log:
 
-        def job() -> RunOutcome:
+        def job(switch: StopSwitch) -> RunOutcome:
+            from importer.run import Hooks, Operation, Run
+
             settings = _settings(
                 flags, shared.config, token_file=shared.token_file, profile=shared.profile
             )
+            hooks = Hooks(stop=switch, handle_signals=True, tty=_tty(quiet=shared.quiet))
             with _embedded_sandbox(settings, sandbox_state if sandbox else None) as settings:
                 log.configure(settings.log.format, _secrets(settings))
-                outcome = _run_with_progress(file, settings, quiet=shared.quiet)
+                outcome = Run(file, settings, Operation.RUN, hooks).execute()
             _announce(outcome, settings)
             return outcome
 
@@ -406,15 +412,19 @@ def _stderr_log(log_format: str | None, *, quiet: bool) -> Iterator[StderrHandle
 
 
 def _announce(outcome: RunOutcome, settings: Settings) -> None:
-    """After a run: a `run_end` event, and the summary POSTed to --notify-url."""
+    """After a run, with JSON logs: a `run_end` event (the run has notified already)."""
     from importer.logs import describe_counts, event, get_logger
-    from importer.notify import notify, summary_payload
+    from importer.notify import summary_payload
 
     summary = outcome.summary
     message = f"{Path(summary.input.file).name}: {describe_counts(summary.counts)}"
     if settings.log.format == "json":  # humans read the one-line summary on stdout
         event(get_logger("importer.cli"), "run_end", message, **summary_payload(summary))
-    notify(summary_payload(summary), settings.notify, secrets=_secrets(settings))
+
+
+def _tty(*, quiet: bool) -> bool:
+    """Whether progress is a bar (stderr is a terminal and --quiet is not given)."""
+    return not quiet and sys.stderr.isatty()
 
 
 @contextmanager
@@ -441,36 +451,27 @@ def _run_inbox(directory: Path, settings: Settings, *, watch: bool, quiet: bool)
 
     settings.api.require_token("inbox")  # before any file is claimed
     with stop_on_signals() as (stop, switch):
-        runner = make_runner(switch=switch, tty=not quiet and sys.stderr.isatty())
+        runner = make_runner(switch=switch, tty=_tty(quiet=quiet))
         if not watch:
             return process_inbox(directory, settings, runner=runner, stop=stop).exit_code
         watch_inbox(directory, settings, stop=stop, runner=runner)
         return 0
 
 
-def _run_with_progress(file: Path, settings: Settings, *, quiet: bool) -> RunOutcome:
-    """A bar with rate and ETA on a terminal; a progress line every few seconds otherwise."""
-    from importer.api import run_import
-    from importer.logs import row_progress
+def _execute(
+    job: Callable[[StopSwitch], RunOutcome], *, quiet: bool, verbose: bool = False
+) -> None:
+    """Run `job` with SIGINT/SIGTERM as stop requests on its switch; render its outcome."""
+    from importer.signals import StopSwitch, stop_on_signals
 
-    tty = not quiet and sys.stderr.isatty()
-    with row_progress(file.name, tty=tty, every=settings.log.progress_every) as progress:
-
-        def advance(_: RowResult) -> None:
-            progress.advance()
-
-        return run_import(
-            file, settings, on_start=progress.start, on_result=advance, handle_signals=True
-        )
-
-
-def _execute(job: Callable[[], RunOutcome], *, quiet: bool, verbose: bool = False) -> None:
+    switch = StopSwitch()
     try:
-        outcome = job()
+        with stop_on_signals(switch):
+            outcome = job(switch)
     except ImporterError as error:
         _fail(error)
-    except KeyboardInterrupt:  # a signal outside the upload (it handles its own): resumable
-        _fail(RunStopped("interrupted; run the same file again to resume"))
+    except KeyboardInterrupt:  # only where no handler of ours could be set (not main thread)
+        _fail(RunStopped("interrupted"))
     if outcome.stopped_by is not None:
         from importer.logs import error_line
 

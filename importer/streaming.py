@@ -1,22 +1,23 @@
-"""Validating a file as a stream: bounded memory, both cores busy.
+"""Validating a file as a stream: bounded memory, both cores busy, stoppable.
 
-`importer.api.validate_file` (without `--check-remote`) comes here. The loader's rows
-are cut into chunks of `CHUNK_ROWS`; each chunk is judged (`importer.chunks`) either
-in this process or in one helper process, whichever is free: the helper gets a chunk
+Every command that reads a file comes here (`importer.run.Run`). The loader's rows are
+cut into chunks of `CHUNK_ROWS`; each chunk is judged (`importer.chunks`) either in
+this process or in one helper process, whichever is free: the helper gets a chunk
 while it has fewer than `HELPER_QUEUE` waiting, else this process judges it. A file
 under `HELPER_MIN_BYTES` is judged here alone (starting the helper would cost more
 than it saves).
 
-Judged chunks are taken back in sheet order, and their valid rows are settled here,
-in that order (`RowValidator.settle`): only the first valid row of a number may
+Judged chunks are taken back in sheet order, and their valid rows are settled there,
+in that order (`importer.settling`): only the first valid row of a number may
 register, whichever process judged it.
 
 What stays in memory:
 
-- every `RowResult` while the rows are at most `workbook_row_limit` (the workbook's
-  Results sheet is written from them, as on the list path);
+- every `RowResult` when the caller gives no spool (a run, a remote check: they go on
+  to change the rows' statuses), or while the rows are at most `workbook_row_limit`
+  (the workbook's Results sheet is written from them);
 - past that limit, each row's Results line goes to the results CSV as its chunk comes
-  back (`ResultsSpool`), and only the rows needing attention are kept (for Errors, Retry
+  back (the spool), and only the rows needing attention are kept (for Errors, Retry
   and the errors CSV): 1M rows cost what their problems cost, not 1M records;
 - a file of more than `LARGE_BYTES_PER_ROW` bytes a row allowed by the limit is
   expected to pass it and goes to the results CSV from its first row, so its first
@@ -26,73 +27,69 @@ What stays in memory:
 - a few chunks in flight, the numbers seen (one int each, for duplicates), and each
   process's bounded cache of judged cells.
 
-The report is the one the list path writes (`tests/test_speed_paths.py`).
+A stop request (`StopSwitch`: SIGINT/SIGTERM, or a scheduler) is heeded between two
+chunks: no further chunk is read, the chunks already read are judged and taken back
+(a few, a second or so), and the helper is stopped. The file then holds every row up
+to `StreamedFile.last_row` and nothing after it.
+
+The report is the one the stage-by-stage path writes (`tests/test_speed_paths.py`).
 """
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
-from itertools import chain, islice
+from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 
-from importer.chunks import (
-    ChunkJudge,
-    ChunkPool,
-    ChunkRules,
-    Judged,
-    needs_attention,
-    streaming_runtime,
-)
+from importer.chunks import ChunkJudge, ChunkPool, ChunkRules, Judged, streaming_runtime
 from importer.config import Settings
-from importer.loader import load_file
-from importer.mapping import build_mapping
-from importer.models import RawRow, RowResult, SourceInfo, Status
-from importer.reporter.spool import ResultsSpool
+from importer.loader import load_file, sha256_of
+from importer.mapping import ColumnMapping, build_mapping
+from importer.models import LoadedFile, RawRow, SourceInfo
+from importer.settling import Sink, SpoolTarget, StreamedFile
+from importer.signals import StopSwitch
 from importer.validation import RowValidator
+
+__all__ = ["CHUNK_ROWS", "StreamedFile", "stream_file"]
 
 CHUNK_ROWS = 12_500
 HELPER_MIN_BYTES = 1 << 20  # a smaller file is judged in this process alone
 HELPER_QUEUE = 3  # chunks the helper may have waiting
 MAX_WAITING = 6  # chunks judged or being judged, not yet taken back: past this, wait
-Twins = tuple[Path, Path]  # the results and errors CSVs of a report
 LARGE_BYTES_PER_ROW = 96  # a file this many bytes a row past the limit: expect to pass it
 
 
-@dataclass(slots=True)
-class StreamedFile:
-    """A validated file: its facts, counts, and the results kept (see the module doc)."""
-
-    source: SourceInfo
-    mapping: dict[str, str]
-    kept: list[RowResult] = field(default_factory=list)
-    counts: Counter[Status] = field(default_factory=Counter)
-    rows: int = 0
-    widest: int = 0
-    spool: ResultsSpool | None = None
-
-
 def stream_file(
-    path: Path, settings: Settings, twins: Twins, *, workers: int | None = None
+    path: Path,
+    settings: Settings,
+    spool: SpoolTarget | None,
+    *,
+    stop: StopSwitch | None = None,
+    workers: int | None = None,
 ) -> StreamedFile:
     """Load, map and validate `path` chunk by chunk (see the module doc).
 
-    `twins` are the results and errors CSVs the rows go to if they pass the workbook
-    limit (their spools are written beside them). `workers` < 2 keeps every chunk in
-    this process. Raises what `load_file`, `build_mapping` and `RowValidator` raise; a
-    spool already begun is deleted then.
+    `spool` is where the rows go if they pass the workbook limit (the report's results
+    and errors CSVs); without one every result is kept. `stop` ends the read early
+    (`StreamedFile.stopped`). `workers` < 2 keeps every chunk in this process. Raises
+    what `load_file`, `build_mapping` and `RowValidator` raise; a spool already begun
+    is deleted then.
     """
-    limit = settings.report.workbook_row_limit
-    large = _size(path) > limit * LARGE_BYTES_PER_ROW
+    limit = settings.report.workbook_row_limit if spool is not None else sys.maxsize
+    large = spool is not None and _size(path) > limit * LARGE_BYTES_PER_ROW
+    streamer = _Streamer(path, settings, spool, stop or StopSwitch(), limit)
     with streaming_runtime(), _helper(path, workers) as helper:
-        streamed = _stream(path, settings, twins, helper, large=large)
-        if streamed.rows <= limit and streamed.spool is not None:  # expected large, wrongly
+        streamed = streamer.stream(helper, large=large)
+        again = streamed.rows <= limit and streamed.stopped is None
+        if again and streamed.spool is not None:  # expected large, wrongly
             streamed.spool.discard()
-            streamed = _stream(path, settings, twins, helper, large=False)
+            streamed = streamer.stream(helper, large=False)
         return streamed
 
 
@@ -115,39 +112,57 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _stream(
-    path: Path,
-    settings: Settings,
-    twins: Twins,
-    helper: ChunkPool | None,
-    *,
-    large: bool,
-) -> StreamedFile:
-    """One pass over the file; `large`: every chunk as lines, spooled from the first."""
-    loaded = load_file(path, settings.input)
-    header = loaded.source.header
-    mapping = build_mapping(header, settings.input.columns, source=loaded.source.path.name)
-    rules = ChunkRules(mapping, settings.defaults, settings.validation, loaded.source.delimiter)
-    validator = RowValidator(mapping, settings.defaults, settings.validation)
-    sink = _Sink(
-        StreamedFile(loaded.source, mapping.describe(), widest=len(header)),
-        validator,
-        lambda: ResultsSpool(
-            twins[0], header, loaded.source.delimiter, (twins[1], mapping.describe())
-        ),
-    )
-    if helper is not None:
-        helper.teach(rules)
-    limit = settings.report.workbook_row_limit
-    scheduler = _Scheduler(ChunkJudge(rules, validator), helper, limit, lines_at_once=large)
-    try:
-        scheduler.run(_chunks(loaded.rows), sink)
-    except BaseException:
-        sink.discard()
-        raise
-    assert loaded.complete, "every row must have been read"
-    sink.streamed.source = loaded.source  # the end-of-file facts (sha256, blank rows)
-    return sink.finish()
+@dataclass(frozen=True, slots=True)
+class _Streamer:
+    """Passes over one file (one, or two when it was wrongly expected large)."""
+
+    path: Path
+    settings: Settings
+    spool: SpoolTarget | None
+    stop: StopSwitch
+    limit: int
+
+    def stream(self, helper: ChunkPool | None, *, large: bool) -> StreamedFile:
+        """One pass over the file; `large`: every chunk as lines, spooled from the first."""
+        settings = self.settings
+        loaded = load_file(self.path, settings.input)
+        source = loaded.source
+        mapping = build_mapping(source.header, settings.input.columns, source=source.path.name)
+        sink, rules = self._sink(source, mapping)
+        if helper is not None:
+            helper.teach(rules)
+        judge = ChunkJudge(rules, sink.validator)
+        scheduler = _Scheduler(judge, helper, self.limit, lines_at_once=large, stop=self.stop)
+        try:
+            scheduler.run(_chunks(loaded.rows), sink)
+        except BaseException:
+            sink.discard()
+            raise
+        sink.streamed.source = self._final_source(loaded, stopped=scheduler.stopped)
+        sink.streamed.stopped = self.stop.reason if scheduler.stopped else None
+        return sink.finish()
+
+    def _sink(self, source: SourceInfo, mapping: ColumnMapping) -> tuple[Sink, ChunkRules]:
+        """Where judged chunks go, and the rules chunks are judged by."""
+        settings, spool, described = self.settings, self.spool, mapping.describe()
+        validator = RowValidator(mapping, settings.defaults, settings.validation)
+        streamed = StreamedFile(source, described, widest=len(source.header))
+        if spool is None:
+            rules = ChunkRules(mapping, settings.defaults, settings.validation, None)
+            return Sink(streamed, validator, None), rules
+        layout = (source.header, described, source.delimiter)
+        rules = ChunkRules(mapping, settings.defaults, settings.validation, spool.lines(*layout))
+        return Sink(streamed, validator, lambda: spool.open(*layout)), rules
+
+    def _final_source(self, loaded: LoadedFile, *, stopped: bool) -> SourceInfo:
+        """The end-of-file facts (sha256, blank rows); the file's sha256 if the read stopped."""
+        if not stopped:
+            assert loaded.complete, "every row must have been read"
+            return loaded.source
+        close = getattr(loaded.rows, "close", None)
+        if close is not None:
+            close()  # the file is closed now, not when the rows are collected
+        return replace(loaded.source, sha256=loaded.source.sha256 or sha256_of(self.path))
 
 
 def _chunks(rows: Iterable[RawRow]) -> Iterator[tuple[list[RawRow], bool]]:
@@ -167,29 +182,51 @@ class _Scheduler:
     """Hands each chunk to the helper or judges it here; takes them back in order."""
 
     def __init__(
-        self, judge: ChunkJudge, pool: ChunkPool | None, limit: int, *, lines_at_once: bool
+        self,
+        judge: ChunkJudge,
+        pool: ChunkPool | None,
+        limit: int,
+        *,
+        lines_at_once: bool,
+        stop: StopSwitch,
     ) -> None:
         self._judge = judge
         self._pool = pool
         self._limit = limit
         self._lines_at_once = lines_at_once
+        self._stop = stop
         self._waiting: deque[Work] = deque()
         self._rows = 0
         self._helped = self._judged_here = 0
+        self.stopped = False
 
-    def run(self, chunks: Iterable[tuple[list[RawRow], bool]], sink: _Sink) -> None:
+    def run(self, chunks: Iterable[tuple[list[RawRow], bool]], sink: Sink) -> None:
         """Judge every chunk; give `sink` each in sheet order as soon as it can be.
 
         Past the limit (or from the first if `lines_at_once`) a chunk comes as lines:
-        the sink spills the results kept so far when the first such chunk comes.
+        the sink spills the results kept so far when the first such chunk comes. A stop
+        request ends the read before the next chunk (`_halt`).
         """
         for chunk, last in chunks:
+            if self._stop.requested:
+                self._halt(sink)
+                return
             self._rows += len(chunk)
             as_lines = self._lines_at_once or self._rows > self._limit
             work = self._start(chunk, as_lines=as_lines, last=last)
             self._waiting.append((chunk, as_lines, work))
             while self._waiting and (_ready(self._waiting[0]) or self._backlogged()):
                 sink.add(*self._taken(self._waiting.popleft()))
+        while self._waiting:
+            sink.add(*self._taken(self._waiting.popleft()))
+
+    def _halt(self, sink: Sink) -> None:
+        """Stopped: no chunk is read any more; those read are judged and taken back.
+
+        At most `MAX_WAITING` chunks are in flight, the helper's at most `HELPER_QUEUE`:
+        waiting for them costs a second or so, and every row read is in the report.
+        """
+        self.stopped = True
         while self._waiting:
             sink.add(*self._taken(self._waiting.popleft()))
 
@@ -229,87 +266,3 @@ class _Scheduler:
 
 def _ready(work: Work) -> bool:
     return not isinstance(work[2], Future) or work[2].done()
-
-
-class _Sink:
-    """Settles duplicates, counts, keeps results; spills to a `ResultsSpool` past the limit."""
-
-    def __init__(
-        self,
-        streamed: StreamedFile,
-        validator: RowValidator,
-        open_spool: Callable[[], ResultsSpool],
-    ) -> None:
-        self.streamed = streamed
-        self._validator = validator
-        self._open_spool = open_spool
-
-    def add(self, chunk: list[RawRow], judged: Judged) -> None:
-        """Take back one judged chunk (chunks in sheet order)."""
-        streamed = self.streamed
-        streamed.widest = max(streamed.widest, judged.widest)
-        if judged.results is not None:
-            self._add_results(judged.results)
-            return
-        streamed.rows += len(chunk)
-        streamed.counts.update(judged.counts)
-        self._add_lines(chunk, judged)
-
-    def _add_results(self, results: list[RowResult]) -> None:
-        """A chunk before any as lines (the scheduler sends lines past the limit)."""
-        streamed, settle = self.streamed, self._validator.settle
-        assert streamed.spool is None, "a chunk as results after the spill"
-        for judged in results:
-            result = judged
-            if judged.status is Status.WOULD_REGISTER:
-                result = settle(judged) or judged
-            streamed.counts[result.status] += 1
-            streamed.kept.append(result)
-        streamed.rows += len(results)
-
-    def _add_lines(self, chunk: list[RawRow], judged: Judged) -> None:
-        """A chunk as lines: its duplicates found here, their lines made again."""
-        spool = self.streamed.spool or self._spill()
-        duplicates = self._duplicates(chunk, judged)
-        lines = judged.lines or []
-        if duplicates:
-            remade, _ = spool.maker.lines(duplicates.values())
-            for index, line in zip(duplicates, remade, strict=True):
-                lines[index] = line
-            counts = self.streamed.counts
-            counts[Status.WOULD_REGISTER] -= len(duplicates)
-            counts[Status.DUPLICATE] += len(duplicates)
-        spool.add_lines(lines, judged.wide)
-        dropped = list(duplicates.values())
-        errors = chain(judged.kept_errors, spool.error_maker.texts(dropped))
-        kept = sorted(zip(chain(judged.kept, dropped), errors, strict=True), key=_row_number)
-        self.streamed.kept.extend(result for result, _ in kept)
-        spool.add_errors(text for _, text in kept)
-
-    def _duplicates(self, chunk: list[RawRow], judged: Judged) -> dict[int, RowResult]:
-        """{index in the chunk: duplicate result} for the valid rows seen before."""
-        valid = judged.candidates
-        rows = [chunk[at] for at in valid.at]
-        found = self._validator.settle_all(rows, valid.numbers, valid.masks, valid.warnings)
-        return {valid.at[position]: result for position, result in found.items()}
-
-    def _spill(self) -> ResultsSpool:
-        """Past the limit: every result so far into the spool, then keep only problems."""
-        spool = self.streamed.spool = self._open_spool()
-        spool.add_lines(*spool.maker.lines(self.streamed.kept))
-        self.streamed.kept = [result for result in self.streamed.kept if needs_attention(result)]
-        spool.add_errors(spool.error_maker.texts(self.streamed.kept))
-        return spool
-
-    def finish(self) -> StreamedFile:
-        if self.streamed.spool is not None:
-            self.streamed.spool.finish()
-        return self.streamed
-
-    def discard(self) -> None:
-        if self.streamed.spool is not None:
-            self.streamed.spool.discard()
-
-
-def _row_number(kept: tuple[RowResult, str]) -> int:
-    return kept[0].row.number

@@ -1,9 +1,9 @@
 """Every awkward file in tests/fixtures/loader/ and what must come of it.
 
 One table pins each fixture's outcome end to end: the rows read with their status and
-issue codes (through `api.prepare_file`), or the exact one-line error `did-import
-validate` prints with exit code 2. A fixture without an entry here fails the suite.
-The files are written by tests/fixtures/make_loader_fixtures.py.
+issue codes (through `streaming.stream_file`, as every command reads them), or the
+exact one-line error `did-import validate` prints with exit code 2. A fixture without
+an entry here fails the suite. The files are written by tests/fixtures/make_loader_fixtures.py.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from importer.api import prepare_file
 from importer.cli import app
 from importer.config import Settings
+from importer.streaming import stream_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "loader"
 OK = "would_register"
@@ -182,13 +182,13 @@ def test_fixture_outcome(name: str, tmp_path: Path) -> None:
         assert result.stderr == f"did-import: {expected.message.format(path=path)}\n"
         assert not (tmp_path / "r.xlsx").exists()
         return
-    prepared = prepare_file(path, Settings())
+    streamed = stream_file(path, Settings(), None)
     rows = [
         (r.row.number, r.status.value, tuple(issue.code for issue in r.issues))
-        for r in prepared.results
+        for r in streamed.kept
     ]
     assert rows == expected.rows
-    assert prepared.source.blank_rows == expected.blank_rows
+    assert streamed.source.blank_rows == expected.blank_rows
 
 
 @pytest.mark.parametrize("name", HOSTILE)

@@ -13,9 +13,10 @@ from reporter_samples import formula_cells, opened, values
 from typer.testing import CliRunner
 
 from importer import schemas
-from importer.api import RunOutcome, prepare_file, run_import, validate_file
+from importer.api import RunOutcome, run_import, validate_file
 from importer.cli import app
 from importer.config import Settings, build_settings
+from importer.loader import load_file
 from importer.models import Status
 from importer.reporter import csvout
 from importer.reporter.flatten import RESULT_COLUMNS
@@ -97,7 +98,7 @@ def test_hostile_csv_twins_are_neutralised(tmp_path: Path) -> None:
 def test_sample_reports_keep_the_partner_sheet(tmp_path: Path, sample: str) -> None:
     """Every produced workbook keeps the original columns and order, and right statuses."""
     settings = _settings(tmp_path)
-    header = list(prepare_file(SAMPLES / sample, settings).source.header)
+    header = list(load_file(SAMPLES / sample, settings.input).source.header)
     outcome = validate_file(SAMPLES / sample, settings)
     lines = _check_workbook(outcome, header)
     assert len(lines) == len(outcome.results) + 1

@@ -36,6 +36,7 @@ from importer.config import ApiSettings, build_settings, is_loopback
 from importer.errors import ApiUnreachableError, ConfigError
 from importer.inbox import process_inbox
 from importer.reporter.files import REPORT_MODE
+from importer.reporter.lines import ReportLines
 from importer.reporter.spool import ResultsSpool
 from importer.sandbox import DEFAULT_CARRIER_SID, Partner, SandboxConfig, SandboxServer
 from importer.sandbox.server import DEFAULT_HOST
@@ -353,7 +354,8 @@ def test_a_results_spool_is_private_while_it_is_written(tmp_path: Path) -> None:
     """The hidden CSV spools of a large run are 0600 from their creation, not only once moved."""
     old = os.umask(0)
     try:
-        spool = ResultsSpool(tmp_path / "r.results.csv", ("Phone",), ",", (tmp_path / "e", {}))
+        lines = ReportLines(("Phone",), {}, ",")
+        spool = ResultsSpool(tmp_path / "r.results.csv", tmp_path / "e", lines)
     finally:
         os.umask(old)
     modes = {stat.S_IMODE(path.stat().st_mode) for path in (spool.path, spool.errors_path)}

@@ -3,8 +3,8 @@
 Fast paths (issue 9): streaming validation with results spilled to a CSV spool
 (`importer.streaming`), NANP numbers read without `phonenumbers.parse` (`importer.nanp`),
 worksheet rows written as XML text (`importer.reporter.fastrows`). The plain path is the
-stage-by-stage one: the whole file loaded, validated as a list, reported from the list,
-with the fast paths switched off.
+stage-by-stage one: the whole file loaded, validated as a list (`validation.validate_rows`),
+reported from the list, with the fast paths switched off.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import random
 import subprocess
 import sys
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -28,15 +29,21 @@ import openpyxl
 import phonenumbers
 import pytest
 
-from importer import api, catalogue, chunks, nanp, phone, streaming
+from importer import catalogue, chunks, nanp, phone, streaming
 from importer.api import RunOutcome, validate_file
 from importer.config import ReportSettings, RowDefaults, Settings
+from importer.loader import load_file
+from importer.mapping import build_mapping
 from importer.models import NO_EXTRA, RawRow, RowResult, Status
+from importer.outcome import Ending, write_outcome
 from importer.reporter import ReportFiles, flatten, workbook, write_report
 from importer.reporter.csvout import ENCODING, csv_cells
 from importer.reporter.layout import ReportData
-from importer.reporter.spool import ErrorLines, ResultLines, ResultsSpool
+from importer.reporter.lines import ErrorLines, ReportLines, ResultLines
+from importer.reporter.spool import ResultsSpool
+from importer.streaming import StreamedFile
 from importer.summary import InputFacts, RunSummary
+from importer.validation import validate_rows
 
 SPEED = Path(__file__).resolve().parent / "fixtures" / "speed"
 NANP_FORMS = ("+1{}", "1{}", "{}", "001{}", "+1 {}")
@@ -51,13 +58,17 @@ def settings(out: Path, *, limit: int = 200_000, report_format: str | None = Non
 
 
 def plain(path: Path, chosen: Settings, monkeypatch: pytest.MonkeyPatch) -> RunOutcome:
-    """The stage-by-stage path with every fast path off."""
+    """The stage-by-stage path with every fast path off: a list of results, reported."""
     with monkeypatch.context() as patch:
         patch.setattr(phone, "FAST_NANP", False)
         patch.setattr(workbook, "FAST_ROWS", False)
-        prepared = api.prepare_file(path, chosen)
         started = datetime.now(UTC)
-        return api._finish(prepared, prepared.results, chosen, mode="validate", started=started)
+        loaded = load_file(path, chosen.input)
+        mapping = build_mapping(loaded.source.header, chosen.input.columns, source=path.name)
+        results = validate_rows(loaded.rows, mapping, chosen.defaults, chosen.validation)
+        counts = Counter(result.status for result in results)
+        listed = StreamedFile(loaded.source, mapping.describe(), results, counts, len(results))
+        return write_outcome(listed, chosen, Ending(mode="validate", started=started))
 
 
 def essentials(results: list[RowResult]) -> list[tuple[object, ...]]:
@@ -139,7 +150,9 @@ def test_chunks_judged_in_two_processes_give_the_plain_report(
     helped: list[int] = []
     monkeypatch.setattr(chunks.ChunkPool, "submit", _counting(chunks.ChunkPool.submit, helped))
     streams: list[int] = []
-    monkeypatch.setattr(streaming, "_stream", _counting(streaming._stream, streams))
+    monkeypatch.setattr(
+        streaming._Streamer, "stream", _counting(streaming._Streamer.stream, streams)
+    )
     fast = validate_file(sample, settings(tmp_path / "fast", limit=limit))
     assert len(streams) == passes
     assert len(helped) >= 2  # the helper process judged some of the 8 chunks
@@ -311,15 +324,15 @@ def test_fast_rows_escape_a_cell_that_looks_like_rich_text(tmp_path: Path) -> No
 
 def test_spool_pads_lines_written_before_a_wider_row(tmp_path: Path) -> None:
     """A ragged row wider than the header widens every line, as if known from the start."""
-    errors = (tmp_path / "r.errors.csv", {"phonenumber": "Phone"})
-    spool = ResultsSpool(tmp_path / "r.results.csv", ("Phone", "Caps"), ";", errors)
+    lines = ReportLines(("Phone", "Caps"), {"phonenumber": "Phone"}, ";")
+    spool = ResultsSpool(tmp_path / "r.results.csv", tmp_path / "r.errors.csv", lines)
     first = [RowResult(row=RawRow(2, ("+1", "3")), status=Status.WOULD_REGISTER)]
-    spool.add_lines(*spool.maker.lines(first))
+    spool.add_results(first)
     later = [
         RowResult(row=RawRow(3, ("+2", "3", "extra")), status=Status.INVALID),
         RowResult(row=RawRow(4, ("+3",)), status=Status.INVALID),
     ]
-    spool.add_lines(*spool.maker.lines(later))
+    spool.add_results(later)
     path = spool.finish()
     with path.open(encoding=ENCODING, newline="") as handle:
         lines = list(csv.reader(handle, delimiter=";"))

@@ -36,11 +36,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from importer.api import RunOutcome, run_import
 from importer.config import Settings
 from importer.inbox.folder import Inbox, Runner, Sleep, is_temporary
 from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger
-from importer.logs import event, get_logger, row_progress
+from importer.logs import event, get_logger
+from importer.outcome import RunOutcome
+from importer.run import Hooks, Operation, Run
 from importer.signals import StopSwitch
 
 __all__ = [
@@ -109,18 +110,10 @@ def watch_inbox(
 
 
 def make_runner(*, switch: StopSwitch | None = None, tty: bool = False) -> Runner:
-    """`run_import` with row progress (a bar on a terminal, else `progress` events)."""
+    """A `Run` of each file, stopped by `switch`; its row progress a bar with `tty`."""
 
     def run(path: Path, settings: Settings) -> RunOutcome:
-        every = settings.log.progress_every
-        with row_progress(path.name, tty=tty, every=every) as progress:
-            return run_import(
-                path,
-                settings,
-                on_start=progress.start,
-                on_result=lambda _: progress.advance(),
-                stop=switch,
-            )
+        return Run(path, settings, Operation.RUN, Hooks(stop=switch, tty=tty)).execute()
 
     return run
 

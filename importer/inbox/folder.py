@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from importer.api import RunOutcome
 from importer.config import Settings, redact, secrets_of
 from importer.errors import ConfigError, ImporterError, InboxBusy, JournalBusy, RunStopped
 from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger, write_json
@@ -25,6 +24,7 @@ from importer.loader import sha256_of
 from importer.locking import Holder, locked
 from importer.logs import describe_counts, event, get_logger
 from importer.notify import notify
+from importer.outcome import RunOutcome
 
 Runner = Callable[[Path, Settings], RunOutcome]
 Sleep = Callable[[float], None]
@@ -181,7 +181,9 @@ class Inbox:
                 "summary_json": job.folder / f"{job.stem}.summary.json",
             }
         )
-        update: dict[str, object] = {"report": report}
+        # the pass notifies once for all its files (`run_once`), not each file's run
+        unsent = self.settings.notify.model_copy(update={"url": None})
+        update: dict[str, object] = {"report": report, "notify": unsent}
         if "path" not in self.settings.journal.model_fields_set:
             journal = self.settings.journal.model_copy(
                 update={"path": self.state / "journal.sqlite"}

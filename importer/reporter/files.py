@@ -76,13 +76,22 @@ def twin_paths(report_path: Path) -> tuple[Path, Path]:
 
 
 def plan_reports(
-    report_path: Path, *, rows: int, source_format: str, settings: ReportSettings
+    report_path: Path,
+    *,
+    rows: int,
+    source_format: str,
+    settings: ReportSettings,
+    spooled: bool = False,
 ) -> ReportFiles:
-    """Which files a report of `rows` rows read from a `source_format` file is written to."""
+    """Which files a report of `rows` rows read from a `source_format` file is written to.
+
+    `spooled`: the rows' results are already in a results CSV spool (a file expected
+    to pass the limit, whose read was stopped before it did): laid out as past the limit.
+    """
     chosen = settings.report_format
     if chosen is None and report_path.suffix.lower() == CSV_SUFFIX:
         chosen = "csv"
-    over_limit = rows > settings.workbook_row_limit
+    over_limit = rows > settings.workbook_row_limit or spooled
     twins = over_limit or chosen in ("csv", "both") or (chosen is None and source_format == "csv")
     results_csv, errors_csv = twin_paths(report_path) if twins else (None, None)
     workbook = None if chosen == "csv" else report_path

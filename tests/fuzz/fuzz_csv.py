@@ -6,7 +6,7 @@
     python tests/fuzz/fuzz_csv.py -atheris_runs=20000 tests/fuzz/corpus
 
 Each input is written to a temporary `.csv` file and loaded with `load_file`, every
-row read, then validated like a dry run (`api.prepare_file`). The only exception allowed
+row read, then validated as every command does (`streaming.stream_file`). The only exception allowed
 is an `ImporterError` with a one-line message; anything else is a crash that atheris
 reports with the input that caused it (saved as crash-<sha1>). The first byte picks
 the options (an explicit delimiter or encoding), so those paths are fuzzed too. An
@@ -24,9 +24,9 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, if not installed
 
 with atheris.instrument_imports(include=["importer"]):
-    from importer.api import prepare_file
     from importer.config import InputSettings, Settings
     from importer.errors import ImporterError
+    from importer.streaming import stream_file
 
 OPTIONS = [
     InputSettings(),
@@ -47,7 +47,7 @@ def test_one_input(data: bytes) -> None:
     options = OPTIONS[data[0] % len(OPTIONS)]
     TARGET.write_bytes(data[1:])
     try:
-        prepare_file(TARGET, Settings(input=options))
+        stream_file(TARGET, Settings(input=options), None)
     except ImporterError as error:
         if "\n" in error.message or not error.message:
             raise AssertionError(f"not a one-line message: {error.message!r}") from None

@@ -1,0 +1,231 @@
+"""One run's life, from its first line to its notification: `Run`.
+
+`validate_file`, `run_import`, the command line and the inbox all build a `Run` and
+call `execute()`; none of them repeats any step of it. In order:
+
+    signals        SIGINT/SIGTERM stop the run from here on (with `handle_signals`)
+    token          `run` and `--check-remote` need one, before the file is read
+    validate       the file streamed and judged in chunks (`importer.streaming`);
+                   a stop ends the read between two chunks
+    check          --check-remote: valid rows looked up read-only (`importer.remote`)
+    journal        `run`: opened, with its lock (`session.open_run`); resumes an
+                   unfinished run of the same file
+    send           `run`: preflight, register, follow-ups (`session.upload`), with
+                   progress events (a bar on a terminal)
+    report         the workbook, its CSV twins, the JSON summary (`importer.outcome`)
+    journal close  `run`: the run's end, exit code and report (`session.close_run`)
+    notify         `run`: the JSON summary POSTed to `[notify] url` (`importer.notify`)
+
+A stop while the file is read ends the read: the report holds the rows judged so far
+(up to the row the Summary names) and the run exits 4 with one line saying where it
+stopped; a `run` then has sent nothing and opened no journal. A stop while rows are
+sent is the uploader's (`importer.signals`). Once the last row is settled a signal no
+longer changes the outcome: the report is written and the run ends with its own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+import httpx
+
+from importer import remote
+from importer.config import Settings, secrets_of
+from importer.errors import ImporterError, RunStopped
+from importer.logs import RowProgress, row_progress
+from importer.models import RowResult, Status
+from importer.notify import notify, summary_payload
+from importer.outcome import Ending, RunOutcome, report_path, write_outcome
+from importer.reporter.files import twin_paths
+from importer.reporter.spool import SpoolTarget
+from importer.send.operations.register import not_attempted
+from importer.session import RunHooks, close_run, open_run, run_loop, upload
+from importer.signals import Interrupted, SignalStop, StopSwitch, stop_on_signals
+from importer.streaming import StreamedFile, stream_file
+from importer.summary import Mode
+
+__all__ = ["Hooks", "Operation", "Run", "RunOutcome"]
+
+ResultCallback = Callable[[RowResult], None]
+
+
+class Operation(StrEnum):
+    """What a run does with a file once it is validated."""
+
+    VALIDATE = "validate"  # nothing more: a dry run
+    CHECK_REMOTE = "check_remote"  # a dry run that also looks the numbers up, read-only
+    RUN = "run"  # register the valid rows
+
+    @property
+    def mode(self) -> Mode:
+        """The summary's `mode`."""
+        return "run" if self is Operation.RUN else "validate"
+
+    @property
+    def uses_api(self) -> bool:
+        """Whether it talks to the API (a token is needed; its rows' statuses change)."""
+        return self is not Operation.VALIDATE
+
+
+NEEDS_TOKEN = {Operation.RUN: "run", Operation.CHECK_REMOTE: "--check-remote"}
+"""The operations that need an API token, as their error message names them."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hooks:
+    """What a caller may plug into a run.
+
+    `transport` (tests) carries the API requests; `on_start(total)` and `on_result`
+    follow the rows sent; `stop` stops the run when flipped (by a scheduler, or by
+    SIGINT/SIGTERM with `handle_signals`, which only the main thread can have); `tty`
+    shows the progress as a bar (else a `progress` event every few seconds).
+    """
+
+    transport: httpx.AsyncBaseTransport | None = None
+    on_start: Callable[[int], None] | None = None
+    on_result: ResultCallback | None = None
+    stop: StopSwitch | None = None
+    handle_signals: bool = False
+    tty: bool = False
+
+
+class Run:
+    """One run of `operation` on the file at `path` (see the module doc for its steps)."""
+
+    def __init__(
+        self,
+        path: Path,
+        settings: Settings,
+        operation: Operation = Operation.RUN,
+        hooks: Hooks | None = None,
+    ) -> None:
+        self.path = path
+        self.settings = settings
+        self.operation = operation
+        self.hooks = hooks or Hooks()
+        self.switch = self.hooks.stop or StopSwitch()
+        self.started = datetime.now(UTC)
+
+    def execute(self) -> RunOutcome:
+        """Every step in order; the outcome (its `exit_code` is design.md's).
+
+        Raises `ImporterError` for what stops a run before any report (exit 2: no
+        token, an unusable file or mapping); everything later is in the outcome.
+        """
+        with self._signals() as signals:
+            if self.operation in NEEDS_TOKEN:
+                self.settings.api.require_token(NEEDS_TOKEN[self.operation])
+            self.started = datetime.now(UTC)
+            streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
+            if streamed.stopped is not None or self._stop_before_sending():
+                outcome = self._stopped_early(streamed)
+            elif self.operation is Operation.CHECK_REMOTE:
+                outcome = self._check_remote(streamed, signals)
+            elif self.operation is Operation.RUN:
+                outcome = self._send(streamed)
+            else:
+                outcome = self._finish(streamed)
+            self._notify(outcome)
+        return outcome
+
+    def _signals(self) -> AbstractContextManager[SignalStop]:
+        if self.hooks.handle_signals:
+            return stop_on_signals(self.switch)
+        return nullcontext(SignalStop(self.switch))
+
+    def _spool(self) -> SpoolTarget | None:
+        """Where rows past the workbook limit go; none when every result must be kept."""
+        if self.operation.uses_api:  # their statuses change after validation
+            return None
+        return SpoolTarget(*twin_paths(report_path(self.path, self.settings)))
+
+    def _stop_before_sending(self) -> bool:
+        """A `run` asked to stop as its read ended: it sends nothing, opens no journal."""
+        return self.operation is Operation.RUN and self.switch.requested
+
+    def _stopped_early(self, streamed: StreamedFile) -> RunOutcome:
+        """Stopped while the file was read: a report of the rows read, and where it stopped."""
+        where = f"the read stopped after row {streamed.last_row:,}"
+        if streamed.stopped is None:
+            where = "the whole file was read"
+        elif not streamed.rows:
+            where = "the read stopped before the first row"
+        head = f"interrupted ({self.switch.reason}) while validating; {where}"
+        if self.operation is Operation.RUN:
+            message = f"{head}; nothing was sent; run the same file again to resume"
+            streamed = streamed.with_results(not_attempted(streamed.kept))
+        else:
+            message = f"{head}; validate the file again for a complete report"
+        return self._finish(streamed, RunStopped(message))
+
+    def _check_remote(self, streamed: StreamedFile, signals: SignalStop) -> RunOutcome:
+        """Plan the valid rows against the API, read-only; a signal cuts the lookups short."""
+        transport = self.hooks.transport
+        stopped_by: ImporterError | None
+        try:
+            with signals.abrupt():
+                results, stopped_by = remote.check_remote(
+                    streamed.kept, self.settings.api, transport=transport
+                )
+        except Interrupted as signal:
+            results = remote.mark_not_checked(streamed.kept)
+            stopped_by = RunStopped(
+                f"interrupted ({signal}) while checking the API; numbers not looked up"
+                " carry remote.not_checked; validate the file again with --check-remote"
+            )
+        return self._finish(streamed.with_results(results), stopped_by)
+
+    def _send(self, streamed: StreamedFile) -> RunOutcome:
+        """Journal, send, report, close the journal."""
+        settings, caught = self.settings, self.hooks.handle_signals
+        with self._progress(streamed.kept) as on_result:
+            hooks = RunHooks(self.hooks.transport, on_result, self.switch, caught)
+            with open_run(streamed.source, streamed.kept, settings) as journal:
+                batch = run_loop(upload(streamed.kept, settings, journal, hooks))
+                outcome = self._finish(streamed.with_results(batch.results), batch.stopped_by)
+                close_run(journal, batch, exit_code=outcome.exit_code, report=outcome.report_path)
+        return outcome
+
+    @contextmanager
+    def _progress(self, rows: list[RowResult]) -> Iterator[ResultCallback]:
+        """Row progress while `rows` are sent: `on_start`, then a callback for each row."""
+        every = self.settings.log.progress_every
+        with row_progress(self.path.name, tty=self.hooks.tty, every=every) as progress:
+            total = sum(result.status is Status.WOULD_REGISTER for result in rows)
+            progress.start(total)
+            if self.hooks.on_start is not None:
+                self.hooks.on_start(total)
+            yield _following(progress, self.hooks.on_result)
+
+    def _finish(
+        self, streamed: StreamedFile, stopped_by: ImporterError | None = None
+    ) -> RunOutcome:
+        ending = Ending(
+            mode=self.operation.mode,
+            started=self.started,
+            stopped_by=stopped_by,
+            asked_api=self.operation.uses_api,
+        )
+        return write_outcome(streamed, self.settings, ending)
+
+    def _notify(self, outcome: RunOutcome) -> None:
+        """`run`: POST the JSON summary to `[notify] url` (best effort, never raises)."""
+        if self.operation is Operation.RUN:
+            payload = summary_payload(outcome.summary)
+            notify(payload, self.settings.notify, secrets=secrets_of(self.settings))
+
+
+def _following(progress: RowProgress, on_result: ResultCallback | None) -> ResultCallback:
+    """A callback that moves `progress` on, then calls the caller's `on_result`."""
+
+    def settled(result: RowResult) -> None:
+        progress.advance()
+        if on_result is not None:
+            on_result(result)
+
+    return settled
