@@ -13,8 +13,9 @@ import pytest
 from hostile_server import API, Drip, HostileFactory, Redirect, Reply
 from pydantic import SecretStr
 
-from importer.client import EXTERNAL_DIDS, Outcome, classify_transport_error, make_client
+from importer.client import EXTERNAL_DIDS, make_client
 from importer.config import ApiSettings
+from importer.send.reading import Kind, read_transport_error
 from importer.transport import SafeAiohttpTransport
 
 T = TypeVar("T")
@@ -85,8 +86,8 @@ def test_a_post_cut_mid_body_by_the_deadline_was_sent(hostile: HostileFactory) -
     """The deadline passing mid-body means "sent, outcome unknown": look up before resending."""
     server = hostile({REGISTER: Drip(SLOW_BODY, every=0.5)})
     error, _ = failing(settings_for(server.base_url), "POST", NUMBER)
-    verdict = classify_transport_error(error)
-    assert verdict.outcome is Outcome.UNKNOWN
+    verdict = read_transport_error(error)
+    assert verdict.kind is Kind.UNKNOWN
     assert verdict.reached is True
 
 
@@ -96,7 +97,7 @@ def test_a_dripping_head_ends_at_the_deadline_as_sent(hostile: HostileFactory) -
     error, elapsed = failing(settings_for(server.base_url), "POST", NUMBER)
     assert isinstance(error, httpx.ReadTimeout)
     assert elapsed < 1 + DEADLINE_SLACK_S
-    assert classify_transport_error(error).outcome is Outcome.UNKNOWN
+    assert read_transport_error(error).kind is Kind.UNKNOWN
 
 
 def test_no_connection_by_the_deadline_is_not_sent(
@@ -109,7 +110,7 @@ def test_no_connection_by_the_deadline_is_not_sent(
     error, elapsed = failing(settings, "POST", NUMBER, timeout=httpx.Timeout(30))
     assert isinstance(error, httpx.ConnectTimeout)
     assert elapsed < 1 + DEADLINE_SLACK_S
-    assert classify_transport_error(error).outcome is Outcome.RETRY
+    assert read_transport_error(error).kind is Kind.RETRY
     assert server.requests == []
 
 
@@ -127,7 +128,7 @@ def test_a_session_of_its_own_makes_a_late_connect_count_as_sent(
                 await client.post(EXTERNAL_DIDS, json=NUMBER, timeout=30)
             return caught.value
 
-    assert classify_transport_error(asyncio.run(post())).outcome is Outcome.UNKNOWN
+    assert read_transport_error(asyncio.run(post())).kind is Kind.UNKNOWN
 
 
 def test_a_fast_answer_is_unaffected_by_the_deadline(hostile: HostileFactory) -> None:
