@@ -56,13 +56,13 @@ def stages(path: Path, out: Path, report_format: str | None = None) -> None:
     """The previous design: each stage over the whole file, fast paths off."""
     from collections import Counter
 
-    from importer import phone
     from importer.loader import load_file
     from importer.mapping import build_mapping
-    from importer.outcome import Ending, write_outcome
     from importer.reporter import workbook
-    from importer.streaming import StreamedFile
-    from importer.validation import validate_rows
+    from importer.run.outcome import Ending, write_outcome
+    from importer.validate import phone
+    from importer.validate.rows import validate_rows
+    from importer.validate.streaming import StreamedFile
 
     workbook.FAST_ROWS = False
     phone.FAST_NANP = False

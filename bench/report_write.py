@@ -28,7 +28,7 @@ from pathlib import Path
 from importer.config import ReportSettings
 from importer.models import RawRow, RowResult, Status
 from importer.reporter import ReportData, ReportFiles, flatten, plan_reports, write_report
-from importer.summary import InputFacts, RunSummary, count_statuses
+from importer.reporter.summary import InputFacts, RunSummary, count_statuses
 
 HEADER = ("Phone Number", "Capabilities", "Callback URL", "Notes")
 STATUSES = (Status.REGISTERED, Status.REGISTERED, Status.REGISTERED, Status.INVALID)

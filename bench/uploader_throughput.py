@@ -40,12 +40,12 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from importer.client import make_client  # noqa: E402
 from importer.config import ApiSettings  # noqa: E402
 from importer.journal import Journal  # noqa: E402
 from importer.models import RawRow, RowResult, Status  # noqa: E402
 from importer.send import Executor, register_rows  # noqa: E402
-from importer.transport import SafeAiohttpTransport  # noqa: E402
+from importer.send.client import make_client  # noqa: E402
+from importer.send.transport import SafeAiohttpTransport  # noqa: E402
 
 _SERVER = """
 import sys

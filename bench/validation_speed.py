@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from importer.config import RowDefaults
 from importer.mapping import build_mapping
 from importer.models import RawRow
-from importer.validation import validate_rows
+from importer.validate.rows import validate_rows
 
 AREAS = ("205", "312", "415", "646", "213", "702", "503", "617")
 STYLES = ("+1 {a} {b} {c}", "({a}) {b}-{c}", "1-{a}-{b}-{c}", "+1{a}{b}{c}", "{a}.{b}.{c}")

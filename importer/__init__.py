@@ -19,13 +19,13 @@ if TYPE_CHECKING:
     from importer.api import run_import, validate_file
     from importer.config import Settings, build_settings
     from importer.inbox import InboxRun, process_inbox, watch_inbox
-    from importer.outcome import RunOutcome
     from importer.run import Hooks, Operation, Run
+    from importer.run.outcome import RunOutcome
 
 _EXPORTS = {
     "run_import": "importer.api",
     "validate_file": "importer.api",
-    "RunOutcome": "importer.outcome",
+    "RunOutcome": "importer.run.outcome",
     "Run": "importer.run",
     "Operation": "importer.run",
     "Hooks": "importer.run",

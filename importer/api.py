@@ -25,8 +25,8 @@ import httpx
 
 from importer.config import Settings
 from importer.models import RowResult
-from importer.outcome import RunOutcome
 from importer.run import Hooks, Operation, Run
+from importer.run.outcome import RunOutcome
 from importer.signals import StopSwitch
 
 __all__ = ["RunOutcome", "run_import", "validate_file"]
@@ -41,11 +41,11 @@ def validate_file(
 ) -> RunOutcome:
     """Dry run: load, map, validate and write the report; never sends a write request.
 
-    The file is validated as a stream (`importer.streaming`): above
+    The file is validated as a stream (`importer.validate.streaming`): above
     `workbook_row_limit` rows, `RunOutcome.results` holds only the rows needing
     attention, and every row's result is in the results CSV. With `check_remote`,
     valid rows are looked up read-only on the API and planned `would_register` or
-    `already_registered` (`importer.remote`); a 401/403 or an unreachable API stops the
+    `already_registered` (`importer.send.remote`); a 401/403 or an unreachable API stops the
     check (`RunOutcome.stopped_by`, exit 3). Raises `ConfigError` for `check_remote`
     without a token, before the file is read.
     """

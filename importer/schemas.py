@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from importer.capabilities import ALLOWED_MASKS, MAX_MASK
 from importer.config import Settings
-from importer.summary import RunSummary
-from importer.validation import CALLBACK_URL_MAX, TEXT_MAX
+from importer.reporter.summary import RunSummary
+from importer.validate.capabilities import ALLOWED_MASKS, MAX_MASK
+from importer.validate.rows import CALLBACK_URL_MAX, TEXT_MAX
 
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 

@@ -1,7 +1,7 @@
 """Stopping a run cleanly: SIGINT/SIGTERM become requests that every stage honours.
 
 The first signal *requests* a stop. While the file is read, no further chunk is read
-(`importer.streaming`); while rows are sent, the uploader dispatches no new row and
+(`importer.validate.streaming`); while rows are sent, the uploader dispatches no new row and
 lets the requests in flight finish (at most `STOP_GRACE_SECONDS`). The run then writes
 its report (and journal) and exits 4. A second signal *aborts*: requests in flight are
 cancelled at once. Either way the journal allows the run to be resumed: a row whose

@@ -21,9 +21,9 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
 
-from importer.capabilities import ALLOWED_MASKS, describe_mask
 from importer.errors import ConfigError
 from importer.mapping import CANONICAL_FIELDS
+from importer.validate.capabilities import ALLOWED_MASKS, describe_mask
 
 DATA_SHEET = "Numbers"
 NOTES_SHEET = "Notes"

@@ -15,8 +15,8 @@ from hostile_server import HostileFactory, HostileServer, Routes
 from reporter_samples import sample_results, sample_summary
 
 from importer.models import RowResult
+from importer.reporter.summary import RunSummary
 from importer.sandbox import SandboxConfig, SandboxServer
-from importer.summary import RunSummary
 
 SandboxFactory = Callable[..., SandboxServer]
 REPO = Path(__file__).resolve().parent.parent

@@ -11,11 +11,11 @@ import openpyxl
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from importer import catalogue
 from importer.models import Issue, RawRow, RowResult, Status
 from importer.reporter import ReportData, ReportFiles, write_report
 from importer.reporter.flatten import RESULT_COLUMNS, Item
-from importer.summary import InputFacts, RunSummary, count_statuses, exit_code_for
+from importer.reporter.summary import InputFacts, RunSummary, count_statuses, exit_code_for
+from importer.validate import catalogue
 
 HEADER = ("Phone Number", "Capabilities", "Callback", "Notes")
 MAPPING = {

@@ -1,4 +1,4 @@
-"""Tests for importer.capabilities: the capabilities cell → an External DID mask."""
+"""Tests for importer.validate.capabilities: the capabilities cell → an External DID mask."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer.capabilities import (
+from importer.models import Severity
+from importer.validate.capabilities import (
     ALLOWED_MASKS,
     MESSAGING,
     NAMES,
@@ -16,8 +17,7 @@ from importer.capabilities import (
     mask_warning,
     parse_capabilities,
 )
-from importer.catalogue import CATALOGUE
-from importer.models import Severity
+from importer.validate.catalogue import CATALOGUE
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, database=None)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from importer import catalogue
-from importer.catalogue import CATALOGUE, IssueType
+from importer.validate import catalogue
+from importer.validate.catalogue import CATALOGUE, IssueType
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BEGIN, END = "<!-- catalogue:begin -->", "<!-- catalogue:end -->"

@@ -15,20 +15,20 @@ import pytest
 from pydantic import SecretStr
 
 from importer import __version__
-from importer.client import (
+from importer.config import ApiSettings
+from importer.errors import ApiError, ApiUnreachableError, AuthError
+from importer.send import Executor, RetryPolicy
+from importer.send.client import (
     make_client,
     parse_problem,
     retry_after,
 )
-from importer.config import ApiSettings
-from importer.errors import ApiError, ApiUnreachableError, AuthError
-from importer.send import Executor, RetryPolicy
 from importer.send.operations.lookup import find_number
 from importer.send.operations.preflight import preflight
 from importer.send.operations.register import read_registration
 from importer.send.reading import Kind, Reading, Request, read_transport_error
 from importer.send.steps import Steps
-from importer.transport import SafeAiohttpTransport, translate
+from importer.send.transport import SafeAiohttpTransport, translate
 
 BASE_URL = "http://api.test/core/v2"
 TOKEN = "s3cret-token-value"

@@ -21,16 +21,17 @@ from hostile_server import API, HostileFactory, Redirect, Reply
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from importer import catalogue, send
+from importer import send
 from importer.api import run_import
 from importer.cli import app
-from importer.client import make_client
 from importer.config import ApiSettings, Settings, build_settings
 from importer.errors import ApiError
 from importer.models import RawRow, RowResult, Status
 from importer.sandbox import SandboxServer
 from importer.send import Batch, Executor, RetryPolicy
+from importer.send.client import make_client
 from importer.send.retry import LOUD_WAIT_SECONDS
+from importer.validate import catalogue
 
 BASE_URL = "http://api.test/core/v2"
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from importer.flow import (
+from importer.send.flow import (
     DECREASE_FACTOR,
     MIN_ERROR_SAMPLES,
     MIN_RATE,

@@ -11,15 +11,15 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from importer import catalogue
 from importer.api import run_import
-from importer.client import make_client
 from importer.config import ApiSettings, build_settings
 from importer.models import RawRow, RowResult, Status
 from importer.sandbox import SandboxServer
 from importer.send import Executor
+from importer.send.client import make_client
 from importer.send.operations.messaging import EnableMessaging
 from importer.send.operations.verify import Verify
+from importer.validate import catalogue
 
 SandboxFactory = Callable[..., SandboxServer]
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"

@@ -22,11 +22,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from importer.capabilities import parse_capabilities
 from importer.config import InputSettings
 from importer.errors import ImporterError
 from importer.loader import load_file
-from importer.phone import normalize_phonenumber
+from importer.validate.capabilities import parse_capabilities
+from importer.validate.phone import normalize_phonenumber
 
 FAST_EXAMPLES = 60
 SLOW_EXAMPLES = 3000

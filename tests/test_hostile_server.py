@@ -8,7 +8,7 @@ import time
 import httpx
 from hostile_server import API, Drip, HostileFactory, HostileServer, Redirect, Reply
 
-from importer.client import retry_after
+from importer.send.client import retry_after
 
 PATH = f"{API}/phonenumber/external_dids"
 STOP_WITHIN_S = 2.0

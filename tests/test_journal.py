@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from importer import catalogue
 from importer.errors import ConfigError, JournalBusy
 from importer.journal import (
     SCHEMA_VERSION,
@@ -26,6 +25,7 @@ from importer.journal import (
     payload_hash,
 )
 from importer.models import RawRow, RowResult, Status
+from importer.validate import catalogue
 
 FILE = Path("numbers.csv")
 SHA = "ab" * 32

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from importer.cli import app
 from importer.config import Settings
-from importer.streaming import stream_file
+from importer.validate.streaming import stream_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "loader"
 OK = "would_register"

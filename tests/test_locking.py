@@ -16,7 +16,7 @@ import pytest
 
 from bench.campaign import number, report_rows, write_numbers
 from importer.errors import LockHeld
-from importer.locking import FileLock, Holder, locked
+from importer.journal.lock import FileLock, Holder, locked
 from importer.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +103,7 @@ def test_a_lock_held_by_another_process_is_busy_until_it_ends(tmp_path: Path) ->
     """Another live process's flock is busy; once that process is gone, the lock is free."""
     path = tmp_path / "x.lock"
     script = (
-        "import sys, pathlib; from importer.locking import FileLock;"
+        "import sys, pathlib; from importer.journal.lock import FileLock;"
         " lock = FileLock(pathlib.Path(sys.argv[1])); lock.acquire(None);"
         " print('held', flush=True); sys.stdin.read()"
     )

@@ -297,7 +297,7 @@ def test_capability_flag_columns(
 def test_flag_columns_through_validation() -> None:
     """Composed capabilities are validated like a capabilities cell, naming the flag columns."""
     from importer.config import RowDefaults
-    from importer.validation import validate_rows
+    from importer.validate.rows import validate_rows
 
     mapping = build_mapping(["Phone", "SMS", "MMS"])
     rows = [RawRow(2, ("+12059051025", "yes", "yes")), RawRow(3, ("+12059051026", "no", "no"))]

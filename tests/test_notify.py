@@ -15,7 +15,7 @@ import pytest
 
 from importer.api import validate_file
 from importer.config import NotifySettings, build_settings
-from importer.notify import notify, safe_url, summary_payload
+from importer.run.notify import notify, safe_url, summary_payload
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 SECRET = "secret-token-abcdef"  # a test value, distinctive to grep for

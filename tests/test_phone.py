@@ -1,4 +1,4 @@
-"""Tests for importer.phone: cell text → E.164 digits without '+', or the right issue code."""
+"""importer.validate.phone: cell text → E.164 digits without '+', or the right issue code."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from importer import phone, phonebatch
-from importer.catalogue import CATALOGUE
-from importer.phone import clean_text, normalize_phonenumber
+from importer.validate import phone, phonebatch
+from importer.validate.catalogue import CATALOGUE
+from importer.validate.phone import clean_text, normalize_phonenumber
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, database=None)
 

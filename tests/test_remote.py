@@ -12,14 +12,14 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from importer import remote
 from importer.api import validate_file
 from importer.cli import app
 from importer.config import ApiSettings, Settings, build_settings
 from importer.errors import ConfigError
 from importer.models import RawRow, RowResult, Status
-from importer.remote import WriteRefusedError, check_remote, read_only_client
 from importer.sandbox import SandboxServer
+from importer.send import remote
+from importer.send.remote import WriteRefusedError, check_remote, read_only_client
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -23,11 +23,11 @@ from reporter_samples import (
     write_workbook,
 )
 
-from importer import catalogue
 from importer.config import build_settings
 from importer.models import Issue, RawRow, RowResult, Severity, Status
 from importer.reporter import flatten, report_options, workbook
-from importer.summary import RunSummary
+from importer.reporter.summary import RunSummary
+from importer.validate import catalogue
 
 WIDTH = len(HEADER) + 2  # the ragged sample row has two extra cells
 

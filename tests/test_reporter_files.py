@@ -34,7 +34,7 @@ from importer.reporter import (
     write_summary_json,
 )
 from importer.reporter.files import reason, twin_paths
-from importer.summary import RunSummary
+from importer.reporter.summary import RunSummary
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from test_notify import Receiver
 from test_streaming import StopAt
 from typer.testing import CliRunner
 
-from importer import streaming
 from importer.api import run_import, validate_file
 from importer.cli import app
 from importer.config import Settings, build_settings
@@ -29,6 +28,7 @@ from importer.models import Status
 from importer.run import Hooks, Operation, Run
 from importer.sandbox import SandboxServer
 from importer.signals import StopSwitch
+from importer.validate import streaming
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "partner_numbers.csv"
 GOOD_ROWS = 40  # the sample's rows that register

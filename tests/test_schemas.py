@@ -14,7 +14,7 @@ from importer.config import RowDefaults, build_settings, read_config_file
 from importer.errors import ConfigError
 from importer.mapping import build_mapping
 from importer.models import RawRow
-from importer.validation import validate_rows
+from importer.validate.rows import validate_rows
 
 
 @pytest.mark.parametrize("name", sorted(schemas.SCHEMAS))

@@ -31,7 +31,6 @@ from test_inbox import drop, everything_written, make_settings
 from typer.testing import CliRunner
 
 from importer.cli import app
-from importer.client import make_client
 from importer.config import ApiSettings, build_settings, is_loopback
 from importer.errors import ApiUnreachableError, ConfigError
 from importer.inbox import process_inbox
@@ -41,6 +40,7 @@ from importer.reporter.spool import ResultsSpool
 from importer.sandbox import DEFAULT_CARRIER_SID, Partner, SandboxConfig, SandboxServer
 from importer.sandbox.server import DEFAULT_HOST
 from importer.send import Executor
+from importer.send.client import make_client
 from importer.send.operations.preflight import preflight
 
 REPO = Path(__file__).parent.parent

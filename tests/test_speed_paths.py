@@ -1,9 +1,10 @@
 """The fast paths give exactly what the plain paths give: statuses, codes, numbers, files.
 
 Fast paths (issue 9): streaming validation with results spilled to a CSV spool
-(`importer.streaming`), NANP numbers read without `phonenumbers.parse` (`importer.nanp`),
-worksheet rows written as XML text (`importer.reporter.fastrows`). The plain path is the
-stage-by-stage one: the whole file loaded, validated as a list (`validation.validate_rows`),
+(`importer.validate.streaming`), NANP numbers read without `phonenumbers.parse`
+(`importer.validate.nanp`), worksheet rows written as XML text (`importer.reporter.fastrows`).
+The plain path is the stage-by-stage one: the whole file loaded, validated as a list
+(`validate_rows`),
 reported from the list, with the fast paths switched off.
 """
 
@@ -29,21 +30,21 @@ import openpyxl
 import phonenumbers
 import pytest
 
-from importer import catalogue, chunks, nanp, phone, streaming
 from importer.api import RunOutcome, validate_file
 from importer.config import ReportSettings, RowDefaults, Settings
 from importer.loader import load_file
 from importer.mapping import build_mapping
 from importer.models import NO_EXTRA, RawRow, RowResult, Status
-from importer.outcome import Ending, write_outcome
 from importer.reporter import ReportFiles, flatten, workbook, write_report
 from importer.reporter.csvout import ENCODING, csv_cells
 from importer.reporter.layout import ReportData
 from importer.reporter.lines import ErrorLines, ReportLines, ResultLines
 from importer.reporter.spool import ResultsSpool
-from importer.streaming import StreamedFile
-from importer.summary import InputFacts, RunSummary
-from importer.validation import validate_rows
+from importer.reporter.summary import InputFacts, RunSummary
+from importer.run.outcome import Ending, write_outcome
+from importer.validate import catalogue, chunks, nanp, phone, streaming
+from importer.validate.rows import validate_rows
+from importer.validate.streaming import StreamedFile
 
 SPEED = Path(__file__).resolve().parent / "fixtures" / "speed"
 NANP_FORMS = ("+1{}", "1{}", "{}", "001{}", "+1 {}")
@@ -407,7 +408,7 @@ def test_records_cross_processes_unchanged(extra: dict[str, object] | None) -> N
 
 NO_GUARD_SCRIPT = """
 from pathlib import Path
-from importer import chunks, streaming
+from importer.validate import chunks, streaming
 from importer.api import validate_file
 from importer.config import ReportSettings, RowDefaults, Settings
 
@@ -425,7 +426,7 @@ chunks.ChunkPool.submit, chunks.ChunkJudge.judge = helped, here
 report = ReportSettings(report_dir=Path(OUT))
 defaults = RowDefaults(default_region="US")
 outcome = validate_file(Path(SAMPLE), Settings(defaults=defaults, report=report))
-from importer import phonebatch
+from importer.validate import phonebatch
 phonebatch.PARALLEL_MIN_NUMBERS = 2
 read = phonebatch.read_numbers(["+12025550123", "+442079460000", "2025550199"], "US", workers=2)
 print("numbers", sorted(reading.digits for reading in read.values()))

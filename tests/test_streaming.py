@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from importer import streaming
 from importer.config import ReportSettings, RowDefaults, Settings
 from importer.loader import sha256_of
 from importer.models import Status
 from importer.reporter.files import twin_paths
 from importer.reporter.spool import SpoolTarget
 from importer.signals import StopSwitch
-from importer.streaming import stream_file
+from importer.validate import streaming
+from importer.validate.streaming import stream_file
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "speed" / "partner_5k.xlsx"
 

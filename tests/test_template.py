@@ -8,7 +8,6 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from importer.capabilities import ALLOWED_MASKS, parse_capabilities
 from importer.cli import app
 from importer.config import InputSettings, RowDefaults
 from importer.errors import ConfigError
@@ -16,7 +15,8 @@ from importer.loader import load_file
 from importer.mapping import CANONICAL_FIELDS, build_mapping
 from importer.models import Status
 from importer.template import DATA_SHEET, MASKS_SHEET, NOTES_SHEET, dropdown_values, write_template
-from importer.validation import validate_rows
+from importer.validate.capabilities import ALLOWED_MASKS, parse_capabilities
+from importer.validate.rows import validate_rows
 
 CARRIER = "61ced070-8dad-43b4-b5e6-f7d61f7aeb65"
 

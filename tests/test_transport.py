@@ -13,10 +13,10 @@ import pytest
 from hostile_server import API, Drip, HostileFactory, Redirect, Reply
 from pydantic import SecretStr
 
-from importer.client import EXTERNAL_DIDS, make_client
 from importer.config import ApiSettings
+from importer.send.client import EXTERNAL_DIDS, make_client
 from importer.send.reading import Kind, read_transport_error
-from importer.transport import SafeAiohttpTransport
+from importer.send.transport import SafeAiohttpTransport
 
 T = TypeVar("T")
 REGISTER = ("POST", f"{API}{EXTERNAL_DIDS}")

@@ -21,8 +21,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from importer import catalogue, send
-from importer.client import make_client
+from importer import send
 from importer.config import ApiSettings
 from importer.errors import ApiUnreachableError, AuthError, RunStopped
 from importer.models import RawRow, RowResult, Status
@@ -34,9 +33,11 @@ from importer.sandbox import (
     SandboxServer,
 )
 from importer.send import Batch, Executor, RetryPolicy
+from importer.send.client import make_client
 from importer.send.operations.preflight import preflight
 from importer.send.retry import backoff_delay
 from importer.signals import StopSwitch
+from importer.validate import catalogue
 
 BASE_URL = "http://api.test/core/v2"
 TOKEN = "uploader-test-token"

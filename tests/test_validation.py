@@ -1,4 +1,4 @@
-"""Tests for importer.validation: rows → registration payloads, every issue, duplicates."""
+"""Tests for importer.validate.rows: rows → registration payloads, every issue, duplicates."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer import phonebatch, validation
-from importer.catalogue import CATALOGUE
 from importer.config import InputSettings, RowDefaults, ValidationSettings, build_settings
 from importer.errors import ConfigError
 from importer.loader import load_file
 from importer.mapping import ColumnMapping, build_mapping
 from importer.models import RawRow, RowResult, Severity, Status
-from importer.validation import (
+from importer.validate import phonebatch
+from importer.validate import rows as validation
+from importer.validate.catalogue import CATALOGUE
+from importer.validate.rows import (
     RowValidator,
     check_callback_url,
     check_carrier_sid,

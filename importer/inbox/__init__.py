@@ -40,8 +40,8 @@ from importer.config import Settings
 from importer.inbox.folder import Inbox, Runner, Sleep, is_temporary
 from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger
 from importer.logs import event, get_logger
-from importer.outcome import RunOutcome
 from importer.run import Hooks, Operation, Run
+from importer.run.outcome import RunOutcome
 from importer.signals import StopSwitch
 
 __all__ = [

@@ -20,11 +20,11 @@ from typing import Any
 from importer.config import Settings, redact, secrets_of
 from importer.errors import ConfigError, ImporterError, InboxBusy, JournalBusy, RunStopped
 from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger, write_json
+from importer.journal.lock import Holder, locked
 from importer.loader import sha256_of
-from importer.locking import Holder, locked
 from importer.logs import describe_counts, event, get_logger
-from importer.notify import notify
-from importer.outcome import RunOutcome
+from importer.run.notify import notify
+from importer.run.outcome import RunOutcome
 
 Runner = Callable[[Path, Settings], RunOutcome]
 Sleep = Callable[[float], None]

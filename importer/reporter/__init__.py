@@ -36,8 +36,8 @@ from importer.reporter.files import (
 )
 from importer.reporter.flatten import redact_url, report_options
 from importer.reporter.layout import ReportData, SheetCounts
+from importer.reporter.summary import RunSummary
 from importer.reporter.workbook import CountChart, Sheet, render_workbook
-from importer.summary import RunSummary
 
 __all__ = [
     "ReportData",

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from importer.config import Settings
 from importer.mapping import column_letter
 from importer.models import Issue, RowResult, Status
-from importer.summary import RunSummary
+from importer.reporter.summary import RunSummary
 
 Cell = str | int | float | None
 Item = tuple[str, Cell]

@@ -25,8 +25,8 @@ from importer.config import EXCEL_MAX_ROWS
 from importer.models import RowResult
 from importer.reporter import flatten
 from importer.reporter.flatten import Cell, Item
+from importer.reporter.summary import RunSummary
 from importer.reporter.workbook import Line, Sheet
-from importer.summary import RunSummary
 
 RESULTS_SHEET = "Results"
 SUMMARY_SHEET = "Summary"
@@ -45,7 +45,7 @@ class ReportData:
     summary: RunSummary
     mapping: Mapping[str, str] | None = None
     options: Sequence[Item] = ()
-    # A streamed run (`importer.streaming`) keeps only the rows needing attention in
+    # A streamed run (`importer.validate.streaming`) keeps only the rows needing attention in
     # `results`; these say how many rows there were, the widest, and where their
     # Results lines and errors CSV lines already are.
     total_rows: int | None = None

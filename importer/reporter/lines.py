@@ -3,7 +3,7 @@
 `ResultLines` makes `Results` CSV lines (`flatten.report_row`), `ErrorLines` errors CSV
 lines (`flatten.error_rows`), each exactly as `csvout.write_csv` would write them.
 `ReportLines` bundles both for one input (its header, mapping and delimiter). The
-validation stream (`importer.streaming`) never imports the reporter: the run hands it
+validation stream (`importer.validate.streaming`) never imports the reporter: the run hands it
 a `spool.SpoolTarget`, which makes its `ReportLines`; the stream sends those to its
 helper process, so every line is made by this module whichever process makes it.
 

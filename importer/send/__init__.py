@@ -21,9 +21,9 @@ import httpx
 
 from importer.config import ApiSettings
 from importer.errors import ApiError
-from importer.flow import Clock
 from importer.models import RowResult
 from importer.send.executor import Batch, Executor, RowLog
+from importer.send.flow import Clock
 from importer.send.operations.messaging import EnableMessaging
 from importer.send.operations.preflight import preflight
 from importer.send.operations.register import Register, not_attempted

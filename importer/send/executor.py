@@ -35,8 +35,8 @@ import httpx
 
 from importer.config import ApiSettings
 from importer.errors import ApiError, ApiUnreachableError, RunStopped
-from importer.flow import AdaptiveRate, CircuitBreaker, Clock
 from importer.models import RowResult
+from importer.send.flow import AdaptiveRate, CircuitBreaker, Clock
 from importer.send.operation import Operation, RowLog, RowOperation
 from importer.send.reading import Kind, Reading, Request
 from importer.send.retry import RetryPolicy

@@ -11,7 +11,7 @@ An operation module (`importer.send.operations.register`, `lookup`, `verify`,
   back: settled, or absent so the request may be sent again);
 - what an item becomes when the run stops before or while it is sent (`halted`,
   `cut_short`), and whether a result went wrong (`went_wrong`, for the canary);
-- its issue codes (declared in `importer.catalogue`).
+- its issue codes (declared in `importer.validate.catalogue`).
 
 Everything else (workers, rate, retries and waits, journal, breaker, stop) is the
 executor's (`importer.send.executor`), the same for every operation.

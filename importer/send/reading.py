@@ -27,7 +27,8 @@ from typing import Any
 import aiohttp
 import httpx
 
-from importer.client import (
+from importer.errors import ApiError, ApiUnreachableError, ImporterError
+from importer.send.client import (
     AUTH_STATUSES,
     ApiProblem,
     auth_refused,
@@ -36,7 +37,6 @@ from importer.client import (
     parse_problem,
     retry_after,
 )
-from importer.errors import ApiError, ApiUnreachableError, ImporterError
 
 __all__ = [
     "NOT_SENT_ERRORS",

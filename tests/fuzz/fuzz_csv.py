@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, 
 with atheris.instrument_imports(include=["importer"]):
     from importer.config import InputSettings, Settings
     from importer.errors import ImporterError
-    from importer.streaming import stream_file
+    from importer.validate.streaming import stream_file
 
 OPTIONS = [
     InputSettings(),

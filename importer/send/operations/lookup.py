@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from importer.client import EXTERNAL_DIDS
 from importer.errors import ApiError, ApiUnreachableError
+from importer.send.client import EXTERNAL_DIDS
 from importer.send.reading import Kind, Reading, Request, read_answer
 from importer.send.steps import Steps
 

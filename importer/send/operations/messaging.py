@@ -25,13 +25,13 @@ from typing import Any
 
 import httpx
 
-from importer import catalogue
-from importer.client import EXTERNAL_DIDS
 from importer.config import ApiSettings
 from importer.models import RowResult, Status
+from importer.send.client import EXTERNAL_DIDS
 from importer.send.operations.rows import warn
 from importer.send.reading import Kind, Reading, Request, read_answer
 from importer.send.steps import Steps
+from importer.validate import catalogue
 
 __all__ = ["POLLS", "POLL_SECONDS", "EnableMessaging", "read_enablement"]
 

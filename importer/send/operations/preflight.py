@@ -12,8 +12,8 @@ before anything is written::
 
 from __future__ import annotations
 
-from importer.client import EXTERNAL_DIDS
 from importer.errors import ApiError, ApiUnreachableError, AuthError
+from importer.send.client import EXTERNAL_DIDS
 from importer.send.executor import Executor
 from importer.send.operations.lookup import read_page
 from importer.send.reading import Kind, Reading, Request

@@ -30,13 +30,13 @@ from typing import Any
 
 import httpx
 
-from importer import catalogue
-from importer.client import EXTERNAL_DIDS, FieldError
 from importer.errors import AuthError
 from importer.models import Issue, RowResult, Status
+from importer.send.client import EXTERNAL_DIDS, FieldError
 from importer.send.operations.lookup import find_number
 from importer.send.reading import Kind, Reading, Request, read_answer
 from importer.send.steps import Steps, Tally
+from importer.validate import catalogue
 
 __all__ = ["TAKEN_WORDS", "Register", "duplicate_of", "not_attempted", "read_registration"]
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from importer import catalogue
-from importer.client import EXTERNAL_DIDS
 from importer.models import RowResult, Status
+from importer.send.client import EXTERNAL_DIDS
 from importer.send.operations.rows import warn
 from importer.send.reading import Kind, Request
 from importer.send.steps import Steps
+from importer.validate import catalogue
 
 __all__ = ["Verify"]
 

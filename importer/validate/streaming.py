@@ -1,14 +1,14 @@
 """Validating a file as a stream: bounded memory, both cores busy, stoppable.
 
 Every command that reads a file comes here (`importer.run.Run`). The loader's rows are
-cut into chunks of `CHUNK_ROWS`; each chunk is judged (`importer.chunks`) either in
+cut into chunks of `CHUNK_ROWS`; each chunk is judged (`importer.validate.chunks`) either in
 this process or in one helper process, whichever is free: the helper gets a chunk
 while it has fewer than `HELPER_QUEUE` waiting, else this process judges it. A file
 under `HELPER_MIN_BYTES` is judged here alone (starting the helper would cost more
 than it saves).
 
 Judged chunks are taken back in sheet order, and their valid rows are settled there,
-in that order (`importer.settling`): only the first valid row of a number may
+in that order (`importer.validate.settling`): only the first valid row of a number may
 register, whichever process judged it.
 
 What stays in memory:
@@ -47,14 +47,14 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 
-from importer.chunks import ChunkJudge, ChunkPool, ChunkRules, Judged, streaming_runtime
 from importer.config import Settings
 from importer.loader import load_file, sha256_of
 from importer.mapping import ColumnMapping, build_mapping
 from importer.models import LoadedFile, RawRow, SourceInfo
-from importer.settling import Sink, SpoolTarget, StreamedFile
 from importer.signals import StopSwitch
-from importer.validation import RowValidator
+from importer.validate.chunks import ChunkJudge, ChunkPool, ChunkRules, Judged, streaming_runtime
+from importer.validate.rows import RowValidator
+from importer.validate.settling import Sink, SpoolTarget, StreamedFile
 
 __all__ = ["CHUNK_ROWS", "StreamedFile", "stream_file"]
 

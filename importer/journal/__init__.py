@@ -12,7 +12,7 @@ One SQLite file (WAL mode; default `reports/journal.sqlite`) holds two tables::
 never taken for another's. A journal written before it existed (schema 0) gains the
 column, every old run and row being `register`, the first time it is opened.
 
-One run at a time: a run holds `<journal>.lock` (`importer.locking`) from `start_run`
+One run at a time: a run holds `<journal>.lock` (`importer.journal.lock`) from `start_run`
 until the journal closes; another run on the same journal raises `JournalBusy` (exit 5)
 before it journals or sends anything. Reading the history takes no lock.
 
@@ -49,7 +49,7 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from importer.errors import ConfigError, JournalBusy
-from importer.locking import FileLock, Holder
+from importer.journal.lock import FileLock, Holder
 from importer.models import Issue, RowResult, Severity, Status
 
 __all__ = [

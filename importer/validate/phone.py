@@ -1,8 +1,8 @@
 """Phone-number normalisation: whatever a partner typed → E.164 digits without `+`.
 
 `normalize_phonenumber` reads one cell (`read_number` gives the whole `Reading`,
-`importer.phonebatch` reads batches). It cleans the cell text, refuses text a spreadsheet has
-visibly damaged, then lets `phonenumbers` decide. The rules, in order:
+`importer.validate.phonebatch` reads batches). It cleans the cell text, refuses text a
+spreadsheet has visibly damaged, then lets `phonenumbers` decide. The rules, in order:
 
 1. **Cleaning.** Unicode compatibility forms are folded (full-width digits and plus,
    no-break and thin spaces), invisible format characters (zero-width space, word
@@ -49,9 +49,9 @@ visibly damaged, then lets `phonenumbers` decide. The rules, in order:
 countries and prefixes (errors) and the types that usually cannot take SMS (a warning).
 
 Speed: `phonenumbers` is the costly step of a row. `normalize_phonenumber` caches per
-`(text, region)`; `importer.phonebatch` reads a file's distinct cells in batches, in
+`(text, region)`; `importer.validate.phonebatch` reads a file's distinct cells in batches, in
 worker processes when there are many. A plain NANP number (`+1` and ten digits, or ten
-digits in the US) skips `phonenumbers.parse` (`importer.nanp`, exactly the same answer).
+digits in the US) skips `phonenumbers.parse` (`importer.validate.nanp`, exactly the same answer).
 Results are the same whichever way they were computed.
 """
 
@@ -66,11 +66,11 @@ from typing import NamedTuple
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
-from importer import catalogue
-from importer.catalogue import IssueType
 from importer.models import Issue
-from importer.nanp import nanp_reading
-from importer.numberpolicy import NumberPolicy, check_country, country_of
+from importer.validate import catalogue
+from importer.validate.catalogue import IssueType
+from importer.validate.nanp import nanp_reading
+from importer.validate.numberpolicy import NumberPolicy, check_country, country_of
 
 __all__ = [
     "NumberPolicy",
@@ -87,7 +87,7 @@ FIELD = "phonenumber"
 INTERNATIONAL_MIN_DIGITS = 11
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number and zeroes the rest
 CACHE_SIZE = 1 << 16
-FAST_NANP = True  # `importer.nanp`; False sends every number through phonenumbers.parse
+FAST_NANP = True  # `importer.validate.nanp`; False sends every number through phonenumbers.parse
 KIND_NAMES: dict[int, str] = {
     value: name.lower()
     for name, value in vars(PhoneNumberType).items()

@@ -1,6 +1,6 @@
 """One chunk of a streamed file judged, in this process or in the helper process.
 
-`importer.streaming` cuts a large file into chunks and has them judged in two
+`importer.validate.streaming` cuts a large file into chunks and has them judged in two
 processes at once: this one and a helper started with `ChunkPool`. Judging a chunk
 is everything but the duplicate check, which needs every earlier row and so stays
 with the caller (`RowValidator.settle`, in sheet order):
@@ -36,8 +36,8 @@ from typing import Any, Protocol, cast
 from importer.config import RowDefaults, ValidationSettings
 from importer.mapping import ColumnMapping
 from importer.models import Issue, RawRow, RowResult, Status
-from importer.spawning import main_module_hidden
-from importer.validation import RowValidator
+from importer.validate.rows import RowValidator
+from importer.validate.spawning import main_module_hidden
 
 GC_THRESHOLDS = (100_000, 50, 100)  # default (700, 10, 10); see `streaming_runtime`
 SWITCH_INTERVAL = 0.0005  # seconds; default 0.005

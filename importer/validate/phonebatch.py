@@ -3,7 +3,7 @@
 `read_numbers` answers every distinct cell text of a batch into a plain dict, splitting
 a large batch (`PARALLEL_MIN_NUMBERS`) over worker processes. Readings cross processes
 as plain tuples (issue types by code) and come back identical. (A streamed file is
-split by chunks of rows instead: `importer.chunks`.)
+split by chunks of rows instead: `importer.validate.chunks`.)
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from multiprocessing import get_context
 
-from importer import catalogue
-from importer.phone import Reading, _read_text, check_region
-from importer.spawning import main_module_hidden
+from importer.validate import catalogue
+from importer.validate.phone import Reading, _read_text, check_region
+from importer.validate.spawning import main_module_hidden
 
 PARALLEL_MIN_NUMBERS = 50_000  # below this, starting worker processes costs more than it saves
 

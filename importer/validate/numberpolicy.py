@@ -1,6 +1,6 @@
 """The partner's own rules for valid numbers: allowed countries and prefixes, SMS-unlikely kinds.
 
-`NumberPolicy` applies them to a valid `Reading` (see `importer.phone`): a number outside
+`NumberPolicy` applies them to a valid `Reading` (see `importer.validate.phone`): a number outside
 the allowed countries or prefixes is an error, a kind that rarely takes SMS a warning.
 """
 
@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
-from importer import catalogue
-from importer.catalogue import IssueType
 from importer.models import Issue
+from importer.validate import catalogue
+from importer.validate.catalogue import IssueType
 
 if TYPE_CHECKING:
-    from importer.phone import Reading
+    from importer.validate.phone import Reading
 
 FIELD = "phonenumber"
 CACHE_SIZE = 1 << 16

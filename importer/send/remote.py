@@ -31,14 +31,14 @@ from typing import Any
 
 import httpx
 
-from importer import catalogue
-from importer.client import make_client
 from importer.config import ApiSettings
 from importer.errors import ApiError
 from importer.models import Issue, RowResult, Status
 from importer.send import Executor
+from importer.send.client import make_client
 from importer.send.operations.lookup import BATCH_SIZE, Lookup, Records
-from importer.transport import SafeAiohttpTransport
+from importer.send.transport import SafeAiohttpTransport
+from importer.validate import catalogue
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

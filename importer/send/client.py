@@ -26,7 +26,7 @@ import httpx
 from importer import __version__
 from importer.config import ApiSettings, redact
 from importer.errors import ApiUnreachableError, AuthError
-from importer.transport import SafeAiohttpTransport
+from importer.send.transport import SafeAiohttpTransport
 
 EXTERNAL_DIDS = "/phonenumber/external_dids"
 USER_AGENT = f"did-import/{__version__}"
@@ -40,7 +40,7 @@ def make_client(
     """Build the run's shared client: base URL, Bearer token, timeout, pool sized to concurrency.
 
     Without a token no `Authorization` header is sent, so `preflight` gets a 401 and
-    says so. The default transport is aiohttp's (`importer.transport`, chosen by
+    says so. The default transport is aiohttp's (`importer.send.transport`, chosen by
     measurement: see the README); `transport` is for tests (`httpx.MockTransport`).
     `settings.timeout` is the deadline of each whole request (connect, send, the whole
     answer) on the default transport, and bounds each wait for the socket on any other.

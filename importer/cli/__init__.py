@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from importer.cli_options import (
+from importer.cli.options import (
     _API,
     DEFAULT_SANDBOX_STATE,
     BaseUrlOpt,
@@ -53,7 +53,7 @@ from importer.errors import ImporterError, RunStopped
 if TYPE_CHECKING:
     from importer.config import Settings
     from importer.logs import StderrHandler
-    from importer.outcome import RunOutcome
+    from importer.run.outcome import RunOutcome
     from importer.signals import StopSwitch
 
 app = typer.Typer(
@@ -288,7 +288,7 @@ def history(
     """List past runs from the journal: when, which operation and file, how it ended, the
     counts. It only reads, so it works while a run holds the journal."""
     from importer.journal import format_history, iter_history
-    from importer.session import journal_path
+    from importer.run.session import journal_path
 
     try:
         settings = _settings({"journal": {"path": journal}}, config, profile=profile)
@@ -414,7 +414,7 @@ def _stderr_log(log_format: str | None, *, quiet: bool) -> Iterator[StderrHandle
 def _announce(outcome: RunOutcome, settings: Settings) -> None:
     """After a run, with JSON logs: a `run_end` event (the run has notified already)."""
     from importer.logs import describe_counts, event, get_logger
-    from importer.notify import summary_payload
+    from importer.run.notify import summary_payload
 
     summary = outcome.summary
     message = f"{Path(summary.input.file).name}: {describe_counts(summary.counts)}"

@@ -5,16 +5,16 @@ call `execute()`; none of them repeats any step of it. In order:
 
     signals        SIGINT/SIGTERM stop the run from here on (with `handle_signals`)
     token          `run` and `--check-remote` need one, before the file is read
-    validate       the file streamed and judged in chunks (`importer.streaming`);
+    validate       the file streamed and judged in chunks (`importer.validate.streaming`);
                    a stop ends the read between two chunks
-    check          --check-remote: valid rows looked up read-only (`importer.remote`)
+    check          --check-remote: valid rows looked up read-only (`importer.send.remote`)
     journal        `run`: opened, with its lock (`session.open_run`); resumes an
                    unfinished run of the same file
     send           `run`: preflight, register, follow-ups (`session.upload`), with
                    progress events (a bar on a terminal)
-    report         the workbook, its CSV twins, the JSON summary (`importer.outcome`)
+    report         the workbook, its CSV twins, the JSON summary (`importer.run.outcome`)
     journal close  `run`: the run's end, exit code and report (`session.close_run`)
-    notify         `run`: the JSON summary POSTed to `[notify] url` (`importer.notify`)
+    notify         `run`: the JSON summary POSTed to `[notify] url` (`importer.run.notify`)
 
 A stop while the file is read ends the read: the report holds the rows judged so far
 (up to the row the Summary names) and the run exits 4 with one line saying where it
@@ -34,20 +34,20 @@ from pathlib import Path
 
 import httpx
 
-from importer import remote
 from importer.config import Settings, secrets_of
 from importer.errors import ImporterError, RunStopped
 from importer.logs import RowProgress, row_progress
 from importer.models import RowResult, Status
-from importer.notify import notify, summary_payload
-from importer.outcome import Ending, RunOutcome, report_path, write_outcome
 from importer.reporter.files import twin_paths
 from importer.reporter.spool import SpoolTarget
+from importer.reporter.summary import Mode
+from importer.run.notify import notify, summary_payload
+from importer.run.outcome import Ending, RunOutcome, report_path, write_outcome
+from importer.run.session import RunHooks, close_run, open_run, run_loop, upload
+from importer.send import remote
 from importer.send.operations.register import not_attempted
-from importer.session import RunHooks, close_run, open_run, run_loop, upload
 from importer.signals import Interrupted, SignalStop, StopSwitch, stop_on_signals
-from importer.streaming import StreamedFile, stream_file
-from importer.summary import Mode
+from importer.validate.streaming import StreamedFile, stream_file
 
 __all__ = ["Hooks", "Operation", "Run", "RunOutcome"]
 

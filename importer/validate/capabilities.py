@@ -30,9 +30,9 @@ import re
 from dataclasses import replace
 from functools import lru_cache
 
-from importer import catalogue
-from importer.catalogue import IssueType
 from importer.models import Issue
+from importer.validate import catalogue
+from importer.validate.catalogue import IssueType
 
 FIELD = "capabilities"
 

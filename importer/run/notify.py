@@ -25,11 +25,11 @@ from importer import __version__
 from importer.config import ApiSettings, NotifySettings, redact
 from importer.logs import event, get_logger
 from importer.reporter import redact_url
+from importer.reporter.summary import RunSummary
 from importer.send import Executor, RetryPolicy
 from importer.send.operations.notify import Notify
 from importer.send.reading import Kind
 from importer.send.steps import Tally
-from importer.summary import RunSummary
 
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
@@ -65,7 +65,7 @@ def notify(
         return None
     body = redact(json.dumps(payload, default=str), secrets).encode("utf-8")
     delivery = _deliver(settings.url, settings, body, transport=transport, sleep=sleep)
-    _log(logger or get_logger("importer.notify"), settings.url, delivery)
+    _log(logger or get_logger("importer.run.notify"), settings.url, delivery)
     return delivery
 
 

@@ -13,8 +13,8 @@ For every row `validate_rows` returns one `RowResult`:
   or `row.duplicate_conflict` when the two rows ask for different capabilities. The
   first valid row is the one registered; an invalid first row does not count.
 
-The rules, by field (codes in `importer.catalogue`, numbers in `importer.phone`, masks
-in `importer.capabilities`):
+The rules, by field (codes in `importer.validate.catalogue`, numbers in
+`importer.validate.phone`, masks in `importer.validate.capabilities`):
 
 - `underlying_carrier_sid`: a hyphenated UUID (`not_uuid`); when `ValidationSettings`
   says the partner has no default carrier, an empty cell without `--carrier` is `missing`;
@@ -40,10 +40,13 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from importer import catalogue
-from importer.capabilities import MAX_MASK, mask_warning, parse_capabilities
-from importer.catalogue import IssueType
-from importer.checks import (
+from importer.config import RowDefaults, ValidationSettings
+from importer.mapping import CANONICAL_FIELDS, ColumnMapping
+from importer.models import Issue, RawRow, RowResult, Severity, Status
+from importer.validate import catalogue
+from importer.validate.capabilities import MAX_MASK, mask_warning, parse_capabilities
+from importer.validate.catalogue import IssueType
+from importer.validate.checks import (
     CALLBACK_URL,
     CALLBACK_URL_MAX,
     CAPABILITIES,
@@ -60,11 +63,8 @@ from importer.checks import (
     check_defaults,
     parse_attributes,
 )
-from importer.config import RowDefaults, ValidationSettings
-from importer.mapping import CANONICAL_FIELDS, ColumnMapping
-from importer.models import Issue, RawRow, RowResult, Severity, Status
-from importer.phone import Reading
-from importer.phonebatch import read_numbers
+from importer.validate.phone import Reading
+from importer.validate.phonebatch import read_numbers
 
 __all__ = [
     "CALLBACK_URL",

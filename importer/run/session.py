@@ -22,11 +22,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from importer.client import make_client
 from importer.config import Settings
 from importer.journal import Journal, RunJournal, RunStatus
 from importer.models import RowResult, SourceInfo, Status
 from importer.send import Batch, send_rows
+from importer.send.client import make_client
 from importer.signals import StopSwitch, catch_signals
 
 __all__ = [

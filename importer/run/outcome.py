@@ -1,6 +1,6 @@
 """What a run did, and the report that says it: `RunOutcome`, written by `write_outcome`.
 
-A run ends with one `StreamedFile` (`importer.streaming`): its facts, its counts, and
+A run ends with one `StreamedFile` (`importer.validate.streaming`): its facts, its counts, and
 its results, every row's or, past the workbook limit, the rows needing attention with
 the others already in the report's results CSV spool. `write_outcome` turns it into
 the run summary, every report file and the JSON summary, the same way whichever
@@ -27,8 +27,8 @@ from importer.reporter import (
     write_report,
     write_summary_json,
 )
-from importer.settling import StreamedFile
-from importer.summary import Mode, RunSummary, exit_code_for, input_facts, status_counts
+from importer.reporter.summary import Mode, RunSummary, exit_code_for, input_facts, status_counts
+from importer.validate.settling import StreamedFile
 
 __all__ = ["Ending", "RunOutcome", "report_path", "write_outcome"]
 

@@ -1,11 +1,11 @@
 """Judged chunks taken back in sheet order: duplicates settled, rows counted, kept or spooled.
 
-`importer.streaming` hands each judged chunk (`importer.chunks`) to a `Sink`, in sheet
-order. The sink settles the valid rows (`RowValidator.settle`: only the first valid row
-of a number may register, whichever process judged it), counts every status, and keeps
+`importer.validate.streaming` hands each judged chunk (`importer.validate.chunks`) to a
+`Sink`, in sheet order. The sink settles the valid rows (`RowValidator.settle`: only the
+first valid row of a number may register, whichever process judged it), counts, keeps
 the results (`StreamedFile.kept`). Past the workbook limit a chunk comes as Results
 lines: the sink then writes them to the run's `Spool` and keeps only the rows needing
-attention (see `importer.streaming` for what stays in memory).
+attention (see `importer.validate.streaming` for what stays in memory).
 
 The spool and its lines are the reporter's (`importer.reporter.spool`), handed down by
 the run as a `SpoolTarget`; this module only names what it calls on them.
@@ -20,9 +20,9 @@ from itertools import chain
 from pathlib import Path
 from typing import Protocol
 
-from importer.chunks import Judged, LineFormat, needs_attention
 from importer.models import RawRow, RowResult, SourceInfo, Status
-from importer.validation import RowValidator
+from importer.validate.chunks import Judged, LineFormat, needs_attention
+from importer.validate.rows import RowValidator
 
 
 class Lines(LineFormat, Protocol):
@@ -68,7 +68,7 @@ class SpoolTarget(Protocol):
 
 @dataclass(slots=True)
 class StreamedFile:
-    """A validated file: its facts, counts, and the results kept (see `importer.streaming`).
+    """A validated file: its facts, counts, and the results kept (`importer.validate.streaming`).
 
     `stopped` names the stop request (a signal) that ended the read before the end of
     the file; the rows judged until then are in, up to sheet row `last_row`.

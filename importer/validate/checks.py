@@ -3,7 +3,7 @@
 A check takes the stripped cell text and returns `(value, None)` or `(None, problem)`;
 a warning function returns an `IssueType` or None. `OPTIONAL_FIELDS` lists the
 optional payload keys in payload order with their check and warning (see
-`importer.validation` for the rules in words).
+`importer.validate.rows` for the rules in words).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from importer import catalogue
-from importer.capabilities import check_mask
-from importer.catalogue import IssueType
 from importer.config import RowDefaults, ValidationSettings
 from importer.errors import ConfigError
-from importer.phone import NumberPolicy, check_country, check_region
+from importer.validate import catalogue
+from importer.validate.capabilities import check_mask
+from importer.validate.catalogue import IssueType
+from importer.validate.phone import NumberPolicy, check_country, check_region
 
 CAPABILITIES = "capabilities"
 CARRIER_SID = "underlying_carrier_sid"
