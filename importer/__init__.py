@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from importer.api import run_import, validate_file
     from importer.config import Settings, build_settings
     from importer.inbox import InboxRun, process_inbox, watch_inbox
-    from importer.run import Hooks, Operation, Run
+    from importer.run import Command, Hooks, Run
     from importer.run.outcome import RunOutcome
 
 _EXPORTS = {
@@ -27,7 +27,7 @@ _EXPORTS = {
     "validate_file": "importer.api",
     "RunOutcome": "importer.run.outcome",
     "Run": "importer.run",
-    "Operation": "importer.run",
+    "Command": "importer.run",
     "Hooks": "importer.run",
     "build_settings": "importer.config",
     "Settings": "importer.config",
@@ -37,9 +37,9 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Command",
     "Hooks",
     "InboxRun",
-    "Operation",
     "Run",
     "RunOutcome",
     "Settings",

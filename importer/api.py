@@ -9,7 +9,7 @@ pipeline top to bottom and writes the report::
     outcome = run_import(Path("numbers.xlsx"), build_settings(environ=os.environ))
     print(outcome.summary.counts, outcome.report_path)
 
-Both are a `importer.run.Run` of one operation, which owns every step of a run (the
+Both are a `importer.run.Run` of one command, which owns every step of a run (the
 journal, validation, sending, the report, the notification). Run-stopping input and
 configuration problems raise `importer.errors.ImporterError` before anything is sent.
 An API that refuses us mid-run does not raise: the report is written for what was
@@ -25,7 +25,7 @@ import httpx
 
 from importer.config import Settings
 from importer.models import RowResult
-from importer.run import Hooks, Operation, Run
+from importer.run import Command, Hooks, Run
 from importer.run.outcome import RunOutcome
 from importer.signals import StopSwitch
 
@@ -49,8 +49,8 @@ def validate_file(
     check (`RunOutcome.stopped_by`, exit 3). Raises `ConfigError` for `check_remote`
     without a token, before the file is read.
     """
-    operation = Operation.CHECK_REMOTE if check_remote else Operation.VALIDATE
-    return Run(path, settings, operation, Hooks(transport=transport)).execute()
+    command = Command.CHECK_REMOTE if check_remote else Command.VALIDATE
+    return Run(path, settings, command, Hooks(transport=transport)).execute()
 
 
 def run_import(
@@ -77,4 +77,4 @@ def run_import(
         stop=stop,
         handle_signals=handle_signals,
     )
-    return Run(path, settings, Operation.RUN, hooks).execute()
+    return Run(path, settings, Command.RUN, hooks).execute()

@@ -24,8 +24,10 @@ from typer.testing import CliRunner
 from importer.api import run_import, validate_file
 from importer.cli import app
 from importer.config import Settings, build_settings
+from importer.errors import JournalBusy
+from importer.journal import held
 from importer.models import Status
-from importer.run import Hooks, Operation, Run
+from importer.run import Command, Hooks, Run
 from importer.sandbox import SandboxServer
 from importer.signals import StopSwitch
 from importer.validate import streaming
@@ -87,7 +89,7 @@ def test_a_run_stopped_before_sending_sends_nothing(sandbox: SandboxServer, tmp_
     switch = StopSwitch()
     switch.request("SIGTERM")
     chosen = settings_for(sandbox, tmp_path)
-    outcome = Run(SAMPLE, chosen, Operation.RUN, Hooks(stop=switch)).execute()
+    outcome = Run(SAMPLE, chosen, Command.RUN, Hooks(stop=switch)).execute()
     assert outcome.exit_code == 4
     assert str(outcome.stopped_by) == (
         "interrupted (SIGTERM) while validating; the read stopped before the first row;"
@@ -126,7 +128,7 @@ def test_a_signal_cuts_the_remote_check_short(tmp_path: Path) -> None:
     hooks = Hooks(transport=httpx.MockTransport(handler), handle_signals=True)
     chosen = settings_for(None, tmp_path)
     started = time.monotonic()
-    outcome = Run(SAMPLE, chosen, Operation.CHECK_REMOTE, hooks).execute()
+    outcome = Run(SAMPLE, chosen, Command.CHECK_REMOTE, hooks).execute()
     assert time.monotonic() - started < 4
     assert outcome.exit_code == 4
     assert str(outcome.stopped_by).startswith("interrupted (SIGTERM) while checking the API; ")
@@ -159,3 +161,15 @@ def test_a_stop_as_the_read_ends_sends_nothing(sandbox: SandboxServer, tmp_path:
     assert outcome.summary.counts["not_attempted"] == GOOD_ROWS
     assert sandbox.state.requests == []
     assert not (tmp_path / "journal.sqlite").exists()
+
+
+def test_a_held_journal_stops_a_run_before_its_file_is_read(tmp_path: Path) -> None:
+    """A run takes the journal's lock first: with it held, even a damaged file gives exit 5."""
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"PK\x03\x04 not really a workbook")
+    chosen = settings_for(None, tmp_path)
+    with held(tmp_path / "journal.sqlite"), pytest.raises(JournalBusy) as busy:
+        run_import(damaged, chosen)
+    assert busy.value.exit_code == 5
+    assert f"pid {os.getpid()}" in str(busy.value)
+    assert not (tmp_path / "damaged.results.xlsx").exists()

@@ -81,13 +81,13 @@ def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: Sha
     flags = shared.flags()
 
     def job(switch: StopSwitch) -> RunOutcome:
-        from importer.run import Hooks, Operation, Run
+        from importer.run import Command, Hooks, Run
 
         settings = _settings(
             flags, shared.config, token_file=shared.token_file, profile=shared.profile
         )
-        operation = Operation.CHECK_REMOTE if check_remote else Operation.VALIDATE
-        return Run(file, settings, operation, Hooks(stop=switch, handle_signals=True)).execute()
+        command = Command.CHECK_REMOTE if check_remote else Command.VALIDATE
+        return Run(file, settings, command, Hooks(stop=switch, handle_signals=True)).execute()
 
     _execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
@@ -170,7 +170,7 @@ def run(
     with _stderr_log(log_format, quiet=shared.quiet) as log:
 
         def job(switch: StopSwitch) -> RunOutcome:
-            from importer.run import Hooks, Operation, Run
+            from importer.run import Command, Hooks, Run
 
             settings = _settings(
                 flags, shared.config, token_file=shared.token_file, profile=shared.profile
@@ -178,7 +178,7 @@ def run(
             hooks = Hooks(stop=switch, handle_signals=True, tty=_tty(quiet=shared.quiet))
             with _embedded_sandbox(settings, sandbox_state if sandbox else None) as settings:
                 log.configure(settings.log.format, _secrets(settings))
-                outcome = Run(file, settings, Operation.RUN, hooks).execute()
+                outcome = Run(file, settings, Command.RUN, hooks).execute()
             _announce(outcome, settings)
             return outcome
 

@@ -40,7 +40,7 @@ from importer.config import Settings
 from importer.inbox.folder import Inbox, Runner, Sleep, is_temporary
 from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger
 from importer.logs import event, get_logger
-from importer.run import Hooks, Operation, Run
+from importer.run import Command, Hooks, Run
 from importer.run.outcome import RunOutcome
 from importer.signals import StopSwitch
 
@@ -113,7 +113,7 @@ def make_runner(*, switch: StopSwitch | None = None, tty: bool = False) -> Runne
     """A `Run` of each file, stopped by `switch`; its row progress a bar with `tty`."""
 
     def run(path: Path, settings: Settings) -> RunOutcome:
-        return Run(path, settings, Operation.RUN, Hooks(stop=switch, tty=tty)).execute()
+        return Run(path, settings, Command.RUN, Hooks(stop=switch, tty=tty)).execute()
 
     return run
 

@@ -61,7 +61,9 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "format_history",
+    "held",
     "iter_history",
+    "lock_of",
     "payload_hash",
 ]
 
@@ -174,13 +176,37 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def lock_of(path: Path) -> FileLock:
+    """The lock of the journal at `path`: `<journal>.lock` beside it (not yet taken)."""
+    return FileLock(path.with_name(f"{path.name}.lock"))
+
+
+def busy(path: Path, holder: Holder) -> JournalBusy:
+    """The exit-5 error for a journal another run holds."""
+    return JournalBusy(f"another run ({holder.describe()}) holds {path}")
+
+
+@contextlib.contextmanager
+def held(path: Path) -> Iterator[FileLock]:
+    """Hold the journal's lock inside the block, before the journal itself is opened (a
+    run takes it before it reads its file, so a second run stops at once, exit 5)."""
+    lock = lock_of(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock.acquire(functools.partial(busy, path))
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
 class Journal:
     """The journal file; `start_run` takes its lock and hands out a `RunJournal` bound to
     one run. Opening it alone (for `history`) takes no lock."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, lock: FileLock | None = None) -> None:
         self.path = path
-        self._lock = FileLock(path.with_name(f"{path.name}.lock"))
+        self._lock = lock or lock_of(path)
+        self._owns_lock = lock is None  # a lock handed in is its giver's to release
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600, exist_ok=True)  # rows carry partner data: owner only
@@ -211,7 +237,8 @@ class Journal:
                     self.db.execute("commit")
             self.db.close()
         finally:
-            self._lock.release()
+            if self._owns_lock:
+                self._lock.release()
 
     def lock(self) -> None:
         """Hold `<journal>.lock` until `close` (idempotent): one run per journal at a time.
@@ -222,7 +249,7 @@ class Journal:
         self._lock.acquire(self._busy)
 
     def _busy(self, holder: Holder) -> JournalBusy:
-        return JournalBusy(f"another run ({holder.describe()}) holds {self.path}")
+        return busy(self.path, holder)
 
     @_translated
     def start_run(

@@ -36,6 +36,8 @@ import httpx
 
 from importer.config import Settings, secrets_of
 from importer.errors import ImporterError, RunStopped
+from importer.journal import held
+from importer.journal.lock import FileLock
 from importer.logs import RowProgress, row_progress
 from importer.models import RowResult, Status
 from importer.reporter.files import twin_paths
@@ -43,19 +45,19 @@ from importer.reporter.spool import SpoolTarget
 from importer.reporter.summary import Mode
 from importer.run.notify import notify, summary_payload
 from importer.run.outcome import Ending, RunOutcome, report_path, write_outcome
-from importer.run.session import RunHooks, close_run, open_run, run_loop, upload
+from importer.run.session import RunHooks, close_run, journal_path, open_run, run_loop, upload
 from importer.send import remote
 from importer.send.operations.register import not_attempted
 from importer.signals import Interrupted, SignalStop, StopSwitch, stop_on_signals
 from importer.validate.streaming import StreamedFile, stream_file
 
-__all__ = ["Hooks", "Operation", "Run", "RunOutcome"]
+__all__ = ["Command", "Hooks", "Run", "RunOutcome"]
 
 ResultCallback = Callable[[RowResult], None]
 
 
-class Operation(StrEnum):
-    """What a run does with a file once it is validated."""
+class Command(StrEnum):
+    """What a run does with a file once it is validated (the command that asked for it)."""
 
     VALIDATE = "validate"  # nothing more: a dry run
     CHECK_REMOTE = "check_remote"  # a dry run that also looks the numbers up, read-only
@@ -64,15 +66,15 @@ class Operation(StrEnum):
     @property
     def mode(self) -> Mode:
         """The summary's `mode`."""
-        return "run" if self is Operation.RUN else "validate"
+        return "run" if self is Command.RUN else "validate"
 
     @property
     def uses_api(self) -> bool:
         """Whether it talks to the API (a token is needed; its rows' statuses change)."""
-        return self is not Operation.VALIDATE
+        return self is not Command.VALIDATE
 
 
-NEEDS_TOKEN = {Operation.RUN: "run", Operation.CHECK_REMOTE: "--check-remote"}
+NEEDS_TOKEN = {Command.RUN: "run", Command.CHECK_REMOTE: "--check-remote"}
 """The operations that need an API token, as their error message names them."""
 
 
@@ -95,18 +97,18 @@ class Hooks:
 
 
 class Run:
-    """One run of `operation` on the file at `path` (see the module doc for its steps)."""
+    """One run of `command` on the file at `path` (see the module doc for its steps)."""
 
     def __init__(
         self,
         path: Path,
         settings: Settings,
-        operation: Operation = Operation.RUN,
+        command: Command = Command.RUN,
         hooks: Hooks | None = None,
     ) -> None:
         self.path = path
         self.settings = settings
-        self.operation = operation
+        self.command = command
         self.hooks = hooks or Hooks()
         self.switch = self.hooks.stop or StopSwitch()
         self.started = datetime.now(UTC)
@@ -118,20 +120,28 @@ class Run:
         token, an unusable file or mapping); everything later is in the outcome.
         """
         with self._signals() as signals:
-            if self.operation in NEEDS_TOKEN:
-                self.settings.api.require_token(NEEDS_TOKEN[self.operation])
+            if self.command in NEEDS_TOKEN:
+                self.settings.api.require_token(NEEDS_TOKEN[self.command])
             self.started = datetime.now(UTC)
-            streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
-            if streamed.stopped is not None or self._stop_before_sending():
-                outcome = self._stopped_early(streamed)
-            elif self.operation is Operation.CHECK_REMOTE:
-                outcome = self._check_remote(streamed, signals)
-            elif self.operation is Operation.RUN:
-                outcome = self._send(streamed)
-            else:
-                outcome = self._finish(streamed)
+            with self._journal_lock() as lock:
+                streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
+                if streamed.stopped is not None or self._stop_before_sending():
+                    outcome = self._stopped_early(streamed)
+                elif self.command is Command.CHECK_REMOTE:
+                    outcome = self._check_remote(streamed, signals)
+                elif self.command is Command.RUN:
+                    outcome = self._send(streamed, lock)
+                else:
+                    outcome = self._finish(streamed)
             self._notify(outcome)
         return outcome
+
+    def _journal_lock(self) -> AbstractContextManager[FileLock | None]:
+        """`run`: the journal's lock, before the file is read (a second run on the same
+        journal stops at once, exit 5, instead of after reading its whole file)."""
+        if self.command is not Command.RUN or not self.path.is_file():
+            return nullcontext(None)  # a missing file is the loader's to report
+        return held(journal_path(self.settings))
 
     def _signals(self) -> AbstractContextManager[SignalStop]:
         if self.hooks.handle_signals:
@@ -140,13 +150,13 @@ class Run:
 
     def _spool(self) -> SpoolTarget | None:
         """Where rows past the workbook limit go; none when every result must be kept."""
-        if self.operation.uses_api:  # their statuses change after validation
+        if self.command.uses_api:  # their statuses change after validation
             return None
         return SpoolTarget(*twin_paths(report_path(self.path, self.settings)))
 
     def _stop_before_sending(self) -> bool:
         """A `run` asked to stop as its read ended: it sends nothing, opens no journal."""
-        return self.operation is Operation.RUN and self.switch.requested
+        return self.command is Command.RUN and self.switch.requested
 
     def _stopped_early(self, streamed: StreamedFile) -> RunOutcome:
         """Stopped while the file was read: a report of the rows read, and where it stopped."""
@@ -156,7 +166,7 @@ class Run:
         elif not streamed.rows:
             where = "the read stopped before the first row"
         head = f"interrupted ({self.switch.reason}) while validating; {where}"
-        if self.operation is Operation.RUN:
+        if self.command is Command.RUN:
             message = f"{head}; nothing was sent; run the same file again to resume"
             streamed = streamed.with_results(not_attempted(streamed.kept))
         else:
@@ -180,12 +190,12 @@ class Run:
             )
         return self._finish(streamed.with_results(results), stopped_by)
 
-    def _send(self, streamed: StreamedFile) -> RunOutcome:
+    def _send(self, streamed: StreamedFile, lock: FileLock | None) -> RunOutcome:
         """Journal, send, report, close the journal."""
         settings, caught = self.settings, self.hooks.handle_signals
         with self._progress(streamed.kept) as on_result:
             hooks = RunHooks(self.hooks.transport, on_result, self.switch, caught)
-            with open_run(streamed.source, streamed.kept, settings) as journal:
+            with open_run(streamed.source, streamed.kept, settings, lock=lock) as journal:
                 batch = run_loop(upload(streamed.kept, settings, journal, hooks))
                 outcome = self._finish(streamed.with_results(batch.results), batch.stopped_by)
                 close_run(journal, batch, exit_code=outcome.exit_code, report=outcome.report_path)
@@ -206,16 +216,16 @@ class Run:
         self, streamed: StreamedFile, stopped_by: ImporterError | None = None
     ) -> RunOutcome:
         ending = Ending(
-            mode=self.operation.mode,
+            mode=self.command.mode,
             started=self.started,
             stopped_by=stopped_by,
-            asked_api=self.operation.uses_api,
+            asked_api=self.command.uses_api,
         )
         return write_outcome(streamed, self.settings, ending)
 
     def _notify(self, outcome: RunOutcome) -> None:
         """`run`: POST the JSON summary to `[notify] url` (best effort, never raises)."""
-        if self.operation is Operation.RUN:
+        if self.command is Command.RUN:
             payload = summary_payload(outcome.summary)
             notify(payload, self.settings.notify, secrets=secrets_of(self.settings))
 

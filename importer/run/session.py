@@ -24,9 +24,11 @@ import httpx
 
 from importer.config import Settings
 from importer.journal import Journal, RunJournal, RunStatus
+from importer.journal.lock import FileLock
 from importer.models import RowResult, SourceInfo, Status
 from importer.send import Batch, send_rows
 from importer.send.client import make_client
+from importer.send.operations.register import Register
 from importer.signals import StopSwitch, catch_signals
 
 __all__ = [
@@ -69,16 +71,22 @@ def journal_path(settings: Settings) -> Path:
 
 @contextmanager
 def open_run(
-    source: SourceInfo, results: Sequence[RowResult], settings: Settings
+    source: SourceInfo,
+    results: Sequence[RowResult],
+    settings: Settings,
+    *,
+    lock: FileLock | None = None,
 ) -> Iterator[RunJournal]:
-    """Open the journal and start (or resume) this file's run in it."""
-    with Journal(journal_path(settings)) as journal:
+    """Open the journal and start (or resume) this file's register run in it; `lock` is
+    the journal's lock when the caller took it already (`importer.journal.held`)."""
+    with Journal(journal_path(settings), lock=lock) as journal:
         yield journal.start_run(
             source.path,
             source.sha256,
             settings.api.base_url,
             results,
             fresh=settings.journal.fresh,
+            operation=Register.name,
         )
 
 
