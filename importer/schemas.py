@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from importer.config import Settings
 from importer.reporter.summary import RunSummary
 from importer.validate.capabilities import ALLOWED_MASKS, MAX_MASK
+from importer.validate.checks import UUID_PATTERN
 from importer.validate.rows import CALLBACK_URL_MAX, TEXT_MAX
 
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_UUID = f"^{UUID_PATTERN}$"
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 

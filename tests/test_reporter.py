@@ -473,3 +473,16 @@ def test_error_line_count_is_the_number_of_error_rows() -> None:
     assert counted == [len(flatten.error_rows(HEADER, result, MAPPING)) for result in results]
     assert {0, 1} <= set(counted)
     assert max(counted) >= 2
+
+
+@pytest.mark.parametrize("status", [Status.WOULD_REGISTER, Status.REGISTERED])
+def test_plain_outcome_is_report_rows_outcome(status: Status) -> None:
+    """The hot path's outcome cells equal `report_row`'s for a row with nothing to say."""
+    result = RowResult(
+        row=RawRow(2, ("+12059051025", "3")), status=status, normalized_phonenumber="12059051025"
+    )
+    cells = flatten.report_row(result, width=2)[2:]
+    assert [("" if cell is None else cell) for cell in cells] == flatten.plain_outcome(
+        status, "12059051025"
+    )
+    assert len(cells) == len(flatten.RESULT_COLUMNS)

@@ -20,6 +20,7 @@ from typing import Any
 from importer.config import Settings, redact, secrets_of
 from importer.errors import ConfigError, ImporterError, InboxBusy, JournalBusy, RunStopped
 from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger, write_json
+from importer.journal import JOURNAL_NAME
 from importer.journal.lock import Holder, locked
 from importer.loader import sha256_of
 from importer.logs import describe_counts, event, get_logger
@@ -185,9 +186,7 @@ class Inbox:
         unsent = self.settings.notify.model_copy(update={"url": None})
         update: dict[str, object] = {"report": report, "notify": unsent}
         if "path" not in self.settings.journal.model_fields_set:
-            journal = self.settings.journal.model_copy(
-                update={"path": self.state / "journal.sqlite"}
-            )
+            journal = self.settings.journal.model_copy(update={"path": self.state / JOURNAL_NAME})
             update["journal"] = journal
         return self.settings.model_copy(update=update)
 

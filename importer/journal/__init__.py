@@ -54,6 +54,7 @@ from importer.models import Issue, RowResult, Severity, Status
 
 __all__ = [
     "DEFAULT_OPERATION",
+    "JOURNAL_NAME",
     "SCHEMA_VERSION",
     "Journal",
     "RowState",
@@ -174,6 +175,11 @@ def _translated(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatena
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+JOURNAL_NAME = "journal.sqlite"
+"""The journal's file name in a folder (the report folder, an inbox's state folder) when
+no path is configured."""
 
 
 def lock_of(path: Path) -> FileLock:

@@ -93,6 +93,12 @@ def report_row(result: RowResult, width: int) -> list[Cell]:
     ]
 
 
+def plain_outcome(status: Status, number: str | None) -> list[Cell]:
+    """`report_row`'s outcome cells, as text, for a row with no issue, sid or HTTP status
+    (the hot path of a large file: no `RowResult` is made for such a row)."""
+    return [status.value, "", number or "", "", "", "", "", 0]
+
+
 def _issue_columns(result: RowResult) -> tuple[str, str, str]:
     if not result.issues:
         return "", "", ""  # most rows: no tuple of errors or warnings to build

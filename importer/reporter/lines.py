@@ -79,8 +79,8 @@ class LineBatch:
 
     def add_plain(self, cells: Sequence[str], status: Status, number: str | None) -> None:
         """The line of a row as wide as the header with no issue, sid or HTTP status."""
-        # `report_row`'s columns after the partner's; the digits need no neutralising
-        self._write([*csv_cells(cells), status.value, "", number or "", "", "", "", "", 0])
+        # the outcome cells are plain text and digits: nothing to neutralise
+        self._write([*csv_cells(cells), *flatten.plain_outcome(status, number)])
 
 
 def _outcome(result: RowResult) -> tuple[object, ...]:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import httpx
 
 from importer.config import Settings
-from importer.journal import Journal, RunJournal, RunStatus
+from importer.journal import JOURNAL_NAME, Journal, RunJournal, RunStatus
 from importer.journal.lock import FileLock
 from importer.models import RowResult, SourceInfo, Status
 from importer.send import Batch, send_rows
@@ -32,7 +32,6 @@ from importer.send.operations.register import Register
 from importer.signals import StopSwitch, catch_signals
 
 __all__ = [
-    "JOURNAL_NAME",
     "RunHooks",
     "close_run",
     "journal_path",
@@ -43,9 +42,6 @@ __all__ = [
 
 T = TypeVar("T")
 UploadBatch = Batch[RowResult]
-
-JOURNAL_NAME = "journal.sqlite"
-"""The journal's file name in the report folder when no path is configured."""
 
 
 @dataclass(frozen=True, slots=True)

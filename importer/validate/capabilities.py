@@ -30,11 +30,12 @@ import re
 from dataclasses import replace
 from functools import lru_cache
 
+from importer.mapping import CAPABILITIES_FIELD
 from importer.models import Issue
 from importer.validate import catalogue
 from importer.validate.catalogue import IssueType
 
-FIELD = "capabilities"
+FIELD = CAPABILITIES_FIELD
 
 SMS_IN = 1
 SMS_OUT = 2

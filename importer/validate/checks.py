@@ -34,7 +34,9 @@ MAX_LENGTHS: Mapping[str, int] = {
     "string_key_2": TEXT_MAX,
 }
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+UUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+"""A UUID in lower case (the carrier SID); cells are matched ignoring case, then lowered."""
+_UUID = re.compile(UUID_PATTERN, re.IGNORECASE)
 _URL_SCHEMES = frozenset({"http", "https"})
 
 Check = Callable[[str], tuple[Any, IssueType | None]]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
+from importer.mapping import PHONE_FIELD
 from importer.models import Issue
 from importer.validate import catalogue
 from importer.validate.catalogue import IssueType
@@ -19,7 +20,7 @@ from importer.validate.catalogue import IssueType
 if TYPE_CHECKING:
     from importer.validate.phone import Reading
 
-FIELD = "phonenumber"
+FIELD = PHONE_FIELD
 CACHE_SIZE = 1 << 16
 
 

@@ -66,6 +66,7 @@ from typing import NamedTuple
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
+from importer.mapping import PHONE_FIELD
 from importer.models import Issue
 from importer.validate import catalogue
 from importer.validate.catalogue import IssueType
@@ -83,7 +84,7 @@ __all__ = [
     "read_number",
 ]
 
-FIELD = "phonenumber"
+FIELD = PHONE_FIELD
 INTERNATIONAL_MIN_DIGITS = 11
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number and zeroes the rest
 CACHE_SIZE = 1 << 16

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from importer.config import RowDefaults, ValidationSettings
-from importer.mapping import CANONICAL_FIELDS, ColumnMapping
+from importer.mapping import CANONICAL_FIELDS, PHONE_FIELD, ColumnMapping
 from importer.models import Issue, RawRow, RowResult, Severity, Status
 from importer.validate import catalogue
 from importer.validate.capabilities import MAX_MASK, mask_warning, parse_capabilities
@@ -82,7 +82,7 @@ __all__ = [
     "validate_rows",
 ]
 
-PHONENUMBER = "phonenumber"
+PHONENUMBER = PHONE_FIELD
 MAX_WORKERS = 8
 NUMBER_CACHE_MAX = 1 << 16  # judged cells kept for repeats; past this the cache starts again
 REPEAT_CACHE_MAX = 1 << 12  # duplicate issues kept for rows repeated cell for cell
