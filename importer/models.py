@@ -153,3 +153,34 @@ def _row_result(*values: object) -> RowResult:
     if fields["extra"] is None:
         fields["extra"] = NO_EXTRA
     return RowResult(**fields)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class IssueType:
+    """A kind of problem: its code, severity, message template and fix hint."""
+
+    code: str
+    template: str
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+
+    def issue(
+        self,
+        *,
+        field: str | None = None,
+        column: str | None = None,
+        value: str | None = None,
+        normalized: str | None = None,
+        **params: object,
+    ) -> Issue:
+        """Make an `Issue` of this type; `params` fill the message template."""
+        return Issue(
+            code=self.code,
+            message=self.template.format(value=value, normalized=normalized, **params),
+            severity=self.severity,
+            field=field,
+            column=column,
+            value=value,
+            normalized=normalized,
+            hint=self.hint,
+        )

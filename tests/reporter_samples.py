@@ -15,6 +15,7 @@ from importer.models import Issue, RawRow, RowResult, Status
 from importer.reporter import ReportData, ReportFiles, write_report
 from importer.reporter.flatten import RESULT_COLUMNS, Item
 from importer.reporter.summary import InputFacts, RunSummary, count_statuses, exit_code_for
+from importer.send.operations import register
 from importer.validate import catalogue
 
 HEADER = ("Phone Number", "Capabilities", "Callback", "Notes")
@@ -39,9 +40,7 @@ def row(number: int, *cells: str) -> RawRow:
 
 
 def rejected_issue() -> Issue:
-    return catalogue.API_REJECTED.issue(
-        field="callback_url", detail="callback_url is not reachable"
-    )
+    return register.API_REJECTED.issue(field="callback_url", detail="callback_url is not reachable")
 
 
 def sample_results() -> list[RowResult]:
@@ -102,7 +101,7 @@ def sample_results() -> list[RowResult]:
         RowResult(
             row=row(8, "+12059051029", "3", "", ""),
             status=Status.FAILED,
-            issues=(catalogue.API_FAILED.issue(attempts=5, detail="timed out"),),
+            issues=(register.API_FAILED.issue(attempts=5, detail="timed out"),),
             normalized_phonenumber="12059051029",
             attempts=5,
         ),

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from importer.validate import catalogue
-from importer.validate.catalogue import CATALOGUE, IssueType
+from importer import catalogue
+from importer.catalogue import CATALOGUE, SOURCES
+from importer.models import IssueType
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BEGIN, END = "<!-- catalogue:begin -->", "<!-- catalogue:end -->"
@@ -31,9 +32,26 @@ def test_templates_render_with_their_own_fields(issue_type: IssueType) -> None:
 
 
 def test_catalogue_holds_every_module_level_issue_type() -> None:
-    """No IssueType defined in the module escapes the catalogue (codes are unique)."""
-    defined = [v for v in vars(catalogue).values() if isinstance(v, IssueType)]
+    """No IssueType declared by a stage escapes the catalogue (codes are unique)."""
+    defined = [v for m in SOURCES for v in vars(m).values() if isinstance(v, IssueType)]
     assert len(defined) == len(CATALOGUE)
+
+
+def test_every_module_declaring_codes_is_a_source() -> None:
+    """A module under importer/ that declares IssueTypes is listed in SOURCES."""
+    import importlib
+    import pkgutil
+
+    import importer
+
+    declaring = set()
+    for info in pkgutil.walk_packages(importer.__path__, "importer."):
+        if ".sandbox" in info.name or info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        if any(type(v) is IssueType for k, v in vars(module).items() if k.isupper()):
+            declaring.add(module.__name__)
+    assert declaring == {m.__name__ for m in SOURCES}
 
 
 def test_readme_table_matches_catalogue() -> None:

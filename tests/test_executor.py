@@ -30,8 +30,9 @@ from importer.models import RawRow, RowResult, Status
 from importer.sandbox import SandboxServer
 from importer.send import Batch, Executor, RetryPolicy
 from importer.send.client import make_client
+from importer.send.operations import messaging
+from importer.send.operations import register as registration
 from importer.send.retry import LOUD_WAIT_SECONDS
-from importer.validate import catalogue
 
 BASE_URL = "http://api.test/core/v2"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -110,7 +111,7 @@ def test_second_pass_is_bounded() -> None:
     script = Script(iter([answer(429)] * 20))
     [result] = register(script, [row(0)]).results
     assert result.status is Status.FAILED
-    assert codes(result) == [catalogue.API_FAILED.code]
+    assert codes(result) == [registration.API_FAILED.code]
     assert script.seen.count("POST") == 6
 
 
@@ -145,7 +146,7 @@ def test_retry_after_over_max_wait_leaves_the_row_for_the_next_run() -> None:
     script = Script(iter([answer(429, **{"Retry-After": "3600"})]))
     [result] = register(script, [row(0)], max_wait=300).results
     assert result.status is Status.FAILED
-    assert codes(result) == [catalogue.API_DEFERRED.code]
+    assert codes(result) == [registration.API_DEFERRED.code]
     message = result.issues[0].message
     assert "3600 s" in message
     assert "nothing was registered" in message
@@ -210,7 +211,7 @@ def test_redirect_on_post_stops_the_run_naming_the_target(status: int) -> None:
         Status.NOT_ATTEMPTED,
         Status.NOT_ATTEMPTED,
     ]
-    assert codes(batch.results[0]) == [catalogue.API_FAILED.code]
+    assert codes(batch.results[0]) == [registration.API_FAILED.code]
 
 
 # -- the policy ------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ def test_sandbox_messaging_final_state_is_read_per_row(
     outcome = run_import(one_row_file(tmp_path, rows=3), settings)
     assert [r.status for r in outcome.results] == [Status.REGISTERED] * 3
     assert [r.extra.get("messaging") for r in outcome.results] == ["failed"] * 3
-    assert all(codes(r) == [catalogue.API_MESSAGING_FAILED.code] for r in outcome.results)
+    assert all(codes(r) == [messaging.API_MESSAGING_FAILED.code] for r in outcome.results)
     assert outcome.exit_code == 0  # a warning: the numbers are registered
 
 
@@ -301,7 +302,7 @@ def test_an_hour_long_retry_after_is_not_waited(hostile: HostileFactory, tmp_pat
     assert time.monotonic() - started < 30
     assert outcome.exit_code == 1
     [result] = outcome.results
-    assert (result.status, codes(result)) == (Status.FAILED, [catalogue.API_DEFERRED.code])
+    assert (result.status, codes(result)) == (Status.FAILED, [registration.API_DEFERRED.code])
     assert [seen.method for seen in server.requests] == ["GET", "POST"]
 
 

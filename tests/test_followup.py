@@ -17,9 +17,9 @@ from importer.models import RawRow, RowResult, Status
 from importer.sandbox import SandboxServer
 from importer.send import Executor
 from importer.send.client import make_client
+from importer.send.operations import messaging, verify
 from importer.send.operations.messaging import EnableMessaging
 from importer.send.operations.verify import Verify
-from importer.validate import catalogue
 
 SandboxFactory = Callable[..., SandboxServer]
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
@@ -90,7 +90,7 @@ def test_verify_flags_capability_mismatch() -> None:
     assert [r.status for r in out] == [Status.REGISTERED, Status.REGISTERED]
     assert codes(out[0]) == []
     assert out[0].extra["verified"] is True
-    assert codes(out[1]) == [catalogue.API_VERIFY_MISMATCH.code]
+    assert codes(out[1]) == [verify.API_VERIFY_MISMATCH.code]
     assert "active_capabilities is 0" in out[1].issues[0].message
 
 
@@ -117,7 +117,7 @@ def test_verify_retries_then_warns_when_it_cannot_read() -> None:
 
     [out] = drive(verify_rows, [result(0)], handler)
     assert len(calls) == SETTINGS.max_attempts
-    assert codes(out) == [catalogue.API_VERIFY_FAILED.code]
+    assert codes(out) == [verify.API_VERIFY_FAILED.code]
 
 
 def test_messaging_posts_the_enablement_for_registered_rows() -> None:
@@ -153,7 +153,7 @@ def test_messaging_reads_the_state_until_it_is_final() -> None:
     [out] = drive(enable_messaging, [result(0)], handler)
     assert len(gets) == 3
     assert out.extra["messaging"] == "failed"
-    assert codes(out) == [catalogue.API_MESSAGING_FAILED.code]
+    assert codes(out) == [messaging.API_MESSAGING_FAILED.code]
     assert "'failed'" in out.issues[0].message
 
 
@@ -165,7 +165,7 @@ def test_messaging_still_in_progress_is_reported_pending() -> None:
 
     [out] = drive(enable_messaging, [result(0)], handler)
     assert out.extra["messaging"] == "in_progress"
-    assert codes(out) == [catalogue.API_MESSAGING_PENDING.code]
+    assert codes(out) == [messaging.API_MESSAGING_PENDING.code]
 
 
 def test_messaging_permanent_refusal_is_not_retried() -> None:
@@ -179,7 +179,7 @@ def test_messaging_permanent_refusal_is_not_retried() -> None:
 
     out = drive(enable_messaging, [result(i) for i in range(13)], handler)
     assert calls == ["POST"] * 13
-    assert all(codes(r) == [catalogue.API_MESSAGING_FAILED.code] for r in out)
+    assert all(codes(r) == [messaging.API_MESSAGING_FAILED.code] for r in out)
     assert "unknown campaign" in out[0].issues[0].message
 
 
@@ -193,7 +193,7 @@ def test_messaging_refused_stops_the_step() -> None:
 
     out = drive(enable_messaging, [result(0), result(1), result(2)], handler)
     assert len(calls) == 1
-    assert all(codes(r) == [catalogue.API_MESSAGING_FAILED.code] for r in out)
+    assert all(codes(r) == [messaging.API_MESSAGING_FAILED.code] for r in out)
 
 
 def test_a2p_without_campaign_is_a_config_error() -> None:

@@ -25,7 +25,7 @@ from importer.journal import (
     payload_hash,
 )
 from importer.models import RawRow, RowResult, Status
-from importer.validate import catalogue
+from importer.send.operations import register
 
 FILE = Path("numbers.csv")
 SHA = "ab" * 32
@@ -86,7 +86,7 @@ def test_row_moves_pending_sending_done(journal: Journal) -> None:
 def test_failed_row_is_failed_and_not_attempted_stays_pending(journal: Journal) -> None:
     """A failed row is `failed` with its last error; a row never sent stays `pending`."""
     run = start(journal, [row(0), row(1)])
-    issue = catalogue.API_FAILED.issue(attempts=2, detail="HTTP 503")
+    issue = register.API_FAILED.issue(attempts=2, detail="HTTP 503")
     run.settled(replace(row(0), status=Status.FAILED, attempts=2, issues=(issue,)))
     run.settled(replace(row(1), status=Status.NOT_ATTEMPTED))
     assert states(journal) == {2: "failed", 3: "pending"}
@@ -100,7 +100,7 @@ def test_unfinished_run_is_resumed(journal: Journal) -> None:
     first = start(journal, rows)
     first.settled(registered(rows[0], "sid-0"))
     first.sending(3, 1)  # row(1): POST out, then the process died
-    issue = catalogue.API_FAILED.issue(attempts=1, detail="timeout")
+    issue = register.API_FAILED.issue(attempts=1, detail="timeout")
     first.settled(replace(rows[2], status=Status.FAILED, attempts=1, issues=(issue,)))
     second = start(journal, rows)
     assert second.resumed_from == first.run_id

@@ -42,6 +42,7 @@ from importer.reporter.lines import ErrorLines, ReportLines, ResultLines
 from importer.reporter.spool import ResultsSpool
 from importer.reporter.summary import InputFacts, RunSummary
 from importer.run.outcome import Ending, write_outcome
+from importer.send.operations import register
 from importer.validate import catalogue, chunks, nanp, phone, streaming
 from importer.validate.rows import validate_rows
 from importer.validate.streaming import StreamedFile
@@ -353,7 +354,7 @@ def _neighbours() -> list[RowResult]:
     )
     other = replace(first, message="number +1 already appears in row 3")
     unvalued = replace(first, value=None)  # the errors line reads the cell instead
-    rejected = catalogue.API_REJECTED.issue(field="phonenumber", value="+9", detail="no")
+    rejected = register.API_REJECTED.issue(field="phonenumber", value="+9", detail="no")
     cells, wide = ("+1", "3"), ("+1", "3", "x")
     plain = {"row": RawRow(0, cells), "status": Status.DUPLICATE, "issues": (first,)}
     changes: list[dict[str, object]] = [

@@ -34,10 +34,10 @@ from importer.sandbox import (
 )
 from importer.send import Batch, Executor, RetryPolicy
 from importer.send.client import make_client
+from importer.send.operations import register
 from importer.send.operations.preflight import preflight
 from importer.send.retry import backoff_delay
 from importer.signals import StopSwitch
-from importer.validate import catalogue
 
 BASE_URL = "http://api.test/core/v2"
 TOKEN = "uploader-test-token"
@@ -346,7 +346,7 @@ def test_retries_exhausted_fail_the_row(harness: Harness, api: FakeApi) -> None:
     [result] = harness.run([would_register(0)]).results
     assert result.status is Status.FAILED
     assert result.attempts == 4
-    assert codes(result) == [catalogue.API_FAILED.code]
+    assert codes(result) == [register.API_FAILED.code]
     assert "4 attempt(s)" in result.issues[0].message
     assert "HTTP 409" in result.issues[0].message
     assert result.http_status == 409
@@ -409,7 +409,7 @@ def test_unknown_outcome_exhausted_and_absent_fails(harness: Harness, api: FakeA
     api.posts[number(0)] = [TIMEOUT] * 4
     [result] = harness.run([would_register(0)]).results
     assert result.status is Status.FAILED
-    assert codes(result) == [catalogue.API_FAILED.code]
+    assert codes(result) == [register.API_FAILED.code]
     assert api.post_count[number(0)] == 4
     assert api.lookup_count[number(0)] == 4
 
@@ -472,7 +472,7 @@ def test_number_held_by_another_account_is_rejected(
     api.others.add(number(0))
     [result] = harness.run([would_register(0)]).results
     assert result.status is Status.REJECTED
-    assert codes(result) == [catalogue.API_NUMBER_TAKEN.code]
+    assert codes(result) == [register.API_NUMBER_TAKEN.code]
     assert result.issues[0].field == "phonenumber"
     assert result.issues[0].value == number(0)
     assert api.post_count[number(0)] == 1
@@ -516,7 +516,7 @@ def test_permanent_refusals_reject_the_row(
     assert result.http_status == reply.status_code
     assert result.attempts == 1
     [issue] = result.issues
-    assert issue.code == catalogue.API_REJECTED.code
+    assert issue.code == register.API_REJECTED.code
     assert issue.field == field
     assert f"HTTP {reply.status_code}" in issue.message
     if field == "capabilities":
@@ -536,8 +536,8 @@ def test_auth_refusal_mid_run_stops_dispatching(harness: Harness, api: FakeApi) 
     assert TOKEN not in str(batch.stopped_by)
     statuses = [r.status for r in batch.results]
     assert statuses == [Status.REGISTERED] * 3 + [Status.FAILED] + [Status.NOT_ATTEMPTED] * 4
-    assert codes(batch.results[3]) == [catalogue.API_AUTH_REFUSED.code]
-    assert all(codes(r) == [catalogue.API_NOT_ATTEMPTED.code] for r in batch.results[4:])
+    assert codes(batch.results[3]) == [register.API_AUTH_REFUSED.code]
+    assert all(codes(r) == [register.API_NOT_ATTEMPTED.code] for r in batch.results[4:])
     assert all(r.attempts == 0 for r in batch.results[4:])
     assert batch.results[3].attempts == 1
     assert batch.results[3].http_status == 401
@@ -566,7 +566,7 @@ def test_retrying_row_fails_when_the_run_stops(harness: Harness, api: FakeApi) -
     assert first.status is Status.FAILED
     assert "the run stopped" in first.issues[0].message
     assert second.status is Status.FAILED
-    assert codes(second) == [catalogue.API_AUTH_REFUSED.code]
+    assert codes(second) == [register.API_AUTH_REFUSED.code]
 
 
 def test_connection_refused_everywhere_stops_as_unreachable(harness: Harness, api: FakeApi) -> None:
@@ -685,7 +685,7 @@ def test_sandbox_number_of_another_partner_is_taken(sandbox: SandboxServer) -> N
     assert held.status is Status.REGISTERED
     [result] = upload(sandbox, [valid_row(0)]).results
     assert result.status is Status.REJECTED
-    assert codes(result) == [catalogue.API_NUMBER_TAKEN.code]
+    assert codes(result) == [register.API_NUMBER_TAKEN.code]
     assert len(sandbox.state.records) == 1
 
 

@@ -33,12 +33,26 @@ import httpx
 
 from importer.config import ApiSettings
 from importer.errors import ApiError
-from importer.models import Issue, RowResult, Status
+from importer.models import Issue, IssueType, RowResult, Severity, Status
 from importer.send import Executor
 from importer.send.client import make_client
 from importer.send.operations.lookup import BATCH_SIZE, Lookup, Records
 from importer.send.transport import SafeAiohttpTransport
-from importer.validate import catalogue
+
+REMOTE_CAPABILITIES_DIFFER = IssueType(
+    "remote.capabilities_differ",
+    "+{number} is already registered ({sid}) with capabilities {existing}, not {value}",
+    "capabilities cannot change after registration: delete the External DID and register "
+    "it again, or make the sheet match",
+    Severity.WARNING,
+)
+
+REMOTE_NOT_CHECKED = IssueType(
+    "remote.not_checked",
+    "the remote check stopped before this number was looked up",
+    "fix the API access (see the run's message) and validate again",
+    Severity.WARNING,
+)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -102,7 +116,7 @@ def plan(results: Sequence[RowResult], existing: Records) -> list[RowResult]:
 
 def mark_not_checked(results: Sequence[RowResult]) -> list[RowResult]:
     """Every `would_register` row gets the `remote.not_checked` warning."""
-    issue = catalogue.REMOTE_NOT_CHECKED.issue()
+    issue = REMOTE_NOT_CHECKED.issue()
     return [
         replace(result, issues=(*result.issues, issue))
         if result.status is Status.WOULD_REGISTER
@@ -134,7 +148,7 @@ def _planned(result: RowResult, existing: Records) -> RowResult:
 
 
 def _differ(result: RowResult, record: dict[str, Any], wanted: object) -> Issue:
-    return catalogue.REMOTE_CAPABILITIES_DIFFER.issue(
+    return REMOTE_CAPABILITIES_DIFFER.issue(
         field="capabilities",
         value=str(wanted),
         normalized=str(wanted),

@@ -31,9 +31,8 @@ from dataclasses import replace
 from functools import lru_cache
 
 from importer.mapping import CAPABILITIES_FIELD
-from importer.models import Issue
+from importer.models import Issue, IssueType
 from importer.validate import catalogue
-from importer.validate.catalogue import IssueType
 
 FIELD = CAPABILITIES_FIELD
 

@@ -1,47 +1,14 @@
-"""Every issue code the importer can report, with its message template and fix hint.
+"""The validation stage's issue codes, with their message templates and fix hints.
 
-Codes are stable, dotted and lower-case: scripts and partners rely on them. Add new
-codes here (never inline in a stage); the README's catalogue table is generated from
-this module and a test fails when the two drift apart.
+Codes are stable, dotted and lower-case: scripts and partners rely on them. Each stage
+declares its own codes (the operations theirs, in `importer/send/operations/`), never
+inline; `importer.catalogue` collects them all, and the README's table is generated
+from it (a test fails when the two drift apart).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from importer.models import Issue, Severity
-
-
-@dataclass(frozen=True, slots=True)
-class IssueType:
-    """A kind of problem: its code, severity, message template and fix hint."""
-
-    code: str
-    template: str
-    hint: str | None = None
-    severity: Severity = Severity.ERROR
-
-    def issue(
-        self,
-        *,
-        field: str | None = None,
-        column: str | None = None,
-        value: str | None = None,
-        normalized: str | None = None,
-        **params: object,
-    ) -> Issue:
-        """Make an `Issue` of this type; `params` fill the message template."""
-        return Issue(
-            code=self.code,
-            message=self.template.format(value=value, normalized=normalized, **params),
-            severity=self.severity,
-            field=field,
-            column=column,
-            value=value,
-            normalized=normalized,
-            hint=self.hint,
-        )
-
+from importer.models import IssueType, Severity
 
 _WARNING = Severity.WARNING
 
@@ -202,90 +169,6 @@ ATTRIBUTES_NOT_AN_OBJECT = IssueType(
     'write a JSON object, e.g. {"team": "sales"}, or leave the cell empty',
 )
 
-# -- remote check (validate --check-remote) ----------------------------------------
-REMOTE_CAPABILITIES_DIFFER = IssueType(
-    "remote.capabilities_differ",
-    "+{number} is already registered ({sid}) with capabilities {existing}, not {value}",
-    "capabilities cannot change after registration: delete the External DID and register "
-    "it again, or make the sheet match",
-    _WARNING,
-)
-REMOTE_NOT_CHECKED = IssueType(
-    "remote.not_checked",
-    "the remote check stopped before this number was looked up",
-    "fix the API access (see the run's message) and validate again",
-    _WARNING,
-)
-
-# -- api ---------------------------------------------------------------------------
-API_REJECTED = IssueType(
-    "api.rejected",
-    "the API refused the row: {detail}",
-    "fix the cell named in the message and send the row again",
-)
-API_NUMBER_TAKEN = IssueType(
-    "api.number_taken",
-    "number {value} is already registered by another account",
-    "ask CarrierX support who holds the number",
-)
-API_FAILED = IssueType(
-    "api.failed",
-    "no answer after {attempts} attempt(s): {detail}",
-    "send the row again later; it was not registered",
-)
-API_DEFERRED = IssueType(
-    "api.deferred",
-    "the API asked to wait {wait} s before trying again, longer than --max-wait: "
-    "nothing was registered ({detail})",
-    "run the same file again later: this row is sent then",
-)
-API_NOT_ATTEMPTED = IssueType(
-    "api.not_attempted",
-    "the run stopped before this row was sent",
-    "run the same file again to send it",
-)
-API_AUTH_REFUSED = IssueType(
-    "api.auth_refused",
-    "the API refused our credentials for this row ({detail}); the run stopped",
-    "check the token and its phonenumber.create scope, then run the same file again",
-)
-API_VERIFY_MISMATCH = IssueType(
-    "api.verify_mismatch",
-    "registered, but active_capabilities is {active} while capabilities is {wanted}",
-    "check the number's messaging enablement in the CarrierX portal",
-    _WARNING,
-)
-API_VERIFY_FAILED = IssueType(
-    "api.verify_failed",
-    "registered, but reading the record back failed: {detail}",
-    "run again with --verify later, or check the number in the CarrierX portal",
-    _WARNING,
-)
-API_MESSAGING_FAILED = IssueType(
-    "api.messaging_failed",
-    "registered, but enabling {kind} messaging failed: {detail}",
-    "run the same file again with --enable-messaging; registered rows are not sent twice",
-    _WARNING,
-)
-API_MESSAGING_PENDING = IssueType(
-    "api.messaging_pending",
-    "registered; {kind} messaging was still in progress when the run ended",
-    "check the number's messaging in the CarrierX portal, or run the same file again with "
-    "--enable-messaging to read its state",
-    _WARNING,
-)
-
-
-CATALOGUE: dict[str, IssueType] = {
+CATALOGUE: dict[str, IssueType] = {  # this stage's codes: phone numbers are read by code
     value.code: value for value in globals().values() if isinstance(value, IssueType)
 }
-
-
-def markdown_table() -> str:
-    """The catalogue as the Markdown table the README carries (checked by a test)."""
-    lines = ["| code | severity | message | how to fix |", "|---|---|---|---|"]
-    for issue_type in CATALOGUE.values():
-        message = issue_type.template.replace("{", "<").replace("}", ">")
-        hint = issue_type.hint or ""
-        lines.append(f"| `{issue_type.code}` | {issue_type.severity} | {message} | {hint} |")
-    return "\n".join(lines) + "\n"

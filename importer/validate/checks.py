@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from importer.config import RowDefaults, ValidationSettings
 from importer.errors import ConfigError
+from importer.models import IssueType
 from importer.validate import catalogue
 from importer.validate.capabilities import check_mask
-from importer.validate.catalogue import IssueType
 from importer.validate.phone import NumberPolicy, check_country, check_region
 
 CAPABILITIES = "capabilities"

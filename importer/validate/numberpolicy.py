@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 import phonenumbers
 
 from importer.mapping import PHONE_FIELD
-from importer.models import Issue
+from importer.models import Issue, IssueType
 from importer.validate import catalogue
-from importer.validate.catalogue import IssueType
 
 if TYPE_CHECKING:
     from importer.validate.phone import Reading

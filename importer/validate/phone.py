@@ -67,9 +67,8 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 from importer.mapping import PHONE_FIELD
-from importer.models import Issue
+from importer.models import Issue, IssueType
 from importer.validate import catalogue
-from importer.validate.catalogue import IssueType
 from importer.validate.nanp import nanp_reading
 from importer.validate.numberpolicy import NumberPolicy, check_country, country_of
 

@@ -42,10 +42,9 @@ from typing import Any, cast
 
 from importer.config import RowDefaults, ValidationSettings
 from importer.mapping import CANONICAL_FIELDS, PHONE_FIELD, ColumnMapping
-from importer.models import Issue, RawRow, RowResult, Severity, Status
+from importer.models import Issue, IssueType, RawRow, RowResult, Severity, Status
 from importer.validate import catalogue
 from importer.validate.capabilities import MAX_MASK, mask_warning, parse_capabilities
-from importer.validate.catalogue import IssueType
 from importer.validate.checks import (
     CALLBACK_URL,
     CALLBACK_URL_MAX,

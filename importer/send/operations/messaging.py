@@ -26,14 +26,28 @@ from typing import Any
 import httpx
 
 from importer.config import ApiSettings
-from importer.models import RowResult, Status
+from importer.models import IssueType, RowResult, Severity, Status
 from importer.send.client import EXTERNAL_DIDS
 from importer.send.operations.rows import warn
 from importer.send.reading import Kind, Reading, Request, read_answer
 from importer.send.steps import Steps
-from importer.validate import catalogue
 
 __all__ = ["POLLS", "POLL_SECONDS", "EnableMessaging", "read_enablement"]
+
+API_MESSAGING_FAILED = IssueType(
+    "api.messaging_failed",
+    "registered, but enabling {kind} messaging failed: {detail}",
+    "run the same file again with --enable-messaging; registered rows are not sent twice",
+    Severity.WARNING,
+)
+
+API_MESSAGING_PENDING = IssueType(
+    "api.messaging_pending",
+    "registered; {kind} messaging was still in progress when the run ended",
+    "check the number's messaging in the CarrierX portal, or run the same file again with "
+    "--enable-messaging to read its state",
+    Severity.WARNING,
+)
 
 POLLS = 8
 """How many times an `in_progress` enablement is read back before the row is left pending."""
@@ -86,13 +100,13 @@ class EnableMessaging:
         if state == "enabled":
             return done
         if state == IN_PROGRESS:
-            return warn(done, catalogue.API_MESSAGING_PENDING.issue(kind=self.kind))
+            return warn(done, API_MESSAGING_PENDING.issue(kind=self.kind))
         detail = f"CarrierX ended it '{state}'"
-        return warn(done, catalogue.API_MESSAGING_FAILED.issue(kind=self.kind, detail=detail))
+        return warn(done, API_MESSAGING_FAILED.issue(kind=self.kind, detail=detail))
 
     def halted(self, item: RowResult, steps: Steps, reason: str) -> RowResult:
         """Not enabled: a warning says why."""
-        issue = catalogue.API_MESSAGING_FAILED.issue(kind=self.kind, detail=reason)
+        issue = API_MESSAGING_FAILED.issue(kind=self.kind, detail=reason)
         return warn(item, issue)
 
     def cut_short(self, item: RowResult, steps: Steps) -> RowResult:

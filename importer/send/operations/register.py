@@ -31,14 +31,50 @@ from typing import Any
 import httpx
 
 from importer.errors import AuthError
-from importer.models import Issue, RowResult, Status
+from importer.models import Issue, IssueType, RowResult, Status
 from importer.send.client import EXTERNAL_DIDS, FieldError
 from importer.send.operations.lookup import find_number
 from importer.send.reading import Kind, Reading, Request, read_answer
 from importer.send.steps import Steps, Tally
-from importer.validate import catalogue
 
 __all__ = ["TAKEN_WORDS", "Register", "duplicate_of", "not_attempted", "read_registration"]
+
+API_REJECTED = IssueType(
+    "api.rejected",
+    "the API refused the row: {detail}",
+    "fix the cell named in the message and send the row again",
+)
+
+API_NUMBER_TAKEN = IssueType(
+    "api.number_taken",
+    "number {value} is already registered by another account",
+    "ask CarrierX support who holds the number",
+)
+
+API_FAILED = IssueType(
+    "api.failed",
+    "no answer after {attempts} attempt(s): {detail}",
+    "send the row again later; it was not registered",
+)
+
+API_DEFERRED = IssueType(
+    "api.deferred",
+    "the API asked to wait {wait} s before trying again, longer than --max-wait: "
+    "nothing was registered ({detail})",
+    "run the same file again later: this row is sent then",
+)
+
+API_NOT_ATTEMPTED = IssueType(
+    "api.not_attempted",
+    "the run stopped before this row was sent",
+    "run the same file again to send it",
+)
+
+API_AUTH_REFUSED = IssueType(
+    "api.auth_refused",
+    "the API refused our credentials for this row ({detail}); the run stopped",
+    "check the token and its phonenumber.create scope, then run the same file again",
+)
 
 TAKEN_WORDS = ("already", "exist", "registered", "taken", "duplicate", "in use")
 
@@ -115,7 +151,7 @@ class Register:
             if found.kind is not Kind.DONE:
                 return row.failed(f"already registered, owner unknown; {found.detail}")
             if found.body is None:
-                issue = catalogue.API_NUMBER_TAKEN.issue(field="phonenumber", value=row.digits)
+                issue = API_NUMBER_TAKEN.issue(field="phonenumber", value=row.digits)
                 return row.finish(Status.REJECTED, issue)
             sid = found.body.get("external_did_sid")
         if steps.tally.maybe_done:  # our own earlier, unanswered attempt created it
@@ -129,7 +165,7 @@ class Register:
             case Kind.REFUSED:
                 return row.rejected(reading)
             case Kind.STOP if isinstance(reading.error, AuthError):
-                issue = catalogue.API_AUTH_REFUSED.issue(value=row.digits, detail=reading.detail)
+                issue = API_AUTH_REFUSED.issue(value=row.digits, detail=reading.detail)
                 return row.finish(Status.FAILED, issue)
             case Kind.DEFERRED if not steps.tally.maybe_done:
                 return row.deferred(reading)
@@ -142,7 +178,7 @@ class Register:
         """Never sent: not_attempted; sent before: failed (its outcome may need a look)."""
         row = _Outcome(item, steps)
         if steps.tally.attempts == 0:
-            return row.finish(Status.NOT_ATTEMPTED, catalogue.API_NOT_ATTEMPTED.issue())
+            return row.finish(Status.NOT_ATTEMPTED, API_NOT_ATTEMPTED.issue())
         return row.failed(f"the run stopped before a retry ({reason})")
 
     def cut_short(self, item: RowResult, steps: Steps) -> RowResult:
@@ -159,7 +195,7 @@ class Register:
 
 def not_attempted(results: Sequence[RowResult]) -> list[RowResult]:
     """Every row that was going to be registered becomes `not_attempted` (nothing was sent)."""
-    issue = catalogue.API_NOT_ATTEMPTED.issue()
+    issue = API_NOT_ATTEMPTED.issue()
     return [
         replace(result, status=Status.NOT_ATTEMPTED, issues=(*result.issues, issue))
         if result.status is Status.WOULD_REGISTER
@@ -199,19 +235,17 @@ class _Outcome:
     def rejected(self, reading: Reading) -> RowResult:
         field = reading.problem.field if reading.problem else None
         value = (self.item.payload or {}).get(field) if field else None
-        issue = catalogue.API_REJECTED.issue(
+        issue = API_REJECTED.issue(
             field=field, value=None if value is None else str(value), detail=reading.detail
         )
         return self.finish(Status.REJECTED, issue)
 
     def deferred(self, reading: Reading) -> RowResult:
-        issue = catalogue.API_DEFERRED.issue(
+        issue = API_DEFERRED.issue(
             value=self.digits, wait=f"{reading.wait_floor:.0f}", detail=reading.detail
         )
         return self.finish(Status.FAILED, issue)
 
     def failed(self, detail: str) -> RowResult:
-        issue = catalogue.API_FAILED.issue(
-            value=self.digits, attempts=self.tally.attempts, detail=detail
-        )
+        issue = API_FAILED.issue(value=self.digits, attempts=self.tally.attempts, detail=detail)
         return self.finish(Status.FAILED, issue)

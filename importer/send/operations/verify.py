@@ -13,14 +13,28 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from importer.models import RowResult, Status
+from importer.models import IssueType, RowResult, Severity, Status
 from importer.send.client import EXTERNAL_DIDS
 from importer.send.operations.rows import warn
 from importer.send.reading import Kind, Request
 from importer.send.steps import Steps
-from importer.validate import catalogue
 
 __all__ = ["Verify"]
+
+
+API_VERIFY_MISMATCH = IssueType(
+    "api.verify_mismatch",
+    "registered, but active_capabilities is {active} while capabilities is {wanted}",
+    "check the number's messaging enablement in the CarrierX portal",
+    Severity.WARNING,
+)
+
+API_VERIFY_FAILED = IssueType(
+    "api.verify_failed",
+    "registered, but reading the record back failed: {detail}",
+    "run again with --verify later, or check the number in the CarrierX portal",
+    Severity.WARNING,
+)
 
 
 class Verify:
@@ -44,11 +58,11 @@ class Verify:
         checked = replace(item, extra={**item.extra, "verified": active == wanted})
         if active == wanted:
             return checked
-        return warn(checked, catalogue.API_VERIFY_MISMATCH.issue(active=active, wanted=wanted))
+        return warn(checked, API_VERIFY_MISMATCH.issue(active=active, wanted=wanted))
 
     def halted(self, item: RowResult, steps: Steps, reason: str) -> RowResult:
         """Not read back: a warning says why."""
-        return warn(item, catalogue.API_VERIFY_FAILED.issue(detail=reason))
+        return warn(item, API_VERIFY_FAILED.issue(detail=reason))
 
     def cut_short(self, item: RowResult, steps: Steps) -> RowResult:
         """Aborted: not read back."""
