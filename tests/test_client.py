@@ -23,6 +23,7 @@ from importer.send.client import (
     parse_problem,
     retry_after,
 )
+from importer.send.operation import AnsweredOnce
 from importer.send.operations.lookup import find_number
 from importer.send.operations.preflight import preflight
 from importer.send.operations.register import read_registration
@@ -93,22 +94,13 @@ async def preflight_on(client: httpx.AsyncClient) -> None:
     await preflight(executor(client))
 
 
-class _Find:
+class _Find(AnsweredOnce):
     """A one-item operation around `find_number`, to drive it alone."""
 
     name = "find"
 
     async def settle(self, item: str, steps: Steps) -> Reading:
         return await find_number(steps, item)
-
-    def halted(self, item: str, steps: Steps, reason: str) -> Reading:
-        return Reading(kind=Kind.HALTED, detail=reason)
-
-    def cut_short(self, item: str, steps: Steps) -> Reading:
-        return self.halted(item, steps, "aborted")
-
-    def went_wrong(self, result: Reading) -> bool:
-        return False
 
 
 def find(digits: str) -> Callable[[httpx.AsyncClient], Coroutine[Any, Any, Reading]]:

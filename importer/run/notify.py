@@ -64,7 +64,7 @@ def notify(
     if settings.url is None:
         return None
     body = redact(json.dumps(payload, default=str), secrets).encode("utf-8")
-    delivery = _deliver(settings.url, settings, body, transport=transport, sleep=sleep)
+    delivery = asyncio.run(_send(settings.url, settings, body, transport=transport, sleep=sleep))
     _log(logger or get_logger("importer.run.notify"), settings.url, delivery)
     return delivery
 
@@ -76,18 +76,6 @@ def summary_payload(summary: RunSummary) -> dict[str, Any]:
     return payload
 
 
-def _deliver(
-    url: str,
-    settings: NotifySettings,
-    body: bytes,
-    *,
-    transport: httpx.AsyncBaseTransport | None,
-    sleep: Sleep,
-) -> Delivery:
-    """One notify pass on its own client and executor (the one retry policy)."""
-    return asyncio.run(_send(url, settings, body, transport=transport, sleep=sleep))
-
-
 async def _send(
     url: str,
     settings: NotifySettings,
@@ -96,6 +84,7 @@ async def _send(
     transport: httpx.AsyncBaseTransport | None,
     sleep: Sleep,
 ) -> Delivery:
+    """One notify pass on its own client and executor (the one retry policy)."""
     steps = ApiSettings(
         max_attempts=settings.attempts,
         backoff_base=BACKOFF_BASE,

@@ -22,11 +22,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from importer.models import RowResult
+from importer.send.reading import Kind, Reading
 
 if TYPE_CHECKING:
     from importer.send.steps import Steps
 
-__all__ = ["Operation", "RowLog", "RowOperation"]
+__all__ = ["AnsweredOnce", "Operation", "RowLog", "RowOperation"]
 
 ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
 ResultT = TypeVar("ResultT")
@@ -69,3 +70,20 @@ class RowLog(Protocol):
     def sending(self, row_number: int, attempts: int) -> None: ...
 
     def settled(self, result: RowResult) -> None: ...
+
+
+class AnsweredOnce:
+    """The stopping rules of an operation whose result is its last `Reading` (preflight,
+    notify): stopped or aborted, the reading says so; it has no canary."""
+
+    def halted(self, item: object, steps: Steps, reason: str) -> Reading:
+        """Stopped before it was answered."""
+        return Reading(kind=Kind.HALTED, detail=reason)
+
+    def cut_short(self, item: object, steps: Steps) -> Reading:
+        """Aborted in flight."""
+        return self.halted(item, steps, "aborted")
+
+    def went_wrong(self, result: Reading) -> bool:
+        """No canary."""
+        return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import httpx
 
+from importer.send.operation import AnsweredOnce
 from importer.send.reading import Kind, Reading, Request, read_answer
 from importer.send.steps import Steps
 
@@ -26,7 +27,7 @@ def read_webhook(response: httpx.Response, request: Request) -> Reading:
     return reading
 
 
-class Notify:
+class Notify(AnsweredOnce):
     """The notify operation (see the module doc)."""
 
     name = "notify"
@@ -41,15 +42,3 @@ class Notify:
             method="POST", path=self.url, content=item, headers=self.headers, what="notify"
         )
         return await steps.send(request, read_webhook)
-
-    def halted(self, item: bytes, steps: Steps, reason: str) -> Reading:
-        """Stopped before it was delivered."""
-        return Reading(kind=Kind.HALTED, detail=reason)
-
-    def cut_short(self, item: bytes, steps: Steps) -> Reading:
-        """Aborted in flight."""
-        return self.halted(item, steps, "aborted")
-
-    def went_wrong(self, result: Reading) -> bool:
-        """No canary."""
-        return False

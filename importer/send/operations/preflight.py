@@ -15,6 +15,7 @@ from __future__ import annotations
 from importer.errors import ApiError, ApiUnreachableError, AuthError
 from importer.send.client import EXTERNAL_DIDS
 from importer.send.executor import Executor
+from importer.send.operation import AnsweredOnce
 from importer.send.operations.lookup import read_page
 from importer.send.reading import Kind, Reading, Request
 from importer.send.steps import Steps
@@ -45,7 +46,7 @@ def _error(reading: Reading, executor: Executor, stopped_by: Exception | None) -
     return ApiError(f"preflight: {reading.detail}")
 
 
-class Preflight:
+class Preflight(AnsweredOnce):
     """The preflight as an operation: one item, one read."""
 
     name = "preflight"
@@ -54,15 +55,3 @@ class Preflight:
         """`GET /phonenumber/external_dids?limit=1`."""
         request = Request(method="GET", path=EXTERNAL_DIDS, params={"limit": 1}, what="preflight")
         return await steps.send(request, read_page)
-
-    def halted(self, item: None, steps: Steps, reason: str) -> Reading:
-        """Stopped before it was answered."""
-        return Reading(kind=Kind.HALTED, detail=reason)
-
-    def cut_short(self, item: None, steps: Steps) -> Reading:
-        """Aborted in flight."""
-        return Reading(kind=Kind.HALTED, detail="aborted")
-
-    def went_wrong(self, result: Reading) -> bool:
-        """No canary."""
-        return False
