@@ -155,6 +155,17 @@ def test_retry_after_over_max_wait_leaves_the_row_for_the_next_run() -> None:
     assert script.seen == ["POST"]
 
 
+def test_deferred_rows_are_said_once_a_pass(caplog: pytest.LogCaptureFixture) -> None:
+    """Rows left for the next run give one warning for the pass, naming --max-wait."""
+    script = Script(iter([answer(429, **{"Retry-After": "3600"})] * 3))
+    with caplog.at_level(logging.WARNING, logger="importer.send"):
+        results = register(script, [row(0), row(1), row(2)], max_wait=300).results
+    assert [codes(r) for r in results] == [[registration.API_DEFERRED.code]] * 3
+    said = [r.getMessage() for r in caplog.records if "--max-wait" in r.getMessage()]
+    assert len(said) == 1
+    assert "3600 s" in said[0]
+
+
 def test_retry_after_within_max_wait_is_waited_and_said(caplog: pytest.LogCaptureFixture) -> None:
     """A long Retry-After under --max-wait is waited in full, and logged before the wait."""
     script = Script(iter([answer(429, **{"Retry-After": "120"})]))

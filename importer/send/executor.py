@@ -26,6 +26,7 @@ shared by every pass; a pass's stop reason is its own, so a refused follow-up st
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ import httpx
 
 from importer.config import ApiSettings
 from importer.errors import ApiError, ApiUnreachableError, RunStopped
+from importer.logs import event, get_logger
 from importer.models import RowResult
 from importer.send.flow import AdaptiveRate, CircuitBreaker, Clock
 from importer.send.operation import Operation, RowLog, RowOperation
@@ -63,6 +65,7 @@ UNREACHABLE_AFTER_ITEMS = 3
 URL_CACHE_SIZE = 4096
 """Paths whose parsed URL is kept (the collection path, and per-record paths up to this)."""
 
+_log = get_logger("importer.send")
 _NOT_ERRORS = frozenset({409, 429})  # retried, but no sign of a failing server
 
 
@@ -160,6 +163,7 @@ class Pass(Generic[ItemT, ResultT]):
         self.stopped_by: StopReason | None = None
         self.unreachable_items = 0
         self.published: set[int] = set()
+        self.deferrals = 0
 
     async def run(
         self, items: Sequence[ItemT], canary: int, tallies: Sequence[Tally]
@@ -307,6 +311,17 @@ class Pass(Generic[ItemT, ResultT]):
                     f"{breaker.max_error_rate:.0%}); run again to resume"
                 )
             )
+
+    def deferred(self, wait: float) -> None:
+        """A row was left for the next run: say so once a pass (the rows say it each)."""
+        if self.deferrals == 0:
+            limit = self.executor.policy.max_wait
+            message = (
+                f"the API asked to wait {wait:.0f} s before trying again, longer than"
+                f" --max-wait ({limit:.0f} s): such rows are left for the next run (api.deferred)"
+            )
+            event(_log, "retry_deferred", message, level=logging.WARNING, seconds=wait)
+        self.deferrals += 1
 
     def exhausted(self, tally: Tally, reading: Reading) -> None:
         """An item ran out of attempts: after enough that never connected, stop the pass."""

@@ -130,6 +130,7 @@ class Steps:
             settled = await reconcile()
             if settled is not None:
                 return settled
+        self.run.deferred(wait)
         return reading.but(Kind.DEFERRED, wait_floor=wait)
 
     def _exhausted(self, reading: Reading) -> Reading:
