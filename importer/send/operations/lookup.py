@@ -95,7 +95,8 @@ class Lookup:
 
     async def _query(self, text: str, numbers: list[str], steps: Steps) -> Records | Reading:
         """Every page of one filtered list call; the reading that ended it if not DONE."""
-        path, params = EXTERNAL_DIDS, {"filter": text, "limit": PAGE_LIMIT}
+        path = EXTERNAL_DIDS
+        params: dict[str, Any] | None = {"filter": text, "limit": PAGE_LIMIT}
         found: Records = {}
         for _ in range(MAX_PAGES):
             what = f"remote check of numbers from {numbers[0]}"
@@ -107,7 +108,7 @@ class Lookup:
             following = _next_page(reading.body or {})
             if following is None:
                 break
-            path, params = following, None  # type: ignore[assignment]
+            path, params = following, None  # the next page's URL carries its query
         return found
 
     def halted(self, item: list[str], steps: Steps, reason: str) -> Records | None:
