@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,14 +26,17 @@ from importer import send
 from importer.api import run_import
 from importer.cli import app
 from importer.config import ApiSettings, Settings, build_settings
-from importer.errors import ApiError
+from importer.errors import ApiError, ApiUnreachableError, RunStopped
 from importer.models import RawRow, RowResult, Status
 from importer.sandbox import SandboxServer
 from importer.send import Batch, Executor, RetryPolicy
 from importer.send.client import make_client
 from importer.send.operations import messaging
 from importer.send.operations import register as registration
+from importer.send.operations.preflight import preflight
+from importer.send.reading import Kind, read_transport_error
 from importer.send.retry import LOUD_WAIT_SECONDS
+from importer.signals import StopSwitch
 
 BASE_URL = "http://api.test/core/v2"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -335,3 +339,125 @@ def test_cli_redirect_on_post_exits_3_naming_the_target(
     assert "--base-url" in error_lines[0]
     assert "Traceback" not in result.output
     assert [seen.method for seen in server.requests] == ["GET", "POST"]
+
+
+# -- stopping during waits (review of the engine) ----------------------------------------------
+async def real_sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+def stopped_run(
+    handler: Handler, rows: list[RowResult], flips: int, **changes: Any
+) -> tuple[Batch[RowResult], float]:
+    """Register `rows` with real (short) waits; the stop switch flips `flips` times at 0.2 s."""
+    settings = ApiSettings(
+        base_url=BASE_URL, token=SecretStr("t"), max_attempts=3, concurrency=1
+    ).model_copy(update=changes)
+    stop = StopSwitch()
+
+    async def go() -> tuple[Batch[RowResult], float]:
+        policy = RetryPolicy.from_settings(settings, sleep=real_sleep, rng=random.Random(1))
+        async with make_client(settings, transport=httpx.MockTransport(handler)) as client:
+            executor = Executor(client, settings, policy=policy, stop=stop)
+
+            async def flip() -> None:
+                await asyncio.sleep(0.2)
+                for _ in range(flips):
+                    stop.request("SIGINT")
+
+            flipping = asyncio.create_task(flip())
+            started = time.monotonic()
+            batch = await send.register_rows(rows, executor)
+            await flipping
+            return batch, time.monotonic() - started
+
+    return asyncio.run(go())
+
+
+def test_a_stop_is_heard_during_a_retry_wait() -> None:
+    """A stop during a 5 s Retry-After wait ends the wait: the row failed, never 'unknown'."""
+    slow = answer(429, **{"Retry-After": "5"})
+    batch, took = stopped_run(slow, [row(0)], flips=1)
+    assert took < 2.0
+    [result] = batch.results
+    assert result.status is Status.FAILED
+    assert "unknown" not in result.issues[0].message
+    assert "the run stopped before a retry" in result.issues[0].message
+
+
+def test_a_stop_is_heard_during_the_pause_before_the_second_pass() -> None:
+    """Stop and abort during the pause before the second pass: heard at once, first outcome kept."""
+    batch, took = stopped_run(answer(429), [row(0)], flips=2, max_attempts=1, backoff_max=5.0)
+    assert took < 2.0
+    [result] = batch.results
+    assert (result.status, result.attempts) == (Status.FAILED, 1)
+
+
+def test_a_stop_during_the_preflight_is_a_stop_not_unreachable() -> None:
+    """A stop while the preflight waits out a 429 ends the run with exit 4, nothing sent."""
+
+    async def go() -> Batch[RowResult]:
+        settings = ApiSettings(base_url=BASE_URL, token=SecretStr("t"))
+        stop = StopSwitch()
+        transport = httpx.MockTransport(lambda _: httpx.Response(429, headers={"Retry-After": "5"}))
+        async with make_client(settings, transport=transport) as client:
+            policy = RetryPolicy.from_settings(settings, sleep=real_sleep)
+            asyncio.get_running_loop().call_later(0.2, stop.request, "SIGTERM")
+            return await send.send_rows([row(0)], client, settings, stop=stop, policy=policy)
+
+    batch = asyncio.run(go())
+    assert isinstance(batch.stopped_by, RunStopped)
+    assert batch.stopped_by.exit_code == 4
+    assert [r.status for r in batch.results] == [Status.NOT_ATTEMPTED]
+
+
+def test_the_preflight_gets_no_second_pass() -> None:
+    """An unreachable preflight fails after max_attempts, with no pause and no second round."""
+    seen: list[str] = []
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        raise httpx.ConnectError("refused", request=request)
+
+    script = Script(iter([]))
+    settings = ApiSettings(base_url=BASE_URL, token=SecretStr("t"), max_attempts=3)
+
+    async def go() -> None:
+        policy = RetryPolicy.from_settings(settings, sleep=script.sleep)
+        async with make_client(settings, transport=httpx.MockTransport(refused)) as client:
+            await preflight(Executor(client, settings, policy=policy))
+
+    with pytest.raises(ApiUnreachableError):
+        asyncio.run(go())
+    assert seen == ["GET"] * 3
+    assert len(script.waits) == 2
+
+
+def test_a_resumed_row_asked_to_wait_an_hour_is_deferred() -> None:
+    """A row an earlier run may have sent: looked up (absent), then a 429 for an hour: deferred."""
+    script = Script(iter([answer(429, **{"Retry-After": "3600"})]))
+    settings = ApiSettings(base_url=BASE_URL, token=SecretStr("t"), max_wait=60)
+
+    async def go() -> Batch[RowResult]:
+        policy = RetryPolicy.from_settings(settings, sleep=script.sleep)
+        async with make_client(settings, transport=httpx.MockTransport(script)) as client:
+            executor = Executor(client, settings, policy=policy)
+            return await send.register_rows([row(0)], executor, reconcile={2})
+
+    [result] = asyncio.run(go()).results
+    assert codes(result) == [registration.API_DEFERRED.code]
+    assert script.seen == ["GET", "POST"]
+
+
+@pytest.mark.parametrize(
+    ("cause", "kind"),
+    [
+        (ssl.SSLCertVerificationError("certificate verify failed"), Kind.STOP),
+        (ssl.SSLEOFError("EOF in violation of protocol"), Kind.UNKNOWN),
+    ],
+)
+def test_only_a_refused_certificate_stops_the_run(cause: Exception, kind: Kind) -> None:
+    """An untrusted certificate stops the run; a TLS error after sending is an unknown outcome."""
+    error = httpx.RemoteProtocolError("cut")
+    error.__cause__ = cause
+    assert read_transport_error(error).kind is kind

@@ -181,3 +181,19 @@ def test_summary_payload_is_the_summary_json(tmp_path: Path) -> None:
 def test_safe_url(url: str, safe: str) -> None:
     """safe_url keeps only the scheme, host and port."""
     assert safe_url(url) == safe
+
+
+def test_a_webhook_asking_for_a_long_wait_is_not_waited() -> None:
+    """A 429 with Retry-After: 290 is not sat through after the run: one try, a warning."""
+    waits: list[float] = []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "290"})
+
+    transport = httpx.MockTransport(busy)
+    delivery = notify(
+        {"n": 1}, settings("http://hooks.example/x"), transport=transport, sleep=waits.append
+    )
+    assert delivery is not None
+    assert (delivery.delivered, delivery.attempts) == (False, 1)
+    assert all(wait <= 8.0 for wait in waits)

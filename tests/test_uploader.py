@@ -478,13 +478,18 @@ def test_number_held_by_another_account_is_rejected(
     assert api.post_count[number(0)] == 1
 
 
-def test_duplicate_with_unanswered_lookup_fails(harness: Harness, api: FakeApi) -> None:
-    """When the owner of a duplicate cannot be checked, the row fails rather than guessing."""
+@pytest.mark.parametrize("second_pass", [False, True])
+def test_duplicate_with_unanswered_lookup_fails(
+    harness: Harness, api: FakeApi, second_pass: bool
+) -> None:
+    """When the owner of a duplicate cannot be checked, the row fails rather than guessing,
+    and the second pass never POSTs it again (the API said it exists)."""
     api.others.add(number(0))
-    api.lookups = [503] * 10
-    [result] = harness.run([would_register(0)]).results
+    api.lookups = [503] * 20
+    [result] = harness.run([would_register(0)], second_pass=second_pass).results
     assert result.status is Status.FAILED
-    assert "owner unknown" in result.issues[0].message
+    assert [issue.code for issue in result.issues] == [register.API_OWNER_UNKNOWN.code]
+    assert api.post_count[number(0)] == 1
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,7 @@ async def _send(
         max_attempts=settings.attempts,
         backoff_base=BACKOFF_BASE,
         backoff_max=BACKOFF_MAX,
+        max_wait=BACKOFF_MAX,  # a webhook asking for longer is not worth holding the run for
         concurrency=1,
         max_error_rate=1.0,
         second_pass=False,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 import httpx
 
 from importer.config import ApiSettings
-from importer.errors import ApiError
+from importer.errors import ApiError, RunStopped
 from importer.models import RowResult
 from importer.send.executor import Batch, Executor, RowLog
 from importer.send.flow import Clock
@@ -71,12 +71,11 @@ async def send_rows(
     executor = Executor(client, settings, policy=policy, stop=stop, journal=journal, clock=clock)
     try:
         await preflight(executor)
-    except ApiError as error:
+    except (ApiError, RunStopped) as error:
         return Batch(not_attempted(results), error)
     batch = await register_rows(results, executor, on_result=on_result, reconcile=reconcile)
     if batch.stopped_by is not None or executor.stop.requested:
         return batch
-    executor.journal = None  # the follow-ups change no registration
     if settings.verify:
         batch.results = (await executor.run_rows(Verify(), batch.results)).results
     if settings.enable_messaging is not None:

@@ -163,6 +163,7 @@ class Pass(Generic[ItemT, ResultT]):
         self.stopped_by: StopReason | None = None
         self.unreachable_items = 0
         self.published: set[int] = set()
+        self.second_pass = operation.second_pass and executor.settings.second_pass
         self.deferrals = 0
 
     async def run(
@@ -174,10 +175,11 @@ class Pass(Generic[ItemT, ResultT]):
         jobs = list(enumerate(items))
         canary = min(canary, len(jobs))
         held = await self._pool(jobs[:canary], steps, out, final=False)
-        if canary and self.stopped_by is None:
-            self._judge_canary([result for result in out[:canary] if result is not None])
+        if canary and self.stopped_by is None:  # rows held for the second pass are not judged yet
+            judged = [out[i] for i in range(canary) if i not in held]
+            self._judge_canary([result for result in judged if result is not None])
         held += await self._pool(jobs[canary:], steps, out, final=False)
-        if held and self.stopped_by is None and self.executor.settings.second_pass:
+        if held and self.stopped_by is None:
             await self._second_pass([jobs[index] for index in held], steps, out)
         for index, item in jobs:  # held when the pass stopped, or never reached
             if out[index] is None:
@@ -189,9 +191,10 @@ class Pass(Generic[ItemT, ResultT]):
     async def _second_pass(
         self, jobs: list[tuple[int, ItemT]], steps: list[Steps], out: list[ResultT | None]
     ) -> None:
-        """Items out of attempts on transient faults: one more pass, after a pause."""
+        """Items out of attempts on transient faults: one more pass, after a pause (a stop
+        ends the pause: the held items keep their first outcome)."""
         policy = self.executor.policy
-        await policy.sleep(min(policy.backoff_max, policy.max_wait))
+        await self.pause(min(policy.backoff_max, policy.max_wait), what="second pass")
         for index, _ in jobs:
             steps[index].tally.exhausted = False
         if self.halted() is None:
@@ -216,7 +219,7 @@ class Pass(Generic[ItemT, ResultT]):
                     out[index] = self.operation.cut_short(item, steps[index])
                     self._publish(index, out)
                     raise
-                if steps[index].tally.exhausted and not final and self.stopped_by is None:
+                if self._holds(steps[index]) and not final:
                     held.append(index)
                 else:
                     self._publish(index, out)
@@ -256,6 +259,23 @@ class Pass(Generic[ItemT, ResultT]):
         for task in workers:
             task.cancel()
 
+    def _holds(self, steps: Steps) -> bool:
+        """Whether an item goes to the second pass rather than being final now."""
+        return self.second_pass and steps.tally.exhausted and self.stopped_by is None
+
+    async def pause(self, seconds: float, *, what: str) -> None:
+        """Wait `seconds` through the policy, unless a stop request comes first."""
+        switch = self.executor.stop
+        if switch.requested:
+            return
+        waiting = asyncio.ensure_future(self.executor.policy.wait(seconds, what=what))
+        stopping = asyncio.ensure_future(switch.wait())
+        try:
+            await asyncio.wait([waiting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiting, stopping):
+                task.cancel()
+
     def _publish(self, index: int, out: list[ResultT | None]) -> None:
         """An item's result is final: journal it and tell `on_result`, once."""
         result = out[index]
@@ -263,7 +283,7 @@ class Pass(Generic[ItemT, ResultT]):
             return
         self.published.add(index)
         journal = self.executor.journal
-        if journal is not None and isinstance(result, RowResult):
+        if journal is not None and self.operation.journaled and isinstance(result, RowResult):
             journal.settled(result)
         if self.on_result is not None:
             self.on_result(result)

@@ -38,6 +38,10 @@ class Operation(Protocol[ItemT_contra, ResultT]):
 
     name: str
     """Short and stable: the journal and `history` record it (`register`, `lookup`, …)."""
+    journaled: bool
+    """Its results are the row's outcome in the journal (a write that must not repeat)."""
+    second_pass: bool
+    """Items out of attempts on transient faults get one more pass at the end."""
 
     async def settle(self, item: ItemT_contra, steps: Steps) -> ResultT:
         """Send what `item` needs through `steps.send` until it has its result."""
@@ -73,8 +77,11 @@ class RowLog(Protocol):
 
 
 class AnsweredOnce:
-    """The stopping rules of an operation whose result is its last `Reading` (preflight,
-    notify): stopped or aborted, the reading says so; it has no canary."""
+    """The rules of an operation whose result is its last `Reading` (preflight, notify):
+    stopped or aborted, the reading says so; no journal, no second pass, no canary."""
+
+    journaled = False
+    second_pass = False
 
     def halted(self, item: object, steps: Steps, reason: str) -> Reading:
         """Stopped before it was answered."""

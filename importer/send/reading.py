@@ -139,12 +139,15 @@ def read_transport_error(error: httpx.RequestError, request: Request | None = No
 
 
 def _tls_refused(error: BaseException) -> bool:
-    """True when an SSL error (a certificate not trusted, a bad handshake) is behind `error`."""
+    """True when the connection was refused for its certificate (untrusted, wrong host):
+    that will not change on retry. Other TLS errors (a cut after the handshake) are not."""
     seen: BaseException | None = error
     for _ in range(8):  # the chain is short; bounded all the same
         if seen is None:
             return False
-        if isinstance(seen, ssl.SSLError | aiohttp.ClientSSLError):
+        if isinstance(seen, ssl.SSLCertVerificationError | aiohttp.ServerFingerprintMismatch):
+            return True
+        if isinstance(seen, aiohttp.ClientConnectorCertificateError):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -88,6 +88,6 @@ class RetryPolicy:
     async def wait(self, seconds: float, *, what: str) -> None:
         """Sleep `seconds` (through the injected `sleep`), saying so first when it is long."""
         if seconds >= LOUD_WAIT_SECONDS:
-            message = f"{what}: waiting {seconds:.0f} s before trying again (Retry-After)"
+            message = f"{what}: waiting {seconds:.0f} s before trying again"
             event(_log, "retry_wait", message, level=logging.WARNING, seconds=seconds)
         await self.sleep(seconds)

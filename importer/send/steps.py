@@ -49,6 +49,8 @@ class Tally:
     last_status: int | None = None
     maybe_done: bool = False
     """A write went out whose outcome is unknown: reconcile before sending again."""
+    in_flight: bool = False
+    """A request of this item is out, unanswered (an abort now leaves its outcome unknown)."""
     connect_failures: int = 0
     exhausted: bool = False
     """Gave up on transient faults: the executor gives it a second pass."""
@@ -83,17 +85,22 @@ class Steps:
             unknown_write = reading.kind is Kind.UNKNOWN and request.writes
             reconciling = reconcile if unknown_write else None
             if tries >= policy.max_attempts and reconciling is None:
-                return self._exhausted(reading)
+                return self._exhausted(request, reading)
             wait = policy.delay(tries, reading.wait_floor)
             if policy.too_long(wait):
                 return await self._deferred(reading, wait, reconciling)
-            await policy.wait(wait, what=request.what)
+            await self.run.pause(wait, what=request.what)
             if reconciling is not None:
                 settled = await reconciling()
                 if settled is not None:
                     return settled
                 if tries >= policy.max_attempts:
-                    return self._exhausted(reading)
+                    return self._exhausted(request, reading)
+
+    async def pause(self, seconds: float, *, what: str) -> None:
+        """Wait `seconds` (an operation's own pacing, e.g. reading a state back), unless the
+        run stops first."""
+        await self.run.pause(seconds, what=what)
 
     async def _attempt(self, request: Request, read: Read) -> Reading:
         executor, tally = self.run.executor, self.tally
@@ -102,6 +109,7 @@ class Steps:
             tally.attempts += 1
             if executor.journal is not None and tally.journal_row is not None:
                 executor.journal.sending(tally.journal_row, tally.attempts)
+        tally.in_flight = True
         try:
             response = await executor.client.request(
                 request.method,
@@ -115,6 +123,8 @@ class Steps:
             reading = read_transport_error(error, request)
         else:
             reading = read(response, request)
+        finally:
+            tally.in_flight = False
         if request.writes:
             tally.last_status = reading.status
             tally.maybe_done |= reading.kind is Kind.UNKNOWN
@@ -133,7 +143,9 @@ class Steps:
         self.run.deferred(wait)
         return reading.but(Kind.DEFERRED, wait_floor=wait)
 
-    def _exhausted(self, reading: Reading) -> Reading:
-        self.tally.exhausted = True
+    def _exhausted(self, request: Request, reading: Reading) -> Reading:
+        """Out of attempts. Only a write is held for the second pass: a read that found no
+        answer (a lookup) leaves its item as its operation settles it."""
+        self.tally.exhausted = request.writes
         self.run.exhausted(self.tally, reading)
         return reading

@@ -74,6 +74,8 @@ class Lookup:
     """The batched lookup operation: a batch of numbers in, their records out."""
 
     name = "lookup"
+    journaled = False
+    second_pass = False
 
     async def settle(self, item: list[str], steps: Steps) -> Records | None:
         """The records of `item`'s numbers; None when the pass stopped first."""

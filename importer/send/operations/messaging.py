@@ -69,6 +69,8 @@ class EnableMessaging:
     """The messaging operation (see the module doc)."""
 
     name = "messaging"
+    journaled = False
+    second_pass = True
 
     def __init__(self, settings: ApiSettings) -> None:
         self.kind = settings.enable_messaging
@@ -88,7 +90,7 @@ class EnableMessaging:
         for _ in range(POLLS):
             if reading.kind is not Kind.DONE or _state(reading) != IN_PROGRESS:
                 break
-            await steps.run.executor.policy.sleep(wait)
+            await steps.pause(wait, what=what)
             reading = await steps.send(Request(method="GET", path=path, what=what))
             wait *= 1.5
         if reading.kind is not Kind.DONE:

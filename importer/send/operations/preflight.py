@@ -6,13 +6,14 @@ retried by the policy (a busy API is not a refusal); what still fails stops the 
 before anything is written::
 
     401 / 403       → AuthError (a 403 says which scopes the token needs)
+    a stop request  → RunStopped (exit 4: nothing was sent)
     never connected → ApiUnreachableError naming the base URL
     anything else   → ApiError, one line
 """
 
 from __future__ import annotations
 
-from importer.errors import ApiError, ApiUnreachableError, AuthError
+from importer.errors import ApiError, ApiUnreachableError, AuthError, RunStopped
 from importer.send.client import EXTERNAL_DIDS
 from importer.send.executor import Executor
 from importer.send.operation import AnsweredOnce
@@ -34,11 +35,13 @@ async def preflight(executor: Executor) -> None:
     raise _error(reading, executor, batch.stopped_by)
 
 
-def _error(reading: Reading, executor: Executor, stopped_by: Exception | None) -> ApiError:
+def _error(
+    reading: Reading, executor: Executor, stopped_by: Exception | None
+) -> ApiError | RunStopped:
     error = reading.error or stopped_by
     if isinstance(error, AuthError) and error.status_code == 403:
         return AuthError(f"{error}; {SCOPES_HINT}", status_code=403)
-    if isinstance(error, ApiError):
+    if isinstance(error, ApiError | RunStopped):  # refused, redirected, or a stop request
         return error
     if reading.status is None:  # no HTTP answer on any attempt
         base = executor.client.base_url

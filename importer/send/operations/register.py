@@ -57,6 +57,11 @@ API_FAILED = IssueType(
     "send the row again later; it was not registered",
 )
 
+API_OWNER_UNKNOWN = IssueType(
+    "api.owner_unknown",
+    "number {value} is already registered, but the lookup that tells whose failed: {detail}",
+    "run the same file again: the number is looked up first, never sent twice",
+)
 API_DEFERRED = IssueType(
     "api.deferred",
     "the API asked to wait {wait} s before trying again, longer than --max-wait: "
@@ -102,6 +107,8 @@ class Register:
     """The register operation (see the module doc)."""
 
     name = "register"
+    journaled = True
+    second_pass = True
 
     def takes(self, result: RowResult) -> bool:
         """Rows validation passed."""
@@ -149,7 +156,8 @@ class Register:
         if sid is None:
             found = await find_number(steps, row.digits)
             if found.kind is not Kind.DONE:
-                return row.failed(f"already registered, owner unknown; {found.detail}")
+                issue = API_OWNER_UNKNOWN.issue(value=row.digits, detail=found.detail)
+                return row.finish(Status.FAILED, issue)
             if found.body is None:
                 issue = API_NUMBER_TAKEN.issue(field="phonenumber", value=row.digits)
                 return row.finish(Status.REJECTED, issue)
@@ -167,7 +175,7 @@ class Register:
             case Kind.STOP if isinstance(reading.error, AuthError):
                 issue = API_AUTH_REFUSED.issue(value=row.digits, detail=reading.detail)
                 return row.finish(Status.FAILED, issue)
-            case Kind.DEFERRED if not steps.tally.maybe_done:
+            case Kind.DEFERRED:  # the last answer was definite, or a lookup said absent
                 return row.deferred(reading)
             case Kind.HALTED:
                 return self.halted(row.item, steps, reading.detail)
@@ -182,8 +190,9 @@ class Register:
         return row.failed(f"the run stopped before a retry ({reason})")
 
     def cut_short(self, item: RowResult, steps: Steps) -> RowResult:
-        """Aborted in flight: its outcome is unknown until the next run looks it up."""
-        if steps.tally.attempts == 0:
+        """Aborted: with a request in flight its outcome is unknown until the next run looks
+        it up; between two attempts (waiting to retry) it is as if halted."""
+        if not steps.tally.in_flight:
             return self.halted(item, steps, "aborted")
         detail = "aborted while a request was in flight; outcome unknown until resumed"
         return _Outcome(item, steps).failed(detail)

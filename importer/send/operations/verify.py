@@ -41,6 +41,8 @@ class Verify:
     """The verify operation (see the module doc)."""
 
     name = "verify"
+    journaled = False
+    second_pass = False
 
     def takes(self, result: RowResult) -> bool:
         """Rows registered now, with a sid."""
