@@ -11,6 +11,7 @@ import logging
 import random
 import ssl
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from hostile_server import API, HostileFactory, Redirect, Reply
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from bench.campaign import write_numbers
 from importer import send
 from importer.api import run_import
 from importer.cli import app
@@ -461,3 +463,29 @@ def test_only_a_refused_certificate_stops_the_run(cause: Exception, kind: Kind) 
     error = httpx.RemoteProtocolError("cut")
     error.__cause__ = cause
     assert read_transport_error(error).kind is kind
+
+
+@pytest.mark.parametrize(("second_pass", "failed"), [(False, 7), (True, 0)])
+def test_sandbox_fault_mix_second_pass_finishes_every_row(
+    make_sandbox: SandboxFactory, tmp_path: Path, second_pass: bool, failed: int
+) -> None:
+    """14 % faults, 2 attempts a request: 7 of 300 rows run out; the second pass finishes
+    them. One request at a time, so the seeded faults fall on the same requests each run."""
+    server = make_sandbox(
+        seed=1, fail_rate=0.10, fail_statuses=(429, 503), drop_rate=0.02, lose_answer_rate=0.02
+    )
+    settings = run_settings(
+        server,
+        tmp_path,
+        max_attempts=2,
+        backoff_base=0.001,
+        backoff_max=0.01,
+        concurrency=1,
+        second_pass=second_pass,
+    )
+    outcome = run_import(write_numbers(tmp_path / "numbers.csv", 300), settings)
+    statuses = Counter(r.status for r in outcome.results)
+    assert statuses == Counter({Status.REGISTERED: 300 - failed, Status.FAILED: failed})
+    held = Counter(record["phonenumber"] for record in server.state.records)
+    assert set(held.values()) == {1}  # never twice, faults or not
+    assert len(held) == 300 - failed
