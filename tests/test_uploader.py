@@ -13,7 +13,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -799,6 +799,10 @@ class RecordingLog:
 
     def sending(self, row_number: int, attempts: int) -> None:
         self.calls.append(("sending", row_number, self.api.post_count.total()))
+
+    def sending_rows(self, marks: Sequence[tuple[int, int]]) -> None:
+        for row_number, attempts in marks:
+            self.sending(row_number, attempts)
 
     def settled(self, result: RowResult) -> None:
         self.calls.append(("settled", result.row.number, self.api.post_count.total()))

@@ -17,7 +17,9 @@ until the journal closes; another run on the same journal raises `JournalBusy` (
 before it journals or sends anything. Reading the history takes no lock.
 
 A row's state moves `pending → sending → done | failed`: `sending` is written (and
-committed) *before* each POST leaves, the outcome after the answer settles the row.
+committed) *before* each POST leaves (a few rows at a time, just before they are
+dispatched: a row marked but never sent costs a lookup on resume), the outcome after
+the answer settles the row.
 `done` means the row has its final answer (registered, already registered, rejected);
 `failed` means it ran out of attempts or the run stopped mid-row. Commits use
 `synchronous=NORMAL`: they survive the process being killed (the kill test proves it);
@@ -411,11 +413,18 @@ class RunJournal:
     def sending(self, row_number: int, attempts: int) -> None:
         """Mark a row `sending` before its POST leaves: committed at once (with any
         outcomes `settled` wrote since the last commit)."""
+        self.sending_rows([(row_number, attempts)])
+
+    @_translated
+    def sending_rows(self, marks: Sequence[tuple[int, int]]) -> None:
+        """Mark rows (row number, attempts) `sending` before their POSTs leave: one commit
+        for all of them (a group commit), outcomes `settled` wrote since the last included."""
         self._begin()
-        self.db.execute(
+        now = _now()
+        self.db.executemany(
             "update rows set state = ?, attempts = ?, run_id = ?, updated_at = ?"
             " where sha256 = ? and base_url = ? and operation = ? and row_number = ?",
-            (RowState.SENDING, attempts, self.run_id, _now(), *self.key, row_number),
+            [(RowState.SENDING, tries, self.run_id, now, *self.key, row) for row, tries in marks],
         )
         self.db.execute("commit")
 

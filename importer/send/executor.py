@@ -6,7 +6,8 @@ the answers; the executor decides when and how often::
     items ──▶ pool of `concurrency` workers ──▶ operation.settle(item, steps)
                                                    │  steps.send(request, read, reconcile)
                                                    ▼  (the retry loop: importer.send.steps)
-              rate slot (AdaptiveRate) → journal `sending` (writes) → request
+              journal `sending` (a group of rows, one commit, as they are taken)
+              → rate slot (AdaptiveRate) → request
               → read the answer → breaker and rate fed → retry policy
               ──▶ journal `settled`, `on_result` ──▶ results, in the items' order
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -61,6 +62,9 @@ StopReason = ApiError | RunStopped
 
 UNREACHABLE_AFTER_ITEMS = 3
 """A pass stops with `ApiUnreachableError` after this many items in a row never connected."""
+
+GROUP_COMMIT_ROWS = 32
+"""Rows journaled `sending` in one commit, just before they are dispatched."""
 
 URL_CACHE_SIZE = 4096
 """Paths whose parsed URL is kept (the collection path, and per-record paths up to this)."""
@@ -209,7 +213,7 @@ class Pass(Generic[ItemT, ResultT]):
         final: bool,
     ) -> list[int]:
         """Settle `jobs` with `concurrency` workers; the indexes held for a second pass."""
-        pending, held = iter(jobs), []
+        pending, held = self._dispatched(jobs, steps), []
 
         async def worker() -> None:
             for index, item in pending:
@@ -227,6 +231,27 @@ class Pass(Generic[ItemT, ResultT]):
         workers = min(self.executor.settings.concurrency, len(jobs))
         await self._work([worker() for _ in range(workers)])
         return held
+
+    def _dispatched(
+        self, jobs: list[tuple[int, ItemT]], steps: list[Steps]
+    ) -> Iterator[tuple[int, ItemT]]:
+        """`jobs` in order; each group of `GROUP_COMMIT_ROWS` not yet sent is journaled
+        `sending` in one commit as its first job is taken (a group commit: never after a
+        stop, so only a group's rows not yet sent then are marked without a POST)."""
+        for start in range(0, len(jobs), GROUP_COMMIT_ROWS):
+            group = jobs[start : start + GROUP_COMMIT_ROWS]
+            if self.executor.journal is not None and self.halted() is None:
+                self._premark(self.executor.journal, [steps[index].tally for index, _ in group])
+            yield from group
+
+    @staticmethod
+    def _premark(journal: RowLog, tallies: list[Tally]) -> None:
+        """Journal the first write of every tally not sent yet `sending`, in one commit."""
+        fresh = [(row, t) for t in tallies if (row := t.journal_row) is not None and not t.attempts]
+        if fresh:
+            journal.sending_rows([(row, 1) for row, _ in fresh])
+        for _, tally in fresh:
+            tally.premarked = True
 
     async def _work(self, coroutines: list[Coroutine[Any, Any, None]]) -> None:
         """Run the workers; honour stop requests and aborts; a worker's bug surfaces as is."""

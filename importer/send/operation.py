@@ -19,6 +19,7 @@ executor's (`importer.send.executor`), the same for every operation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from importer.models import RowResult
@@ -72,6 +73,8 @@ class RowLog(Protocol):
     """What the executor tells the journal (`importer.journal.RunJournal` implements it)."""
 
     def sending(self, row_number: int, attempts: int) -> None: ...
+
+    def sending_rows(self, marks: Sequence[tuple[int, int]]) -> None: ...
 
     def settled(self, result: RowResult) -> None: ...
 

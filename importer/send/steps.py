@@ -6,7 +6,8 @@ Each item an operation settles gets its own `Steps` (and `Tally`): the operation
 last transient reading (RETRY, UNKNOWN) once attempts ran out (`tally.exhausted`).
 
     while the run goes on:
-        attempt: rate slot, journal `sending` (writes), request, read, breaker fed
+        attempt: rate slot, journal `sending` (writes; a first write was journaled
+                 with its group as it was dispatched), request, read, breaker fed
         DONE / REFUSED / STOP   → return it
         out of attempts         → return it, exhausted (unknown writes: after reconciling)
         wait = policy.delay(…)  → over --max-wait: DEFERRED (reconciled first if unknown)
@@ -54,6 +55,8 @@ class Tally:
     connect_failures: int = 0
     exhausted: bool = False
     """Gave up on transient faults: the executor gives it a second pass."""
+    premarked: bool = False
+    """Its first write was journaled `sending` with its group, just before dispatch."""
 
 
 class Steps:
@@ -107,7 +110,9 @@ class Steps:
         await executor.flow.acquire()
         if request.writes:
             tally.attempts += 1
-            if executor.journal is not None and tally.journal_row is not None:
+            if tally.premarked:  # journaled with its group (`Pass._dispatched`)
+                tally.premarked = False
+            elif executor.journal is not None and tally.journal_row is not None:
                 executor.journal.sending(tally.journal_row, tally.attempts)
         tally.in_flight = True
         try:
