@@ -27,7 +27,6 @@ shared by every pass; a pass's stop reason is its own, so a refused follow-up st
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,14 +35,13 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from importer.config import ApiSettings
-from importer.errors import ApiError, ApiUnreachableError, RunStopped
-from importer.logs import event, get_logger
+from importer.errors import RunStopped
 from importer.models import RowResult
 from importer.send.flow import AdaptiveRate, CircuitBreaker, Clock
 from importer.send.operation import Operation, RowLog, RowOperation
-from importer.send.reading import Kind, Reading, Request
 from importer.send.retry import RetryPolicy
 from importer.send.steps import Steps, Tally
+from importer.send.watch import UNREACHABLE_AFTER_ITEMS, StopReason, Watch
 from importer.signals import STOP_GRACE_SECONDS, StopSwitch
 
 __all__ = [
@@ -58,19 +56,12 @@ __all__ = [
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
-StopReason = ApiError | RunStopped
-
-UNREACHABLE_AFTER_ITEMS = 3
-"""A pass stops with `ApiUnreachableError` after this many items in a row never connected."""
 
 GROUP_COMMIT_ROWS = 32
 """Rows journaled `sending` in one commit, just before they are dispatched."""
 
 URL_CACHE_SIZE = 4096
 """Paths whose parsed URL is kept (the collection path, and per-record paths up to this)."""
-
-_log = get_logger("importer.send")
-_NOT_ERRORS = frozenset({409, 429})  # retried, but no sign of a failing server
 
 
 @dataclass(slots=True)
@@ -152,8 +143,8 @@ class Executor:
         return url
 
 
-class Pass(Generic[ItemT, ResultT]):
-    """One operation over its items: the workers, and what stops them."""
+class Pass(Watch, Generic[ItemT, ResultT]):
+    """One operation over its items: the workers (what stops them: `Watch`)."""
 
     def __init__(
         self,
@@ -161,14 +152,11 @@ class Pass(Generic[ItemT, ResultT]):
         operation: Operation[ItemT, ResultT],
         on_result: Callable[[ResultT], None] | None,
     ) -> None:
-        self.executor = executor
+        super().__init__(executor)
         self.operation = operation
         self.on_result = on_result
-        self.stopped_by: StopReason | None = None
-        self.unreachable_items = 0
         self.published: set[int] = set()
         self.second_pass = operation.second_pass and executor.settings.second_pass
-        self.deferrals = 0
 
     async def run(
         self, items: Sequence[ItemT], canary: int, tallies: Sequence[Tally]
@@ -288,19 +276,6 @@ class Pass(Generic[ItemT, ResultT]):
         """Whether an item goes to the second pass rather than being final now."""
         return self.second_pass and steps.tally.exhausted and self.stopped_by is None
 
-    async def pause(self, seconds: float, *, what: str) -> None:
-        """Wait `seconds` through the policy, unless a stop request comes first."""
-        switch = self.executor.stop
-        if switch.requested:
-            return
-        waiting = asyncio.ensure_future(self.executor.policy.wait(seconds, what=what))
-        stopping = asyncio.ensure_future(switch.wait())
-        try:
-            await asyncio.wait([waiting, stopping], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (waiting, stopping):
-                task.cancel()
-
     def _publish(self, index: int, out: list[ResultT | None]) -> None:
         """An item's result is final: journal it and tell `on_result`, once."""
         result = out[index]
@@ -323,68 +298,3 @@ class Pass(Generic[ItemT, ResultT]):
                     f"(more than {limit:.0%}); fix them and run again"
                 )
             )
-
-    # -- what the retry loop (importer.send.steps) tells the pass ---------------------
-    def halted(self) -> Reading | None:
-        """A HALTED reading once the pass has stopped (a stop request stops it now)."""
-        switch = self.executor.stop
-        if switch.requested:
-            self.stop(RunStopped(f"interrupted ({switch.reason}); run again to resume"))
-        if self.stopped_by is None:
-            return None
-        return Reading(kind=Kind.HALTED, detail=str(self.stopped_by), error=self.stopped_by)
-
-    def observe(self, request: Request, reading: Reading) -> None:
-        """Feed the adaptive rate and the breaker with one answer; stop on STOP."""
-        executor = self.executor
-        executor.flow.answered(throttled=reading.status == 429)
-        if reading.reached:
-            self.unreachable_items = 0
-        if reading.kind is Kind.STOP and isinstance(reading.error, ApiError):
-            self.stop(reading.error)
-        if not request.watched:
-            return
-        error = reading.kind is Kind.UNKNOWN or (
-            reading.kind is Kind.RETRY and reading.status not in _NOT_ERRORS
-        )
-        breaker = executor.breaker
-        if breaker.record(error) and self.stopped_by is None:
-            self.stop(
-                RunStopped(
-                    f"circuit breaker: {breaker.error_rate:.0%} of the last "
-                    f"{breaker.samples} requests failed (limit "
-                    f"{breaker.max_error_rate:.0%}); run again to resume"
-                )
-            )
-
-    def deferred(self, wait: float) -> None:
-        """A row was left for the next run: say so once a pass (the rows say it each)."""
-        if self.deferrals == 0:
-            limit = self.executor.policy.max_wait
-            message = (
-                f"the API asked to wait {wait:.0f} s before trying again, longer than"
-                f" --max-wait ({limit:.0f} s): such rows are left for the next run (api.deferred)"
-            )
-            event(_log, "retry_deferred", message, level=logging.WARNING, seconds=wait)
-        self.deferrals += 1
-
-    def exhausted(self, tally: Tally, reading: Reading) -> None:
-        """An item ran out of attempts: after enough that never connected, stop the pass."""
-        if tally.connect_failures < tally.attempts or tally.attempts == 0:
-            return
-        self.unreachable_items += 1
-        if self.unreachable_items >= UNREACHABLE_AFTER_ITEMS:
-            self.stop(
-                ApiUnreachableError(
-                    f"cannot reach {self.executor.client.base_url}: {self.unreachable_items} "
-                    f"rows in a row failed to connect ({reading.detail})"
-                )
-            )
-
-    def stop(self, error: StopReason) -> None:
-        """Stop the pass (the first reason wins)."""
-        if self.stopped_by is None:
-            self.stopped_by = error
-
-    def _reason(self) -> str:
-        return "the run stopped" if self.stopped_by is None else str(self.stopped_by)
