@@ -25,6 +25,17 @@ class Status(StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"
     NOT_ATTEMPTED = "not_attempted"
+    # keeping the account in step with the sheet (`plan`, `apply`, `delete`): a plan's
+    # actions, then what `apply` made of them
+    UNCHANGED = "unchanged"
+    WOULD_UPDATE = "would_update"
+    WOULD_REPLACE = "would_replace"
+    WOULD_DELETE = "would_delete"
+    BLOCKED = "blocked"
+    UPDATED = "updated"
+    REPLACED = "replaced"
+    DELETED = "deleted"
+    NOT_FOUND = "not_found"
 
     @property
     def ended_well(self) -> bool:
@@ -32,7 +43,25 @@ class Status(StrEnum):
         return self in _ENDED_WELL
 
 
-_ENDED_WELL = frozenset({Status.WOULD_REGISTER, Status.REGISTERED, Status.ALREADY_REGISTERED})
+_ENDED_WELL = frozenset(
+    {
+        Status.WOULD_REGISTER,
+        Status.REGISTERED,
+        Status.ALREADY_REGISTERED,
+        Status.UNCHANGED,
+        Status.WOULD_UPDATE,
+        Status.WOULD_REPLACE,
+        Status.WOULD_DELETE,
+        Status.UPDATED,
+        Status.REPLACED,
+        Status.DELETED,
+        Status.NOT_FOUND,
+    }
+)
+PLANNED_WRITES = frozenset(
+    {Status.WOULD_REGISTER, Status.WOULD_UPDATE, Status.WOULD_REPLACE, Status.WOULD_DELETE}
+)
+"""The statuses of rows a run will write for (what the journal tracks, row by row)."""
 
 
 class Severity(StrEnum):
@@ -111,6 +140,36 @@ class LoadedFile:
     complete: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field the account holds otherwise than the sheet wants: `old` → `new`."""
+
+    field: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Planned:
+    """What a plan found in the account for a row's number, and what it changes.
+
+    `record` is the account's record as it was when planned (None: not in the
+    account); `changes` the fields that differ, in canonical order; `body` what the
+    write sends (an update's PATCH: the differing fields only; a replace's POST: the
+    record's fields with the sheet's over them; none for a delete).
+    """
+
+    record: Mapping[str, object] | None = None
+    changes: tuple[FieldChange, ...] = ()
+    body: Mapping[str, object] | None = None
+
+    @property
+    def sid(self) -> str | None:
+        """The planned record's `external_did_sid`, if there is a record."""
+        sid = (self.record or {}).get("external_did_sid")
+        return sid if isinstance(sid, str) else None
+
+
 NO_EXTRA: Mapping[str, object] = MappingProxyType({})  # shared: 64 bytes less a result
 
 
@@ -127,6 +186,8 @@ class RowResult:
     http_status: int | None = None
     attempts: int = 0
     extra: Mapping[str, object] = field(default_factory=lambda: NO_EXTRA)
+    planned: Planned | None = None
+    """Set by a plan (`importer.plan`): the account's record and the changes."""
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         """Pickled as a plain tuple (see `Issue.__reduce__`)."""
@@ -134,7 +195,7 @@ class RowResult:
         extra = (
             None if self.extra is NO_EXTRA else self.extra
         )  # a mappingproxy cannot cross processes
-        outcome = (self.external_did_sid, self.http_status, self.attempts, extra)
+        outcome = (self.external_did_sid, self.http_status, self.attempts, extra, self.planned)
         return _row_result, (*judged, *outcome)
 
     @property
