@@ -12,13 +12,22 @@ from __future__ import annotations
 from types import ModuleType
 
 from importer.models import IssueType
-from importer.send import remote
+from importer.plan import planning
+from importer.send import drift, remote
 from importer.send.operations import messaging, register, verify
 from importer.validate import catalogue as validation
 
 __all__ = ["CATALOGUE", "SOURCES", "markdown_table"]
 
-SOURCES: tuple[ModuleType, ...] = (validation, remote, register, verify, messaging)
+SOURCES: tuple[ModuleType, ...] = (
+    validation,
+    remote,
+    drift,
+    planning,
+    register,
+    verify,
+    messaging,
+)
 """The modules that declare issue codes, in the order the README lists them."""
 
 

@@ -210,6 +210,22 @@ class JournalSettings(_Section):
     fresh: bool = Field(default=False, description="discard an unfinished run of the same file")
 
 
+class PlanSettings(_Section):
+    """Keeping the account in step with the sheet (`plan`, `apply`, `delete`)."""
+
+    prune: bool = Field(
+        default=False, description="delete the account's numbers that the sheet does not hold"
+    )
+    allow_replace: bool = Field(
+        default=False,
+        description="delete and register again a number whose capabilities or carrier differ",
+    )
+    empty_clears: bool = Field(
+        default=False, description="an empty cell clears the field (else it is left alone)"
+    )
+    out: Path | None = Field(default=None, description="`plan`: save the plan to this JSON file")
+
+
 class ReportSettings(_Section):
     """Where the results workbook and the JSON summary go, and in which formats.
 
@@ -268,6 +284,7 @@ class Settings(_Section):
     api: ApiSettings = Field(default_factory=ApiSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     journal: JournalSettings = Field(default_factory=JournalSettings)
+    plan: PlanSettings = Field(default_factory=PlanSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     inbox: InboxSettings = Field(default_factory=InboxSettings)
     log: LogSettings = Field(default_factory=LogSettings)

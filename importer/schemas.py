@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from importer.config import Settings
+from importer.plan.saved import SavedPlan
 from importer.reporter.summary import RunSummary
 from importer.validate.capabilities import ALLOWED_MASKS, MAX_MASK
 from importer.validate.checks import UUID_PATTERN
@@ -100,6 +101,7 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "external_did_row.schema.json": ExternalDidRow.model_json_schema,
     "config.schema.json": config_file_schema,
     "run_summary.schema.json": RunSummary.model_json_schema,
+    "plan.schema.json": SavedPlan.model_json_schema,
 }
 
 

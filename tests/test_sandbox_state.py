@@ -127,6 +127,28 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
         assert register(second, "12059051026").status_code == 422
 
 
+def _register_named(server: SandboxServer, number: str) -> httpx.Response:
+    return httpx.post(
+        server.base_url + COLLECTION,
+        json={"phonenumber": number, "capabilities": 3, "name": f"Named {number}"},
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
+
+
+def test_a_restart_never_hands_out_a_sid_a_record_holds(tmp_path: Path) -> None:
+    """Named records (no generated name moves the seed) registered across restarts keep
+    distinct sids: a reused sid overwrote the earlier number's record."""
+    config = SandboxConfig(state_file=tmp_path / "sandbox.sqlite")
+    numbers = ["12059051025", "12059051026", "12059051027"]
+    for number in numbers:
+        with SandboxServer(config) as server:
+            assert _register_named(server, number).status_code == 200
+    with SandboxServer(config) as server:
+        records = server.state.records
+    assert sorted(r["phonenumber"] for r in records) == numbers
+    assert len({r["external_did_sid"] for r in records}) == len(numbers)
+
+
 def test_memory_state_is_forgotten_on_restart() -> None:
     """Without state_file a new server starts empty."""
     with SandboxServer() as first:

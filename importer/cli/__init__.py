@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from importer.cli.options import (
-    _API,
     DEFAULT_SANDBOX_STATE,
     BaseUrlOpt,
     CallbackOpt,
@@ -35,6 +34,7 @@ from importer.cli.options import (
     FreshOpt,
     JournalOpt,
     LogFormatOpt,
+    MaxAttemptsOpt,
     MaxErrorRateOpt,
     MaxWaitOpt,
     MessagingOpt,
@@ -43,7 +43,10 @@ from importer.cli.options import (
     QuietOpt,
     RateOpt,
     RegionOpt,
+    SandboxOpt,
+    SandboxStateOpt,
     SharedOptions,
+    TimeoutOpt,
     TokenFileOpt,
     VerifyOpt,
     shared_options,
@@ -107,33 +110,11 @@ def run(
     file: FileArg,
     concurrency: ConcurrencyOpt = None,
     rate: RateOpt = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            help="Deadline of one request, in seconds: connect, send, the whole answer.",
-            rich_help_panel=_API,
-        ),
-    ] = None,
-    max_attempts: Annotated[
-        int | None,
-        typer.Option(
-            help="Attempts per request before the row is left for the second pass (default 5).",
-            rich_help_panel=_API,
-        ),
-    ] = None,
+    timeout: TimeoutOpt = None,
+    max_attempts: MaxAttemptsOpt = None,
     max_wait: MaxWaitOpt = None,
-    sandbox: Annotated[
-        bool,
-        typer.Option(
-            "--sandbox",
-            help="Use an embedded local sandbox (no credentials).",
-            rich_help_panel=_API,
-        ),
-    ] = False,
-    sandbox_state: Annotated[
-        Path,
-        typer.Option(help="Where the embedded sandbox keeps its records.", rich_help_panel=_API),
-    ] = DEFAULT_SANDBOX_STATE,
+    sandbox: SandboxOpt = False,
+    sandbox_state: SandboxStateOpt = DEFAULT_SANDBOX_STATE,
     journal: JournalOpt = None,
     fresh: FreshOpt = False,
     canary: CanaryOpt = None,
@@ -506,6 +487,9 @@ def one_line_summary(outcome: RunOutcome) -> str:
         f" · report: {outcome.report_path} · exit {outcome.exit_code}"
     )
 
+
+# Commands defined in their own modules register themselves on `app` when imported.
+from importer.cli import sync  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()

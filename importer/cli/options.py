@@ -166,6 +166,30 @@ MaxWaitOpt = Annotated[
         rich_help_panel=_API,
     ),
 ]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Deadline of one request, in seconds: connect, send, the whole answer.",
+        rich_help_panel=_API,
+    ),
+]
+MaxAttemptsOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Attempts per request before the row is left for the second pass (default 5).",
+        rich_help_panel=_API,
+    ),
+]
+SandboxOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sandbox", help="Use an embedded local sandbox (no credentials).", rich_help_panel=_API
+    ),
+]
+SandboxStateOpt = Annotated[
+    Path,
+    typer.Option(help="Where the embedded sandbox keeps its records.", rich_help_panel=_API),
+]
 VerifyOpt = Annotated[
     bool,
     typer.Option("--verify", help="Read each new record back and check it.", rich_help_panel=_API),

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from importer.config import Settings
 from importer.mapping import column_letter
-from importer.models import Issue, RowResult, Status
+from importer.models import Issue, RowResult, Status, attention_issues
 from importer.reporter.summary import RunSummary
 
 Cell = str | int | float | None
@@ -145,15 +145,16 @@ def error_rows(
     every row needing attention is listed. `mapping` (field → header) places issues
     that name a field but no column.
     """
-    if result.status.ended_well and not result.errors:
+    listed = attention_issues(result)
+    if result.status.ended_well and not listed:
         return []
-    issues: Sequence[Issue | None] = result.errors or (None,)
+    issues: Sequence[Issue | None] = listed or (None,)
     return [_error_line(header, result, issue, mapping or {}) for issue in issues]
 
 
 def error_line_count(result: RowResult) -> int:
     """How many lines `error_rows` gives the row, without making them."""
-    errors = result.errors
+    errors = attention_issues(result)
     if result.status.ended_well and not errors:
         return 0
     return len(errors) or 1

@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from importer.models import RowResult, SourceInfo, Status
+from importer.models import RowResult, SourceInfo, Status, needs_attention
 
-Mode = Literal["validate", "run"]
+Mode = Literal["validate", "run", "plan", "apply", "delete"]
 
 
 class InputFacts(BaseModel):
@@ -68,7 +68,7 @@ def status_counts(counter: Mapping[Status, int]) -> dict[str, int]:
 
 def exit_code_for(results: Sequence[RowResult]) -> int:
     """0 when every row ended well, 1 when some row needs attention (design.md)."""
-    return 0 if all(result.status.ended_well for result in results) else 1
+    return 1 if any(needs_attention(result) for result in results) else 0
 
 
 def input_facts(source: SourceInfo, data_rows: int, mapping: dict[str, str]) -> InputFacts:

@@ -59,6 +59,15 @@ STATUS_COLOURS: Mapping[Status, Mapping[str, str]] = {
     Status.REJECTED: _ORANGE,
     Status.FAILED: _RED,
     Status.NOT_ATTEMPTED: _RED,
+    Status.UNCHANGED: _GREEN,
+    Status.UPDATED: _GREEN,
+    Status.REPLACED: _GREEN,
+    Status.DELETED: _GREEN,
+    Status.NOT_FOUND: _GREEN,
+    Status.WOULD_UPDATE: _BLUE,
+    Status.WOULD_REPLACE: _BLUE,
+    Status.WOULD_DELETE: _BLUE,
+    Status.BLOCKED: _ORANGE,
 }
 _COLOUR_BY_NAME = {status.value: colour for status, colour in STATUS_COLOURS.items()}
 STYLES: Mapping[str, Mapping[str, object]] = {

@@ -39,14 +39,25 @@ from importer.errors import ImporterError, RunStopped
 from importer.journal import held
 from importer.journal.lock import FileLock
 from importer.logs import RowProgress, row_progress
-from importer.models import RowResult, Status
+from importer.models import PLANNED_WRITES, RowResult
+from importer.plan.saved import SavedPlan, looks_like_plan, read_plan
 from importer.reporter.files import twin_paths
 from importer.reporter.spool import SpoolTarget
 from importer.reporter.summary import Mode
 from importer.run.notify import notify, summary_payload
 from importer.run.outcome import Ending, RunOutcome, report_path, write_outcome
 from importer.run.session import RunHooks, close_run, journal_path, open_run, run_loop, upload
+from importer.run.sync import (
+    Confirm,
+    PlanRequest,
+    confirm,
+    options_of,
+    plan_streamed,
+    save,
+    still_current,
+)
 from importer.send import remote
+from importer.send.drift import flag_drift
 from importer.send.operations.register import not_attempted
 from importer.signals import Interrupted, SignalStop, StopSwitch, stop_on_signals
 from importer.validate.streaming import StreamedFile, stream_file
@@ -62,11 +73,24 @@ class Command(StrEnum):
     VALIDATE = "validate"  # nothing more: a dry run
     CHECK_REMOTE = "check_remote"  # a dry run that also looks the numbers up, read-only
     RUN = "run"  # register the valid rows
+    PLAN = "plan"  # a dry run that plans every row against the account, read-only
+    APPLY = "apply"  # carry the plan out: register, update, replace, delete
+    DELETE = "delete"  # delete the listed numbers
 
     @property
     def mode(self) -> Mode:
         """The summary's `mode`."""
-        return "run" if self is Command.RUN else "validate"
+        return _MODES[self]
+
+    @property
+    def plans(self) -> bool:
+        """Whether its rows are planned against the account (plan, apply, delete)."""
+        return self in (Command.PLAN, Command.APPLY, Command.DELETE)
+
+    @property
+    def writes(self) -> bool:
+        """Whether it sends writes (a journal, its lock, progress)."""
+        return self in (Command.RUN, Command.APPLY, Command.DELETE)
 
     @property
     def uses_api(self) -> bool:
@@ -74,7 +98,21 @@ class Command(StrEnum):
         return self is not Command.VALIDATE
 
 
-NEEDS_TOKEN = {Command.RUN: "run", Command.CHECK_REMOTE: "--check-remote"}
+_MODES: dict[Command, Mode] = {
+    Command.VALIDATE: "validate",
+    Command.CHECK_REMOTE: "validate",
+    Command.RUN: "run",
+    Command.PLAN: "plan",
+    Command.APPLY: "apply",
+    Command.DELETE: "delete",
+}
+NEEDS_TOKEN = {
+    Command.RUN: "run",
+    Command.CHECK_REMOTE: "--check-remote",
+    Command.PLAN: "plan",
+    Command.APPLY: "apply",
+    Command.DELETE: "delete",
+}
 """The operations that need an API token, as their error message names them."""
 
 
@@ -85,7 +123,8 @@ class Hooks:
     `transport` (tests) carries the API requests; `on_start(total)` and `on_result`
     follow the rows sent; `stop` stops the run when flipped (by a scheduler, or by
     SIGINT/SIGTERM with `handle_signals`, which only the main thread can have); `tty`
-    shows the progress as a bar (else a `progress` event every few seconds).
+    shows the progress as a bar (else a `progress` event every few seconds); `confirm`
+    asks before a replace or delete is sent, and `yes` says it may go on unasked.
     """
 
     transport: httpx.AsyncBaseTransport | None = None
@@ -94,6 +133,8 @@ class Hooks:
     stop: StopSwitch | None = None
     handle_signals: bool = False
     tty: bool = False
+    confirm: Confirm | None = None
+    yes: bool = False
 
 
 class Run:
@@ -122,6 +163,7 @@ class Run:
         with self._signals() as signals:
             if self.command in NEEDS_TOKEN:
                 self.settings.api.require_token(NEEDS_TOKEN[self.command])
+            self._read_saved_plan()
             self.started = datetime.now(UTC)
             with self._journal_lock() as lock:
                 streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
@@ -131,15 +173,52 @@ class Run:
                     outcome = self._check_remote(streamed, signals)
                 elif self.command is Command.RUN:
                     outcome = self._send(streamed, lock)
+                elif self.command.plans:
+                    outcome = self._plan(streamed, signals, lock)
                 else:
                     outcome = self._finish(streamed)
             self._notify(outcome)
         return outcome
 
+    def _read_saved_plan(self) -> None:
+        """`apply PLAN.json`: the plan read; the run goes on with its input and options."""
+        self.saved: SavedPlan | None = None
+        if self.command is Command.APPLY and looks_like_plan(self.path):
+            self.saved = read_plan(self.path)
+            self.path = Path(self.saved.file)
+            options = self.saved.options
+            plan = self.settings.plan.model_copy(
+                update={
+                    "prune": options.prune,
+                    "allow_replace": options.allow_replace,
+                    "empty_clears": options.empty_clears,
+                }
+            )
+            self.settings = self.settings.model_copy(update={"plan": plan})
+
+    def _plan(
+        self, streamed: StreamedFile, signals: SignalStop, lock: FileLock | None
+    ) -> RunOutcome:
+        """Plan the rows read-only; `plan` reports (and saves) it, `apply`/`delete` carry it out."""
+        request = PlanRequest(
+            options=options_of(self.settings), deletes=self.command is Command.DELETE
+        )
+        planned, stopped_by = plan_streamed(
+            streamed, self.settings, request, signals, self.hooks.transport
+        )
+        if stopped_by is not None or self.command is Command.PLAN:
+            if stopped_by is None and self.settings.plan.out is not None:
+                save(self.settings.plan.out, planned, self.settings)
+            return self._finish(planned, stopped_by)
+        if self.saved is not None:
+            still_current(self.saved, planned, self.settings)
+        confirm(planned.kept, self.hooks.confirm, assume_yes=self.hooks.yes)
+        return self._send(planned, lock)
+
     def _journal_lock(self) -> AbstractContextManager[FileLock | None]:
         """`run`: the journal's lock, before the file is read (a second run on the same
         journal stops at once, exit 5, instead of after reading its whole file)."""
-        if self.command is not Command.RUN or not self.path.is_file():
+        if not self.command.writes or not self.path.is_file():
             return nullcontext(None)  # a missing file is the loader's to report
         return held(journal_path(self.settings))
 
@@ -156,7 +235,7 @@ class Run:
 
     def _stop_before_sending(self) -> bool:
         """A `run` asked to stop as its read ended: it sends nothing, opens no journal."""
-        return self.command is Command.RUN and self.switch.requested
+        return self.command.writes and self.switch.requested
 
     def _stopped_early(self, streamed: StreamedFile) -> RunOutcome:
         """Stopped while the file was read: a report of the rows read, and where it stopped."""
@@ -166,7 +245,7 @@ class Run:
         elif not streamed.rows:
             where = "the read stopped before the first row"
         head = f"interrupted ({self.switch.reason}) while validating; {where}"
-        if self.command is Command.RUN:
+        if self.command.writes:
             message = f"{head}; nothing was sent; run the same file again to resume"
             streamed = streamed.with_results(not_attempted(streamed.kept))
         else:
@@ -195,18 +274,30 @@ class Run:
         settings, caught = self.settings, self.hooks.handle_signals
         with self._progress(streamed.kept) as on_result:
             hooks = RunHooks(self.hooks.transport, on_result, self.switch, caught)
-            with open_run(streamed.source, streamed.kept, settings, lock=lock) as journal:
+            operation = "register" if self.command is Command.RUN else self.command.value
+            with open_run(
+                streamed.source, streamed.kept, settings, lock=lock, operation=operation
+            ) as journal:
                 batch = run_loop(upload(streamed.kept, settings, journal, hooks))
-                outcome = self._finish(streamed.with_results(batch.results), batch.stopped_by)
+                results, stopped_by = self._drift(batch.results, batch.stopped_by)
+                outcome = self._finish(streamed.with_results(results), stopped_by)
                 close_run(journal, batch, exit_code=outcome.exit_code, report=outcome.report_path)
         return outcome
+
+    def _drift(
+        self, results: list[RowResult], stopped_by: ImporterError | None
+    ) -> tuple[list[RowResult], ImporterError | None]:
+        """`run`: flag the already registered numbers whose record differs (`remote.differs`)."""
+        if self.command is not Command.RUN or stopped_by is not None:
+            return results, stopped_by
+        return flag_drift(results, self.settings.api, transport=self.hooks.transport)
 
     @contextmanager
     def _progress(self, rows: list[RowResult]) -> Iterator[ResultCallback]:
         """Row progress while `rows` are sent: `on_start`, then a callback for each row."""
         every = self.settings.log.progress_every
         with row_progress(self.path.name, tty=self.hooks.tty, every=every) as progress:
-            total = sum(result.status is Status.WOULD_REGISTER for result in rows)
+            total = sum(result.status in PLANNED_WRITES for result in rows)
             progress.start(total)
             if self.hooks.on_start is not None:
                 self.hooks.on_start(total)
@@ -225,7 +316,7 @@ class Run:
 
     def _notify(self, outcome: RunOutcome) -> None:
         """`run`: POST the JSON summary to `[notify] url` (best effort, never raises)."""
-        if self.command is Command.RUN:
+        if self.command.writes:
             payload = summary_payload(outcome.summary)
             notify(payload, self.settings.notify, secrets=secrets_of(self.settings))
 

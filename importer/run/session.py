@@ -72,6 +72,7 @@ def open_run(
     settings: Settings,
     *,
     lock: FileLock | None = None,
+    operation: str = Register.name,
 ) -> Iterator[RunJournal]:
     """Open the journal and start (or resume) this file's register run in it; `lock` is
     the journal's lock when the caller took it already (`importer.journal.held`)."""
@@ -82,7 +83,7 @@ def open_run(
             settings.api.base_url,
             results,
             fresh=settings.journal.fresh,
-            operation=Register.name,
+            operation=operation,
         )
 
 

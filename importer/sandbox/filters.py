@@ -77,6 +77,15 @@ class Filter:
                 return str(condition.value)
         return None
 
+    @property
+    def phonenumbers(self) -> tuple[str, ...] | None:
+        """The numbers a `phonenumber eq X` or `phonenumber in (…)` condition asks for."""
+        for condition in self.conditions:
+            if condition.field == "phonenumber" and condition.op == "in":
+                return tuple(str(value) for value in condition.value)
+        number = self.phonenumber
+        return None if number is None else (number,)
+
     def matches(self, record: Record) -> bool:
         """True when every condition holds."""
         return all(condition.matches(record) for condition in self.conditions)

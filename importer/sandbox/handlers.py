@@ -167,10 +167,10 @@ def _matching(context: SandboxContext, caller: Caller, filter_text: str | None) 
     condition = _parsed(
         "filter", lambda text: parse_filter(text, extended_ops=extended), filter_text
     )
-    number = condition.phonenumber
-    if number is not None:
-        found = context.state.find_number(number)
-        records = [found] if found is not None else []
+    numbers = condition.phonenumbers
+    if numbers is not None:  # the indexed fast path, in the order the numbers were asked
+        found = (context.state.find_number(number) for number in dict.fromkeys(numbers))
+        records = [record for record in found if record is not None]
     else:
         records = context.state.live_records()
     return [r for r in records if r["partner_sid"] == partner_sid and condition.matches(r)]

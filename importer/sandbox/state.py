@@ -108,9 +108,13 @@ class SandboxState:
         return None if sid is None else self._records.get(sid)
 
     def new_sid(self) -> str:
-        """A fresh UUID4 drawn from the seeded generator."""
+        """A fresh UUID4 drawn from the seeded generator, never one a record holds (a
+        state file reloaded with the same seed would otherwise draw its sids again)."""
         with self._lock:
-            return str(uuid.UUID(int=self._sids.getrandbits(128), version=4))
+            while True:
+                sid = str(uuid.UUID(int=self._sids.getrandbits(128), version=4))
+                if sid not in self._records:
+                    return sid
 
     def next_name(self) -> str:
         """The generated name of the next External DID, e.g. 'External DID 102505'."""
@@ -193,4 +197,4 @@ class SandboxState:
         stored_name = store.get_meta("next_name")
         if stored_name is not None:
             self._next_name = int(stored_name)
-        self._sids = random.Random(f"{self._sids.random()}-{self._next_name}")
+        self._sids = random.Random(f"{self._sids.random()}-{self._next_name}-{len(self._records)}")

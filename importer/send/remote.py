@@ -103,7 +103,7 @@ def check_remote(
     settings.require_token("--check-remote")
     numbers = list(dict.fromkeys(_wanted(results)))
     try:
-        existing = asyncio.run(_lookup_all(numbers, settings, transport))
+        existing = asyncio.run(fetch_records(numbers, settings, transport))
     except ApiError as error:
         return mark_not_checked(results), error
     return plan(results, existing), None
@@ -158,7 +158,7 @@ def _differ(result: RowResult, record: dict[str, Any], wanted: object) -> Issue:
     )
 
 
-async def _lookup_all(
+async def fetch_records(
     numbers: list[str], settings: ApiSettings, transport: httpx.AsyncBaseTransport | None
 ) -> Records:
     """Every number's record, by batches on the executor; raises the ApiError that stopped it."""

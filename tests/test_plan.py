@@ -1,0 +1,207 @@
+"""`plan` (and `run`'s drift warning) against the running sandbox: every action, the
+changes, --prune, a saved plan and when it is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from importer.config import Settings, build_settings
+from importer.errors import ConfigError
+from importer.models import RowResult, Status
+from importer.plan.saved import read_plan
+from importer.run import Command, Hooks, Run, RunOutcome
+from importer.sandbox import SandboxServer
+
+COLLECTION = "/phonenumber/external_dids"
+A = "Phone Number,Capabilities,Callback URL,Name\n12059051025,3,https://a.example.com/sms,Alpha\n"
+B = "Phone Number,Capabilities,Callback URL,Name\n12059051025,27,https://b.example.com/sms,Beta\n"
+ACCOUNT = (
+    "Phone Number,Capabilities,Callback URL,Name\n"
+    "12059051025,3,https://a.example.com/sms,Alpha\n"
+    "12059051026,3,https://a.example.com/sms,Gamma\n"
+    "12059051027,3,https://a.example.com/sms,Delta\n"
+)
+SHEET = (
+    "Phone Number,Capabilities,Callback URL,Name\n"
+    "12059051025,3,https://a.example.com/sms,Alpha\n"  # unchanged
+    "12059051026,3,https://b.example.com/sms,Gamma\n"  # callback changes
+    "12059051028,3,https://a.example.com/sms,Eta\n"  # new
+)
+
+
+def settings_for(server: SandboxServer, tmp_path: Path, **sections: object) -> Settings:
+    """Settings for the sandbox, reports and journal in tmp_path."""
+    api = {"base_url": server.base_url, "token": server.token, "backoff_base": 0.0}
+    flags: dict[str, object] = {"api": api, "report": {"report_dir": tmp_path}}
+    return build_settings(flags | sections)  # type: ignore[arg-type]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def execute(path: Path, settings: Settings, command: Command, **hooks: object) -> RunOutcome:
+    return Run(path, settings, command, Hooks(**hooks)).execute()  # type: ignore[arg-type]
+
+
+def by_number(outcome: RunOutcome) -> dict[str, RowResult]:
+    return {r.normalized_phonenumber or "": r for r in outcome.results}
+
+
+@pytest.fixture
+def account(sandbox: SandboxServer, tmp_path: Path) -> Settings:
+    """Three numbers registered through `run`."""
+    settings = settings_for(sandbox, tmp_path)
+    assert execute(write(tmp_path, "account.csv", ACCOUNT), settings, Command.RUN).exit_code == 0
+    return settings
+
+
+def writes(server: SandboxServer) -> list[str]:
+    return [r["method"] for r in server.state.requests if r["method"] != "GET"]
+
+
+def test_run_flags_a_drifted_already_registered_row(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """The issue's reproduction: the second run's row is already_registered, but the record
+    holds other capabilities, callback and name: remote.differs names them, exit 1."""
+    settings = settings_for(sandbox, tmp_path)
+    assert execute(write(tmp_path, "a.csv", A), settings, Command.RUN).exit_code == 0
+    outcome = execute(write(tmp_path, "b.csv", B), settings, Command.RUN)
+    assert outcome.exit_code == 1
+    (row,) = outcome.results
+    assert row.status is Status.ALREADY_REGISTERED
+    (issue,) = [i for i in row.issues if i.code == "remote.differs"]
+    assert "capabilities: 3 → 27" in issue.message
+    assert "callback_url: https://a.example.com/sms → https://b.example.com/sms" in issue.message
+    assert "name: Alpha → Beta" in issue.message
+
+
+def test_run_of_an_unchanged_sheet_ends_well(account: Settings, tmp_path: Path) -> None:
+    """No drift, no warning: a second run of the same sheet exits 0."""
+    outcome = execute(write(tmp_path, "again.csv", ACCOUNT), account, Command.RUN)
+    assert outcome.exit_code == 0
+    assert not any(r.issues for r in outcome.results)
+
+
+def test_plan_gives_every_row_its_action_and_sends_no_write(
+    account: Settings, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """unchanged / would_update (the callback, field by field) / would_register; read-only."""
+    before = writes(sandbox)
+    outcome = execute(write(tmp_path, "sheet.csv", SHEET), account, Command.PLAN)
+    rows = by_number(outcome)
+    assert rows["12059051025"].status is Status.UNCHANGED
+    update = rows["12059051026"]
+    assert update.status is Status.WOULD_UPDATE
+    assert update.planned is not None
+    assert update.planned.body == {"callback_url": "https://b.example.com/sms"}
+    assert rows["12059051028"].status is Status.WOULD_REGISTER
+    assert outcome.exit_code == 0
+    assert outcome.summary.mode == "plan"
+    assert writes(sandbox) == before
+
+
+def test_a_capability_change_is_blocked_without_allow_replace(
+    account: Settings, tmp_path: Path
+) -> None:
+    """capabilities cannot be patched: blocked (exit 1, plan.blocked), or would_replace."""
+    sheet = write(tmp_path, "b.csv", B)
+    blocked = execute(sheet, account, Command.PLAN)
+    (row,) = blocked.results
+    assert row.status is Status.BLOCKED
+    assert [i.code for i in row.issues] == ["plan.blocked"]
+    assert blocked.exit_code == 1
+    allowed = account.model_copy(
+        update={"plan": account.plan.model_copy(update={"allow_replace": True})}
+    )
+    (row,) = execute(sheet, allowed, Command.PLAN).results
+    assert row.status is Status.WOULD_REPLACE
+    assert row.planned is not None
+    assert row.planned.body is not None
+    assert row.planned.body["capabilities"] == 27
+    assert row.planned.body["name"] == "Beta"
+    assert [i.code for i in row.issues] == ["plan.messaging_lost"]  # sandbox: enabled at birth
+
+
+def test_prune_lists_the_numbers_the_sheet_does_not_hold(account: Settings, tmp_path: Path) -> None:
+    """--prune: the account's other number becomes would_delete, on a row of its own."""
+    pruning = account.model_copy(update={"plan": account.plan.model_copy(update={"prune": True})})
+    outcome = execute(write(tmp_path, "sheet.csv", SHEET), pruning, Command.PLAN)
+    deletes = [r for r in outcome.results if r.status is Status.WOULD_DELETE]
+    assert [r.normalized_phonenumber for r in deletes] == ["12059051027"]
+    assert deletes[0].row.number < 0
+    assert deletes[0].external_did_sid is not None
+    assert outcome.summary.counts["would_delete"] == 1
+
+
+def test_a_saved_plan_names_what_it_relies_on(account: Settings, tmp_path: Path) -> None:
+    """plan --out: the input's sha256, and each write's action and record fingerprint."""
+    out = tmp_path / "plan.json"
+    saving = account.model_copy(update={"plan": account.plan.model_copy(update={"out": out})})
+    execute(write(tmp_path, "sheet.csv", SHEET), saving, Command.PLAN)
+    plan = read_plan(out)
+    actions = {a.phonenumber: a for a in plan.actions}
+    assert set(actions) == {"12059051026", "12059051028"}
+    assert actions["12059051026"].action == "would_update"
+    assert actions["12059051026"].fingerprint
+    assert actions["12059051028"].fingerprint is None
+    assert plan.counts == {"unchanged": 1, "would_update": 1, "would_register": 1}
+    assert json.loads(out.read_text())["format"] == "did-import-plan/1"
+
+
+def _saved(account: Settings, tmp_path: Path) -> Path:
+    out = tmp_path / "plan.json"
+    saving = account.model_copy(update={"plan": account.plan.model_copy(update={"out": out})})
+    execute(write(tmp_path, "sheet.csv", SHEET), saving, Command.PLAN)
+    return out
+
+
+def test_a_saved_plan_is_refused_once_the_input_changed(
+    account: Settings, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """apply PLAN.json of an edited sheet: exit 2, nothing sent."""
+    out = _saved(account, tmp_path)
+    write(tmp_path, "sheet.csv", SHEET + "12059051029,3,,Theta\n")
+    before = writes(sandbox)
+    with pytest.raises(ConfigError, match="the input changed since the plan was made"):
+        execute(out, account, Command.APPLY, yes=True)
+    assert writes(sandbox) == before
+
+
+def test_a_saved_plan_is_refused_once_a_record_moved(
+    account: Settings, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A record the plan will change was edited since: exit 2 naming it, nothing sent."""
+    out = _saved(account, tmp_path)
+    record = next(r for r in sandbox.state.records if r["phonenumber"] == "12059051026")
+    answer = httpx.patch(
+        f"{sandbox.base_url}{COLLECTION}/{record['external_did_sid']}",
+        json={"name": "Edited elsewhere"},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+    )
+    assert answer.status_code == 200
+    before = writes(sandbox)
+    with pytest.raises(ConfigError, match=r"account changed since the plan.*\+12059051026"):
+        execute(out, account, Command.APPLY, yes=True)
+    assert writes(sandbox) == before
+
+
+def test_a_destructive_apply_without_yes_or_terminal_sends_nothing(
+    account: Settings, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A replace needs --yes (or a prompt): without either, exit 2 before any write."""
+    allowed = account.model_copy(
+        update={"plan": account.plan.model_copy(update={"allow_replace": True})}
+    )
+    before = writes(sandbox)
+    with pytest.raises(ConfigError, match="confirm with --yes") as caught:
+        execute(write(tmp_path, "b.csv", B), allowed, Command.APPLY)
+    assert caught.value.exit_code == 2
+    with pytest.raises(ConfigError, match="not confirmed"):
+        execute(write(tmp_path, "b.csv", B), allowed, Command.APPLY, confirm=lambda _: False)
+    assert writes(sandbox) == before
