@@ -218,3 +218,113 @@ def test_client_hanging_up_mid_body_is_quiet(sandbox: SandboxServer) -> None:
     assert answer.status_code == 200
     logging.getLogger("uvicorn.error").removeHandler(handler)
     assert not [r for r in logged if r.exc_info], "a traceback was logged"
+
+
+# -- every method -------------------------------------------------------------------------
+
+SID = "00000000-0000-4000-8000-000000000001"
+CALLS: dict[str, tuple[str, str, dict[str, object] | None]] = {
+    "GET list": ("GET", COLLECTION, None),
+    "GET one": ("GET", f"{COLLECTION}/{SID}", None),
+    "PATCH": ("PATCH", f"{COLLECTION}/{SID}", {"name": "changed"}),
+    "PUT": ("PUT", f"{COLLECTION}/{SID}", {"name": "changed"}),
+    "DELETE": ("DELETE", f"{COLLECTION}/{SID}", None),
+    "POST": ("POST", COLLECTION, {"phonenumber": "12059051777", "capabilities": 3}),
+}
+
+
+def seeded(**switches: object) -> Callable[[SandboxFactory], SandboxServer]:
+    """A sandbox with `switches` holding the sample record number 1 (sid `SID`)."""
+    from account_samples import account_record
+
+    def start(make_sandbox: SandboxFactory) -> SandboxServer:
+        server = make_sandbox(**switches)
+        server.state.put(account_record(1))
+        return server
+
+    return start
+
+
+def send(server: SandboxServer, call: str) -> httpx.Response:
+    method, path, body = CALLS[call]
+    with client(server) as api:
+        return api.request(method, path, json=body)
+
+
+def untouched(server: SandboxServer) -> bool:
+    """The sample record is as seeded and nothing else was created."""
+    from account_samples import account_record
+
+    return server.state.records == [account_record(1)]
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_5xx_on_every_method_changes_nothing(make_sandbox: SandboxFactory, call: str) -> None:
+    """fail_rate answers any method 500/503 before it is handled: nothing changes."""
+    server = seeded(fail_rate=1.0)(make_sandbox)
+    assert send(server, call).status_code in (500, 503)
+    assert untouched(server)
+    (entry,) = server.state.requests
+    assert (entry["method"], entry["fault"], entry["applied"]) == (CALLS[call][0], "failed", False)
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_429_on_every_method_carries_retry_after(make_sandbox: SandboxFactory, call: str) -> None:
+    """Over the rate limit any method gets 429 with Retry-After, and changes nothing."""
+    server = seeded(rate_limit=1)(make_sandbox)
+    with client(server) as api:
+        api.get("/phonenumber/external_dids")  # takes the one token of this second
+    response = send(server, call)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    assert untouched(server)
+    assert server.state.requests[-1]["fault"] == "rate_limited"
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_dropped_connection_on_every_method(make_sandbox: SandboxFactory, call: str) -> None:
+    """drop_rate cuts any method's connection before it is handled: nothing changes."""
+    server = seeded(drop_rate=1.0)(make_sandbox)
+    with pytest.raises(httpx.TransportError):
+        send(server, call)
+    assert untouched(server)
+    assert server.state.requests[-1]["fault"] == "dropped"
+
+
+WRITES = {"PATCH": "changed", "PUT": "changed", "DELETE": None, "POST": "created"}
+
+
+@pytest.mark.parametrize("call", WRITES)
+@pytest.mark.parametrize(
+    ("switches", "fault"),
+    [({}, "lost_answer_cut"), ({"lose_answer_status": 502}, "lost_answer_status")],
+)
+def test_lost_answer_on_every_write_applies_it(
+    make_sandbox: SandboxFactory, call: str, switches: dict[str, object], fault: str
+) -> None:
+    """lose_answer_rate applies the write (update, delete, create), then loses the answer."""
+    server = seeded(lose_answer_rate=1.0, **switches)(make_sandbox)
+    try:
+        assert send(server, call).status_code == 502
+    except httpx.TransportError:
+        assert fault == "lost_answer_cut"
+    records = {r["phonenumber"]: r for r in server.state.records}
+    if call == "DELETE":
+        assert records == {}
+    elif call == "POST":
+        assert "12059051777" in records
+    else:
+        assert records["12059050001"]["name"] == "changed"
+    entry = server.state.requests[-1]
+    assert (entry["method"], entry["fault"], entry["applied"]) == (CALLS[call][0], fault, True)
+
+
+@pytest.mark.parametrize("call", ["GET list", "GET one"])
+def test_lost_answer_on_reads_only_when_listed(make_sandbox: SandboxFactory, call: str) -> None:
+    """Reads lose their answer only when GET is in lose_answer_methods."""
+    server = seeded(lose_answer_rate=1.0, lose_answer_status=503)(make_sandbox)
+    assert send(server, call).status_code == 200
+    listed = seeded(lose_answer_rate=1.0, lose_answer_status=503, lose_answer_methods={"GET"})
+    server = listed(make_sandbox)
+    assert send(server, call).status_code == 503
+    assert server.state.requests[-1]["fault"] == "lost_answer_status"

@@ -175,3 +175,58 @@ def test_serve_prints_url_and_stops_on_sigint() -> None:
         assert httpx.get(base_url + COLLECTION, headers=headers).status_code == 200
         process.send_signal(signal.SIGINT)
         assert process.wait(10) == 0
+
+
+def test_request_log_names_the_number_and_sid_of_every_call(sandbox: SandboxServer) -> None:
+    """Each logged request says its method, path, status, record sid, number, and whether
+    it changed a record: refused and unknown-sid calls are logged as not applied."""
+    headers = {"Authorization": f"Bearer {sandbox.token}"}
+    with httpx.Client(base_url=sandbox.base_url, headers=headers) as api:
+        sid = api.post(COLLECTION, json={"phonenumber": "12059051025", "capabilities": 3})
+        sid = sid.json()["external_did_sid"]
+        api.post(COLLECTION, json={"phonenumber": "12059051025", "capabilities": 3})
+        api.patch(f"{COLLECTION}/{sid}", json={"name": "n"})
+        api.patch(f"{COLLECTION}/{sid}", json={"capabilities": 27})
+        api.get(f"{COLLECTION}/{sid}")
+        api.delete(f"{COLLECTION}/{sid}")
+        api.delete(f"{COLLECTION}/{sid}")
+        api.get(COLLECTION)
+    number = "12059051025"
+    expected = [
+        ("POST", COLLECTION, 200, sid, number, True),
+        ("POST", COLLECTION, 422, None, number, False),
+        ("PATCH", f"{COLLECTION}/{sid}", 200, sid, number, True),
+        ("PATCH", f"{COLLECTION}/{sid}", 422, sid, number, False),
+        ("GET", f"{COLLECTION}/{sid}", 200, sid, number, False),
+        ("DELETE", f"{COLLECTION}/{sid}", 204, sid, number, True),
+        ("DELETE", f"{COLLECTION}/{sid}", 404, sid, None, False),
+        ("GET", COLLECTION, 200, None, None, False),
+    ]
+    fields = ("method", "path", "status", "external_did_sid", "phonenumber", "applied")
+
+    def seen(entries: list[dict[str, object]]) -> list[tuple[object, ...]]:
+        return [tuple(e[f] for f in fields) for e in entries]
+
+    assert seen([dict(e) for e in sandbox.state.requests]) == [
+        (m, "/core/v2" + p, *rest) for m, p, *rest in expected
+    ]
+    admin = httpx.get(f"{sandbox.root_url}/_sandbox/requests").json()["requests"]
+    assert seen(admin) == seen([dict(e) for e in sandbox.state.requests])
+    writes = sandbox.state.applied_writes()
+    assert [e["method"] for e in writes[number]] == ["POST", "PATCH", "DELETE"]
+
+
+def test_applied_writes_show_a_second_write(sandbox: SandboxServer) -> None:
+    """applied_writes groups the writes that changed a record by number: two PATCHes of
+    one number show as two entries, so a campaign can tell a write was repeated."""
+    headers = {"Authorization": f"Bearer {sandbox.token}"}
+    with httpx.Client(base_url=sandbox.base_url, headers=headers) as api:
+        sid = register(sandbox).json()["external_did_sid"]
+        register(sandbox, "12059051026")
+        api.patch(f"{COLLECTION}/{sid}", json={"name": "a"})
+        api.patch(f"{COLLECTION}/{sid}", json={"name": "a"})
+    writes = sandbox.state.applied_writes()
+    assert {number: len(entries) for number, entries in writes.items()} == {
+        "12059051025": 3,
+        "12059051026": 1,
+    }

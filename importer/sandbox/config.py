@@ -113,6 +113,12 @@ class SandboxConfig(BaseModel):
     rate_limit: float | None = Field(default=None, gt=0)
     drop_rate: float = Field(default=0, ge=0, le=1)
     lose_answer_rate: float = Field(default=0, ge=0, le=1)
+    """Fraction of External DID requests of `lose_answer_methods` handled (a write applied),
+    then their answer lost."""
+    lose_answer_methods: frozenset[Literal["POST", "PATCH", "PUT", "DELETE", "GET"]] = frozenset(
+        {"POST", "PATCH", "PUT", "DELETE"}
+    )
+    """The methods whose answers may be lost: every write by default; GET too if listed."""
     lose_answer_delay_s: float | None = Field(default=None, ge=0)
     """None: cut the connection after the commit; else answer this many seconds late."""
     lose_answer_status: int | None = Field(default=None, ge=500, le=599)

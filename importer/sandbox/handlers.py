@@ -21,17 +21,9 @@ from importer.sandbox.config import (
 )
 from importer.sandbox.context import SandboxContext
 from importer.sandbox.filters import FilterError, parse_filter, parse_order, sort_records
-from importer.sandbox.handling import (
-    CutConnection,
-    authorize,
-    context_of,
-    entry_of,
-    json_body,
-    own_record,
-)
+from importer.sandbox.handling import authorize, context_of, deliver, json_body, note, own_record
 from importer.sandbox.numbers import derived_fields
 from importer.sandbox.responses import ApiProblem, FieldError, invalid, json_response
-from importer.sandbox.state import RequestEntry
 from importer.sandbox.validation import check_register, check_update
 
 Record = dict[str, Any]
@@ -43,36 +35,12 @@ async def register(request: Request) -> Response:
     context = context_of(request)
     caller = authorize(request, SCOPE_CREATE)
     clean = check_register(await json_body(request), caller, context.config)
+    note(request, {"phonenumber": clean["phonenumber"]})
     _refuse_duplicate(context, caller, clean["phonenumber"])
     record = _new_record(context, caller, clean)
     context.state.put(record, messaging.initial(context.config, record))
-    entry = entry_of(request)
-    if entry is not None:
-        entry["external_did_sid"] = record["external_did_sid"]
-    if context.faults.lose_answer():
-        return await _lost_answer(context, record, entry)
-    return json_response(record)
-
-
-async def _lost_answer(
-    context: SandboxContext, record: Record, entry: RequestEntry | None
-) -> Response:
-    """The record is committed; now answer 5xx, cut the connection, or answer too late."""
-    config = context.config
-    if config.lose_answer_status is not None:
-        _note_fault(entry, "lost_answer_status")
-        raise ApiProblem(config.lose_answer_status, "internal error (injected after commit)")
-    if config.lose_answer_delay_s is None:
-        _note_fault(entry, "lost_answer_cut")
-        return CutConnection()
-    _note_fault(entry, "lost_answer_delayed")
-    await context.faults.sleep(config.lose_answer_delay_s)
-    return json_response(record)
-
-
-def _note_fault(entry: RequestEntry | None, fault: str) -> None:
-    if entry is not None:
-        entry["fault"] = fault
+    note(request, record, applied=True)
+    return await deliver(request, json_response(record))
 
 
 async def list_dids(request: Request) -> Response:
@@ -86,7 +54,7 @@ async def list_dids(request: Request) -> Response:
     records = _matching(context, caller, query.get("filter"))
     if order is not None:
         records = sort_records(records, order)
-    return json_response(_page(request, records, limit, offset, context))
+    return await deliver(request, json_response(_page(request, records, limit, offset, context)))
 
 
 async def get_did(request: Request) -> Response:
@@ -94,7 +62,9 @@ async def get_did(request: Request) -> Response:
     context = context_of(request)
     caller = authorize(request, SCOPE_READ)
     messaging.settle_all(context)
-    return json_response(own_record(context, caller, request.path_params["sid"]))
+    record = own_record(context, caller, request.path_params["sid"])
+    note(request, record)
+    return await deliver(request, json_response(record))
 
 
 async def update_did(request: Request) -> Response:
@@ -102,10 +72,12 @@ async def update_did(request: Request) -> Response:
     context = context_of(request)
     caller = authorize(request, SCOPE_UPDATE)
     record = own_record(context, caller, request.path_params["sid"])
+    note(request, record)
     changes = check_update(await json_body(request), record, context.config)
     updated = _apply(record, changes, context, replace=request.method == "PUT")
     context.state.put(updated)
-    return json_response(updated)
+    note(request, updated, applied=True)
+    return await deliver(request, json_response(updated))
 
 
 async def delete_did(request: Request) -> Response:
@@ -114,7 +86,8 @@ async def delete_did(request: Request) -> Response:
     caller = authorize(request, SCOPE_DELETE)
     record = own_record(context, caller, request.path_params["sid"])
     context.state.delete(record["external_did_sid"])
-    return Response(status_code=204)
+    note(request, record, applied=True)
+    return await deliver(request, Response(status_code=204))
 
 
 def _refuse_duplicate(context: SandboxContext, caller: Caller, digits: str) -> None:

@@ -1,4 +1,6 @@
-"""What every handler does first: find the context and caller, check scopes, read JSON."""
+"""What every handler does first (find the context and caller, check scopes, read JSON),
+and last: note what the request did in its log entry (`note`), and answer, or lose the
+answer after the work is done (`deliver`)."""
 
 from __future__ import annotations
 
@@ -68,6 +70,40 @@ def own_record(context: SandboxContext, caller: Caller, sid: str) -> dict[str, A
     if record is None or record["partner_sid"] != caller.partner.partner_sid:
         raise not_found(sid)
     return record
+
+
+def note(request: Request, record: dict[str, Any], *, applied: bool = False) -> None:
+    """Log which record (sid and number) the request was about, and if it changed it."""
+    entry = entry_of(request)
+    if entry is not None:
+        entry["external_did_sid"] = record.get("external_did_sid") or entry["external_did_sid"]
+        entry["phonenumber"] = record.get("phonenumber") or entry["phonenumber"]
+        entry["applied"] = entry["applied"] or applied
+
+
+async def deliver(request: Request, response: Response) -> Response:
+    """`response`, or, for a lost answer drawn for this method, the work kept (a write
+    applied) and the answer lost: a 5xx (`lose_answer_status`), a cut connection, or
+    the answer `lose_answer_delay_s` late."""
+    context = context_of(request)
+    config = context.config
+    if request.method not in config.lose_answer_methods or not context.faults.lose_answer():
+        return response
+    entry = entry_of(request)
+    if config.lose_answer_status is not None:
+        _fault(entry, "lost_answer_status")
+        raise ApiProblem(config.lose_answer_status, "internal error (injected after commit)")
+    if config.lose_answer_delay_s is None:
+        _fault(entry, "lost_answer_cut")
+        return CutConnection()
+    _fault(entry, "lost_answer_delayed")
+    await context.faults.sleep(config.lose_answer_delay_s)
+    return response
+
+
+def _fault(entry: RequestEntry | None, fault: str) -> None:
+    if entry is not None:
+        entry["fault"] = fault
 
 
 class CutConnection(Response):

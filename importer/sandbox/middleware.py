@@ -1,11 +1,15 @@
 """The raw ASGI layer every API request passes: log it, apply faults, authenticate.
 
-Order per request: log → latency → 429 (rate limit) → dropped connection → 5xx → 401.
-Requests under `/_sandbox` (the admin view) skip all of it.
+Order per request: log → latency → 429 (rate limit) → dropped connection → 5xx → 401,
+on every method. The log entry names the record's sid from a per-record path at once
+(so a faulted PATCH or DELETE still says which record it was about); the handlers add
+the number and whether the request changed a record (`applied`). Requests under
+`/_sandbox` (the admin view) skip all of it.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,6 +23,7 @@ ADMIN_PREFIX = "/_sandbox"
 CALLER_KEY = "sandbox.caller"
 ENTRY_KEY = "sandbox.entry"
 _MAX_LOGGED_BODY = 16_384
+_RECORD_PATH = re.compile(r"/phonenumber/external[_-]dids/([^/]+)")
 
 
 class SandboxMiddleware:
@@ -61,7 +66,9 @@ class SandboxMiddleware:
                 body=None,
                 status=None,
                 fault=None,
-                external_did_sid=None,
+                external_did_sid=_sid_in(scope["path"]),
+                phonenumber=None,
+                applied=False,
             )
         )
 
@@ -88,6 +95,12 @@ class SandboxMiddleware:
             await send_problem(send, problem)
             return True
         return False
+
+
+def _sid_in(path: str) -> str | None:
+    """The record's sid in a per-record path (`…/external_dids/{sid}[/messaging]`)."""
+    match = _RECORD_PATH.search(path)
+    return match.group(1) if match else None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -33,6 +33,13 @@ class RequestEntry(TypedDict):
     status: int | None
     fault: str | None
     external_did_sid: str | None
+    """The record the request is about: from the path (PATCH, DELETE, GET by sid), or the
+    record a POST created."""
+    phonenumber: str | None
+    """The number the request is about, once the handler knows it (E.164 digits)."""
+    applied: bool
+    """The request changed a record (created, updated or deleted it), whether or not its
+    answer reached the client (a lost answer is applied)."""
 
 
 class SandboxState:
@@ -65,6 +72,16 @@ class SandboxState:
         """Every request received (up to `request_log_limit`), oldest first (copies)."""
         with self._lock:
             return [entry.copy() for entry in self._requests]
+
+    def applied_writes(self) -> dict[str, list[RequestEntry]]:
+        """Every request that changed a record, by number, oldest first (copies): a
+        number with two entries was written twice (the "no second write" check)."""
+        writes: dict[str, list[RequestEntry]] = {}
+        with self._lock:
+            for entry in self._requests:
+                if entry["applied"]:
+                    writes.setdefault(entry["phonenumber"] or "", []).append(entry.copy())
+        return writes
 
     def snapshot(self) -> dict[str, Any]:
         """Records and messaging state as one JSON-ready document."""
