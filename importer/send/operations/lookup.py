@@ -28,7 +28,16 @@ from importer.send.client import EXTERNAL_DIDS
 from importer.send.reading import Kind, Reading, Request, read_answer
 from importer.send.steps import Steps
 
-__all__ = ["BATCH_SIZE", "MAX_PAGES", "PAGE_LIMIT", "Lookup", "Records", "find_number", "read_page"]
+__all__ = [
+    "BATCH_SIZE",
+    "MAX_PAGES",
+    "PAGE_LIMIT",
+    "Lookup",
+    "Records",
+    "find_number",
+    "next_page",
+    "read_page",
+]
 
 BATCH_SIZE = 100
 """Numbers per `in` lookup: about 2.5 KB of URL, well inside the page limit."""
@@ -107,7 +116,7 @@ class Lookup:
             if reading.kind is not Kind.DONE:
                 return reading
             found |= _records(reading, set(numbers))
-            following = _next_page(reading.body or {})
+            following = next_page(reading.body or {})
             if following is None:
                 break
             path, params = following, None  # the next page's URL carries its query
@@ -158,7 +167,9 @@ def _records(reading: Reading, wanted: set[str]) -> Records:
     }
 
 
-def _next_page(page: dict[str, Any]) -> str | None:
+def next_page(page: dict[str, Any]) -> str | None:
+    """The absolute URL of the page after `page`, or None: by `has_more` and
+    `pagination.next`, never by `total` (which may be null)."""
     pagination = page.get("pagination")
     if not page.get("has_more") or not isinstance(pagination, dict):
         return None
