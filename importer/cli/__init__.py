@@ -206,10 +206,7 @@ def sandbox(
     ] = None,
     drop_rate: Annotated[float, typer.Option(help="Fraction of connections cut.")] = 0.0,
     lose_answer_rate: Annotated[
-        float,
-        typer.Option(
-            help="Fraction of writes (POST, PATCH, PUT, DELETE) applied, then the answer lost."
-        ),
+        float, typer.Option(help="Fraction of writes applied (POST, PATCH, DELETE), answer lost.")
     ] = 0.0,
     duplicate_status: Annotated[
         int, typer.Option(help="Status for an already registered number: 422 or 409.")
