@@ -504,5 +504,8 @@ def one_line_summary(outcome: RunOutcome) -> str:
     )
 
 
+# Commands in their own modules register on `app` when imported (this module is full).
+from importer.cli import export as _export_command  # noqa: E402, F401
+
 if __name__ == "__main__":  # pragma: no cover
     main()
