@@ -16,15 +16,18 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from importer.api import run_import, validate_file
+    from importer.api import export_account, run_import, validate_file
     from importer.config import Settings, build_settings
     from importer.inbox import InboxRun, process_inbox, watch_inbox
     from importer.run import Command, Hooks, Run
     from importer.run.outcome import RunOutcome
+    from importer.send.operations.listing import list_account
 
 _EXPORTS = {
     "run_import": "importer.api",
     "validate_file": "importer.api",
+    "export_account": "importer.api",
+    "list_account": "importer.send.operations.listing",
     "RunOutcome": "importer.run.outcome",
     "Run": "importer.run",
     "Command": "importer.run",
@@ -45,6 +48,8 @@ __all__ = [
     "Settings",
     "__version__",
     "build_settings",
+    "export_account",
+    "list_account",
     "process_inbox",
     "run_import",
     "validate_file",

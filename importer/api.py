@@ -1,4 +1,4 @@
-"""The library's front door: `validate_file` and `run_import`.
+"""The library's front door: `validate_file`, `run_import` and `export_account`.
 
 The CLI and schedulers (cron, systemd, Airflow) call these; each reads a file, runs the
 pipeline top to bottom and writes the report::
@@ -14,6 +14,9 @@ journal, validation, sending, the report, the notification). Run-stopping input 
 configuration problems raise `importer.errors.ImporterError` before anything is sent.
 An API that refuses us mid-run does not raise: the report is written for what was
 done and `RunOutcome.stopped_by` says why (exit code 3).
+
+`export_account` writes the whole account in the template's layout (no input file, no
+journal: it only reads); it raises what stops it.
 """
 
 from __future__ import annotations
@@ -25,11 +28,19 @@ import httpx
 
 from importer.config import Settings
 from importer.models import RowResult
+from importer.reporter.export import (
+    Add,
+    ExportOutcome,
+    default_export_path,
+    export_format,
+    write_export,
+)
 from importer.run import Command, Hooks, Run
 from importer.run.outcome import RunOutcome
+from importer.send.operations.listing import OnPage, Page, list_account
 from importer.signals import StopSwitch
 
-__all__ = ["RunOutcome", "run_import", "validate_file"]
+__all__ = ["ExportOutcome", "RunOutcome", "export_account", "run_import", "validate_file"]
 
 
 def validate_file(
@@ -78,3 +89,34 @@ def run_import(
         handle_signals=handle_signals,
     )
     return Run(path, settings, Command.RUN, hooks).execute()
+
+
+def export_account(
+    settings: Settings,
+    out: Path | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_page: OnPage | None = None,
+    stop: StopSwitch | None = None,
+) -> ExportOutcome:
+    """Write every External DID of the account to `out` (.xlsx or .csv; by default
+    `<report_dir>/export-<UTC date-time>.xlsx`) in the template's layout, page by page
+    (`importer.reporter.export`); `on_page` follows the pages (progress).
+
+    Raises `ConfigError` (exit 2, nothing sent) for another extension or without a
+    token, `ApiError` (exit 3) when the API refuses us or cannot be reached, and
+    `RunStopped` (exit 4) on `stop`; then no file is left behind.
+    """
+    path = out or default_export_path(settings.report.report_dir)
+    kind = export_format(path)
+    settings.api.require_token("export")
+
+    def fill(add: Add) -> None:
+        def page(arrived: Page) -> None:
+            add(arrived.items)
+            if on_page is not None:
+                on_page(arrived)
+
+        list_account(settings.api, transport=transport, on_page=page, stop=stop, keep=False)
+
+    return ExportOutcome(path=path, records=write_export(path, fill), format=kind)

@@ -115,6 +115,14 @@ def test_429_waits_its_retry_after(make_sandbox: SandboxFactory) -> None:
     assert faults.count(None) == 2
 
 
+def test_retry_after_longer_than_max_wait_stops(make_sandbox: SandboxFactory) -> None:
+    """A page whose Retry-After is longer than max_wait is not waited for: ApiError."""
+    server = make_sandbox(rate_limit=1)
+    seed_account(server, 1500)
+    with pytest.raises(ApiError, match="longer than --max-wait"):
+        list_account(api(server, max_wait=0.5))
+
+
 def test_refused_token_stops_with_auth_error(sandbox: SandboxServer) -> None:
     """A 401 stops the listing at once with AuthError (exit 3), nothing retried."""
     settings = api(sandbox).model_copy(update={"token": SecretStr("wrong")})

@@ -187,10 +187,7 @@ def sandbox(
     ] = None,
     drop_rate: Annotated[float, typer.Option(help="Fraction of connections cut.")] = 0.0,
     lose_answer_rate: Annotated[
-        float,
-        typer.Option(
-            help="Fraction of writes (POST, PATCH, PUT, DELETE) applied, then the answer lost."
-        ),
+        float, typer.Option(help="Fraction of writes applied (POST, PATCH, DELETE), answer lost.")
     ] = 0.0,
     duplicate_status: Annotated[
         int, typer.Option(help="Status for an already registered number: 422 or 409.")
@@ -489,7 +486,7 @@ def one_line_summary(outcome: RunOutcome) -> str:
 
 
 # Commands defined in their own modules register themselves on `app` when imported.
-from importer.cli import sync  # noqa: E402,F401
+from importer.cli import export, sync  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -12,6 +12,7 @@ progress. What still fails stops the listing with the run-stopping error::
     a redirect, a refusal      → ApiError           (exit 3)
     never connected            → ApiUnreachableError (exit 3)
     out of attempts            → ApiError           (exit 3)
+    a Retry-After > max_wait   → ApiError           (exit 3)
     a stop request             → RunStopped         (exit 4)
 
 A `pagination.next` that leaves the API's origin (the token would follow it) or that
@@ -152,6 +153,11 @@ def listing_error(reading: Reading, base: str, stopped_by: Exception | None) -> 
         return ApiUnreachableError(f"listing the account: cannot reach {base} ({reading.detail})")
     if reading.kind is Kind.REFUSED:
         return ApiError(f"listing the account: {reading.detail}")
+    if reading.kind is Kind.DEFERRED:
+        return ApiError(
+            f"listing the account: the API asked to wait {reading.wait_floor:.0f} s, longer"
+            f" than --max-wait; try again later ({reading.detail})"
+        )
     return ApiError(f"listing the account: no usable answer after retries ({reading.detail})")
 
 
