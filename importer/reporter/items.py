@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from importer.config import Settings
 from importer.mapping import column_letter
-from importer.reporter.flatten import STATUS_ITEM_PREFIX, Item
+from importer.reporter.flatten import STATUS_ITEM_PREFIX, Cell, Item
 from importer.reporter.summary import RunSummary, ordered_counts
 
 COMPOSED_SUFFIX, COMPOSED_JOIN = " columns", " + "  # how ColumnMapping.describe() composes
@@ -40,9 +40,14 @@ def summary_items(
         ("mode", summary.mode),
         *_input_items(summary),
         *((f"mapping: {field}", _describe_column(name, header)) for field, name in used.items()),
-        *((f"option: {name}", value) for name, value in options),
+        *((f"option: {name}", _shown(value)) for name, value in options),
         *_run_items(summary),
     ]
+
+
+def _shown(value: Cell) -> Cell:
+    """An option's value; a flag as `true`/`false` text, not as the number 1 or 0."""
+    return str(value).lower() if isinstance(value, bool) else value
 
 
 def all_counts(summary: RunSummary) -> dict[str, int]:

@@ -43,6 +43,8 @@ DELETES_MODES = frozenset({"plan", "apply"})
 """The modes whose reports always have a Deletes sheet (any other: when it has lines)."""
 NOTE_ITEM = "note"
 CHANGE_ARROW = " → "
+CHANGES_WIDTH = 60
+"""The `changes` column's width: a longer text wraps (about one field a line)."""
 ERROR_VALUE_AT = flatten.ERROR_COLUMNS.index("value")
 MAX_SHEET_ROWS = EXCEL_MAX_ROWS
 
@@ -127,6 +129,7 @@ def results_sheet(data: ReportData) -> Sheet:
         lines=lines,
         header_styles=ours,
         column_styles=dict.fromkeys(range(width), "text"),
+        narrow={changes_at: CHANGES_WIDTH} if changes_at >= 0 else {},
     )
 
 

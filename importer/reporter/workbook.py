@@ -68,7 +68,7 @@ STYLES: Mapping[str, Mapping[str, object]] = {
     "text": {"num_format": "@"},
     "fix": {"num_format": "@", **_ORANGE},
     "note": {"bold": True, "font_color": "#9C0006", "text_wrap": True},
-    "wrap": {"num_format": "@", "text_wrap": True, "valign": "top"},
+    "wrap": {"num_format": "@", "text_wrap": True},
     **{f"status:{status.value}": colour for status, colour in STATUS_COLOURS.items()},
 }
 
@@ -95,6 +95,7 @@ class Sheet:
     header_styles: Styles = field(default_factory=dict)
     column_styles: Styles = field(default_factory=dict)
     active: bool = False
+    narrow: Mapping[int, int] = field(default_factory=dict)  # column → its width cap (wraps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ def write_sheet(worksheet: Worksheet, sheet: Sheet, formats: Mapping[str, Format
     lines = iter(sheet.lines)
     sample = list(islice(lines, WIDTH_SAMPLE_ROWS))
     widths = column_widths(sheet.columns, [line.cells for line in sample])
+    widths = [min(width, sheet.narrow.get(col, width)) for col, width in enumerate(widths)]
     for col, width in enumerate(widths):
         style = sheet.column_styles.get(col)
         worksheet.set_column(col, col, width, formats[style] if style else None)
