@@ -58,26 +58,6 @@ _ENDED_WELL = frozenset(
         Status.NOT_FOUND,
     }
 )
-ATTENTION_WARNINGS = frozenset({"remote.differs"})
-"""Warning codes that make a row need attention (exit 1) although its status ended well."""
-
-
-def needs_attention(result: RowResult) -> bool:
-    """Whether a row keeps the run from exiting 0 (design.md's exit codes)."""
-    if not result.status.ended_well:
-        return True
-    return any(issue.code in ATTENTION_WARNINGS for issue in result.issues)
-
-
-def attention_issues(result: RowResult) -> tuple[Issue, ...]:
-    """The issues the Errors sheet lists: errors, and the warnings that need attention."""
-    return tuple(
-        issue
-        for issue in result.issues
-        if issue.severity is Severity.ERROR or issue.code in ATTENTION_WARNINGS
-    )
-
-
 PLANNED_WRITES = frozenset(
     {Status.WOULD_REGISTER, Status.WOULD_UPDATE, Status.WOULD_REPLACE, Status.WOULD_DELETE}
 )

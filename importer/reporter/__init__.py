@@ -17,12 +17,15 @@ Sheet order: Results, Summary, Errors, Retry. When the rows are more than the
 workbook holds, Results is left to the CSV twin and the order is Retry, Summary
 (opened first, with a note saying where the rows are), Errors: whichever way the
 workbook is fed back to `did-import`, the first sheet it reads is in the partner's
-layout, never a sheet of ours whose cells could pass for a header.
+layout, never a sheet of ours whose cells could pass for a header. A plan or apply
+report (`ReportData.has_deletes`) has a Deletes sheet after Results (last when Results
+is left out), and, with CSV twins, `<stem>.deletes.csv`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from importer.reporter import csvout, flatten, layout
@@ -34,9 +37,9 @@ from importer.reporter.files import (
     twin_paths,
     write_all,
 )
-from importer.reporter.flatten import redact_url, report_options
+from importer.reporter.items import redact_url, report_options
 from importer.reporter.layout import ReportData, SheetCounts
-from importer.reporter.summary import RunSummary
+from importer.reporter.summary import RunSummary, charted_statuses
 from importer.reporter.workbook import CountChart, Sheet, render_workbook
 
 __all__ = [
@@ -57,11 +60,13 @@ def write_report(files: ReportFiles, data: ReportData) -> ReportFiles:
 
     Raises `ConfigError` when a file would be the input file or cannot be written.
     """
+    if data.has_deletes:
+        files = files.with_deletes()
     refuse_input(files.paths, Path(data.summary.input.file))
     counts = layout.count_lines(data)
     jobs = []
     if files.workbook is not None:
-        items = layout.summary_items(data, _file_items(files, counts))
+        items = layout.summary_items(data, _file_items(files, counts, data.has_deletes))
         jobs.append((files.workbook, lambda target: _render(target, files, data, items)))
     spool = data.results_spool
     if files.results_csv is not None and spool is not None:
@@ -73,6 +78,8 @@ def write_report(files: ReportFiles, data: ReportData) -> ReportFiles:
         jobs.append((files.errors_csv, lambda target: os.replace(errors_spool, target)))
     elif files.errors_csv is not None:
         jobs.append((files.errors_csv, lambda target: _errors_csv(target, data)))
+    if files.deletes_csv is not None:
+        jobs.append((files.deletes_csv, lambda target: _sheet_csv(target, data, _deletes)))
     write_all(jobs)
     return files
 
@@ -95,16 +102,28 @@ def _render(target: Path, files: ReportFiles, data: ReportData, items: list[flat
     summary = layout.summary_sheet(items, active=not files.results_in_workbook)
     errors = layout.errors_sheet(data, files.errors_sheet_lines)
     retry = layout.retry_sheet(data)
+    deletes = [layout.deletes_sheet(data)] if data.has_deletes else []
     sheets: list[Sheet]
     if files.results_in_workbook:
-        sheets = [layout.results_sheet(data), summary, errors, retry]
+        sheets = [layout.results_sheet(data), *deletes, summary, errors, retry]
     else:
-        sheets = [retry, summary, errors]
-    render_workbook(target, sheets, CountChart(layout.SUMMARY_SHEET, items))
+        sheets = [retry, summary, errors, *deletes]
+    summary_data = data.summary
+    charted = charted_statuses(summary_data.counts, summary_data.mode)
+    render_workbook(target, sheets, CountChart(layout.SUMMARY_SHEET, items, charted))
 
 
 def _results_csv(target: Path, data: ReportData) -> None:
-    sheet = layout.results_sheet(data)
+    _sheet_csv(target, data, layout.results_sheet)
+
+
+def _deletes(data: ReportData) -> Sheet:
+    """Every line of the Deletes sheet (its CSV twin is not capped)."""
+    return layout.deletes_sheet(data, capped=False)
+
+
+def _sheet_csv(target: Path, data: ReportData, make: Callable[[ReportData], Sheet]) -> None:
+    sheet = make(data)
     csvout.write_csv(
         target, sheet.columns, layout.cell_rows(sheet.lines), data.summary.input.delimiter
     )
@@ -118,7 +137,7 @@ def _errors_csv(target: Path, data: ReportData) -> None:
     csvout.write_csv(target, flatten.ERROR_COLUMNS, rows, data.summary.input.delimiter)
 
 
-def _file_items(files: ReportFiles, counts: SheetCounts) -> list[flatten.Item]:
+def _file_items(files: ReportFiles, counts: SheetCounts, has_deletes: bool) -> list[flatten.Item]:
     """Where each file is, and notes for whatever the workbook does not hold."""
     items: list[flatten.Item] = []
     capacity = layout.sheet_capacity()
@@ -136,12 +155,19 @@ def _file_items(files: ReportFiles, counts: SheetCounts) -> list[flatten.Item]:
         rest = f"all are in {files.errors_csv.name if files.errors_csv else 'the errors CSV'}"
         items.append(layout.capped_note(layout.ERRORS_SHEET, shown, counts.errors, rest))
     if counts.retry > capacity:
-        rest = "the others are in the results CSV (status invalid, failed or not_attempted)"
+        rest = (
+            "the others are in the results CSV (status invalid, failed, not_attempted or blocked)"
+        )
         items.append(layout.capped_note(layout.RETRY_SHEET, capacity, counts.retry, rest))
+    if counts.deletes > capacity:
+        rest = f"all are in {files.deletes_csv.name if files.deletes_csv else 'the deletes CSV'}"
+        items.append(layout.capped_note(layout.DELETES_SHEET, capacity, counts.deletes, rest))
     items += [
         ("report: results csv", str(files.results_csv) if files.results_csv else None),
         ("report: errors csv", str(files.errors_csv) if files.errors_csv else None),
+        *([("report: deletes csv", str(files.deletes_csv))] if files.deletes_csv else []),
         ("lines in Errors", counts.errors),
         ("rows in Retry", counts.retry),
+        *([("rows in Deletes", counts.deletes)] if has_deletes else []),
     ]
     return items

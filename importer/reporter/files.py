@@ -3,8 +3,9 @@
 `plan_reports` decides, before anything is written (the summary names the main file):
 
 * the workbook, unless `report_format` is "csv" (or the report path ends in .csv);
-* the CSV twins `<stem>.results.csv` and `<stem>.errors.csv` beside it, for CSV input
-  or with `report_format` "csv"/"both", and always when the rows are more than
+* the CSV twins `<stem>.results.csv` and `<stem>.errors.csv` beside it (and, for a
+  report with a Deletes sheet, `<stem>.deletes.csv`: `ReportFiles.with_deletes`), for
+  CSV input or with `report_format` "csv"/"both", and always when the rows are more than
   `workbook_row_limit`: then the workbook keeps Summary, Errors and Retry only, and
   its Errors sheet at most `workbook_row_limit` lines (`errors_sheet_lines`; all of
   them are in the errors CSV).
@@ -23,7 +24,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -35,6 +36,7 @@ from importer.errors import ConfigError
 Writer = Callable[[Path], None]
 
 RESULTS_SUFFIX = ".results"
+DELETES_SUFFIX = ".deletes"
 REPORT_MODE = 0o600
 PRIVATE_FOLDER_MODE = 0o700
 CSV_SUFFIX = ".csv"
@@ -47,6 +49,7 @@ class ReportFiles:
     workbook: Path | None
     results_csv: Path | None = None
     errors_csv: Path | None = None
+    deletes_csv: Path | None = None  # a plan's or apply's Deletes sheet as CSV (`with_deletes`)
     results_in_workbook: bool = True
     errors_sheet_lines: int | None = None  # the most the Errors sheet shows (None: a sheet's)
 
@@ -60,7 +63,14 @@ class ReportFiles:
     @property
     def paths(self) -> list[Path]:
         """Every file of the report, the main one first."""
-        return [p for p in (self.workbook, self.results_csv, self.errors_csv) if p is not None]
+        files = (self.workbook, self.results_csv, self.errors_csv, self.deletes_csv)
+        return [path for path in files if path is not None]
+
+    def with_deletes(self) -> ReportFiles:
+        """These files and `<stem>.deletes.csv`, when the report has CSV twins."""
+        if self.results_csv is None or self.deletes_csv is not None:
+            return self
+        return replace(self, deletes_csv=deletes_path(self.main))
 
 
 def default_report_path(input_path: Path, report_dir: Path) -> Path:
@@ -73,6 +83,12 @@ def twin_paths(report_path: Path) -> tuple[Path, Path]:
     stem = report_path.stem.removesuffix(RESULTS_SUFFIX)
     folder = report_path.parent
     return folder / f"{stem}{RESULTS_SUFFIX}.csv", folder / f"{stem}.errors.csv"
+
+
+def deletes_path(report_path: Path) -> Path:
+    """`<stem>.deletes.csv` beside the report: the Deletes sheet's twin."""
+    stem = report_path.stem.removesuffix(RESULTS_SUFFIX)
+    return report_path.parent / f"{stem}{DELETES_SUFFIX}.csv"
 
 
 def plan_reports(

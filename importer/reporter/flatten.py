@@ -6,7 +6,8 @@ the same in every format:
 * `report_header` / `report_row`: the `Results` lines, the partner's cells then ours;
 * `error_rows`: the `Errors` lines, one per error issue of a row needing attention;
 * `retry_row` / `needs_retry`: the `Retry` lines, the partner's cells only;
-* `summary_items`: the `Summary` sheet as (item, value) pairs.
+* (`items`: the `Summary` sheet as (item, value) pairs; `actions`: the cells of a
+  plan, apply or delete report.)
 
 Error columns of a `Results` line: a row's error-severity issues are joined with
 "; " (codes and messages one per issue, in order; fields once each). A row without
@@ -18,12 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
-from urllib.parse import urlsplit, urlunsplit
 
-from importer.config import Settings
 from importer.mapping import column_letter
-from importer.models import Issue, RowResult, Status, attention_issues
-from importer.reporter.summary import RunSummary
+from importer.models import Issue, RowResult, Status
+from importer.reporter.summary import attention_warnings, needs_attention
 
 Cell = str | int | float | None
 Item = tuple[str, Cell]
@@ -51,14 +50,12 @@ ERROR_COLUMNS = (
     "message",
     "hint",
 )
-# Rows worth sending again once fixed (design.md: rejected and duplicate rows are final).
-RETRY_STATUSES = frozenset({Status.INVALID, Status.FAILED, Status.NOT_ATTEMPTED})
+# Rows worth sending again once fixed (design.md: rejected and duplicate rows are final;
+# a blocked row goes once the replace is allowed, or its fixed cells match the account).
+RETRY_STATUSES = frozenset({Status.INVALID, Status.FAILED, Status.NOT_ATTEMPTED, Status.BLOCKED})
 ISSUE_SEPARATOR = "; "
 WARNING_PREFIX = "warning: "
 STATUS_ITEM_PREFIX = "status: "
-COMPOSED_SUFFIX, COMPOSED_JOIN = " columns", " + "  # how ColumnMapping.describe() composes
-
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "space"}
 
 
 # -- Results -------------------------------------------------------------------------
@@ -79,7 +76,7 @@ def report_header(header: Sequence[str], width: int) -> list[str]:
 
 def report_row(result: RowResult, width: int) -> list[Cell]:
     """One `Results` line: the original cells padded to `width`, then the outcome."""
-    codes, fields, messages = _issue_columns(result)
+    codes, fields, messages = issue_columns(result)
     return [
         *retry_row(result, width),
         result.status.value,
@@ -99,7 +96,8 @@ def plain_outcome(status: Status, number: str | None) -> list[Cell]:
     return [status.value, "", number or "", "", "", "", "", 0]
 
 
-def _issue_columns(result: RowResult) -> tuple[str, str, str]:
+def issue_columns(result: RowResult) -> tuple[str, str, str]:
+    """A row's `error_code`, `error_field` and `error_message` cells (see the module doc)."""
     if not result.issues:
         return "", "", ""  # most rows: no tuple of errors or warnings to build
     issues, prefix = result.errors, ""
@@ -115,8 +113,15 @@ def _issue_columns(result: RowResult) -> tuple[str, str, str]:
 
 # -- Retry ---------------------------------------------------------------------------
 def needs_retry(result: RowResult) -> bool:
-    """True for a row that can be sent again: failed, not attempted, or invalid (once fixed)."""
-    return result.status in RETRY_STATUSES
+    """True for a sheet row that can be sent again: failed, not attempted, blocked, or
+    invalid (once fixed). A number the sheet does not hold (`is_sheet_row`) never is."""
+    return result.status in RETRY_STATUSES and is_sheet_row(result)
+
+
+def is_sheet_row(result: RowResult) -> bool:
+    """False for a row a plan added for an account number the sheet does not hold (a
+    prune's delete: its row number is negative, its cells empty)."""
+    return result.row.number >= 0
 
 
 def retry_row(result: RowResult, width: int) -> list[Cell]:
@@ -139,33 +144,51 @@ def problem_columns(
 def error_rows(
     header: Sequence[str], result: RowResult, mapping: Mapping[str, str] | None = None
 ) -> list[list[Cell]]:
-    """The `Errors` lines of a row: one per error issue, none if the row ended well.
+    """The `Errors` lines of a row: one per error issue (and warning that needs
+    attention, `summary.ATTENTION_WARNINGS`), none if the row ended well without them.
 
     A row that did not end well but carries no error issue still gets one line, so
     every row needing attention is listed. `mapping` (field → header) places issues
     that name a field but no column.
     """
-    listed = attention_issues(result)
-    if result.status.ended_well and not listed:
+    issues = listed_issues(result)
+    if not issues and result.status.ended_well:
         return []
-    issues: Sequence[Issue | None] = listed or (None,)
-    return [_error_line(header, result, issue, mapping or {}) for issue in issues]
+    return [_error_line(header, result, issue, mapping or {}) for issue in issues or (None,)]
+
+
+def listed_issues(result: RowResult) -> tuple[Issue, ...]:
+    """The issues a row's Errors lines show: its errors, then its attention warnings."""
+    return (*result.errors, *attention_warnings(result))
 
 
 def error_line_count(result: RowResult) -> int:
     """How many lines `error_rows` gives the row, without making them."""
-    errors = attention_issues(result)
-    if result.status.ended_well and not errors:
-        return 0
-    return len(errors) or 1
+    if not result.issues:
+        return 0 if result.status.ended_well else 1
+    return len(listed_issues(result)) or int(needs_attention(result))
 
 
 def _error_line(
     header: Sequence[str], result: RowResult, issue: Issue | None, mapping: Mapping[str, str]
 ) -> list[Cell]:
-    status, number = result.status.value, result.row.number
+    status = result.status.value
+    number = result.row.number if is_sheet_row(result) else None
     if issue is None:
-        return [number, "", "", status, "", "", "", "", "", ""]
+        return [number, "", "", status, "", "", "", _account_number(result), "", ""]
+    if number is None:  # an account number the sheet does not hold: no cell to point at
+        normalized = issue.normalized or _account_number(result)
+        return [
+            None,
+            "",
+            "",
+            status,
+            issue.code,
+            issue.field,
+            issue.value,
+            normalized,
+            *(issue.message, issue.hint),
+        ]
     index = _column_index(header, issue, mapping)
     letter = column_letter(index) if index is not None else ""
     name = header[index] if index is not None else issue.column
@@ -178,6 +201,11 @@ def _error_line(
     ]
 
 
+def _account_number(result: RowResult) -> str:
+    """The number of a row the sheet does not hold, for its Errors lines ("" for a sheet row)."""
+    return "" if is_sheet_row(result) else result.normalized_phonenumber or ""
+
+
 def _column_index(header: Sequence[str], issue: Issue, mapping: Mapping[str, str]) -> int | None:
     name = issue.column
     if name is None and issue.field is not None:
@@ -185,138 +213,3 @@ def _column_index(header: Sequence[str], issue: Issue, mapping: Mapping[str, str
     if name is None or name not in header:
         return None
     return list(header).index(name)
-
-
-# -- Summary -------------------------------------------------------------------------
-def summary_items(
-    summary: RunSummary,
-    mapping: Mapping[str, str] | None = None,
-    *,
-    header: Sequence[str] = (),
-    options: Sequence[Item] = (),
-) -> list[Item]:
-    """The `Summary` sheet as (item, value) pairs; `mapping` overrides the summary's.
-
-    The counts come first, in contract order, so a chart can point at them. A mapped
-    column is shown with its letter ("Phone Number (column A)") when `header` is given.
-    """
-    used = summary.input.mapping if mapping is None else mapping
-    return [
-        ("rows", sum(summary.counts.values())),
-        *((STATUS_ITEM_PREFIX + status, count) for status, count in all_counts(summary).items()),
-        ("mode", summary.mode),
-        *_input_items(summary),
-        *((f"mapping: {field}", _describe_column(name, header)) for field, name in used.items()),
-        *((f"option: {name}", value) for name, value in options),
-        *_run_items(summary),
-    ]
-
-
-def all_counts(summary: RunSummary) -> dict[str, int]:
-    """Every status in contract order (zero when absent), then any count we do not know."""
-    return {status.value: 0 for status in Status} | summary.counts
-
-
-def _input_items(summary: RunSummary) -> list[Item]:
-    facts = summary.input
-    return [
-        ("input: file", facts.file),
-        ("input: sha256", facts.sha256),
-        ("input: format", facts.format),
-        ("input: sheet", facts.sheet),
-        ("input: encoding", facts.encoding),
-        ("input: delimiter", describe_delimiter(facts.delimiter)),
-        ("input: header row", facts.header_row),
-        ("input: data rows", facts.data_rows),
-        ("input: blank rows", facts.blank_rows),
-    ]
-
-
-def _run_items(summary: RunSummary) -> list[Item]:
-    return [
-        ("base url", redact_url(summary.base_url)),
-        ("tool", summary.tool),
-        ("tool version", summary.tool_version),
-        ("phonenumbers version", summary.phonenumbers_version),
-        ("started at", summary.started_at.isoformat()),
-        ("finished at", summary.finished_at.isoformat()),
-        ("duration (s)", round(summary.duration_seconds, 3)),
-        ("rows per second", round(summary.rows_per_second, 1)),
-        ("exit code", summary.exit_code),
-        ("stopped reason", summary.stopped_reason),
-    ]
-
-
-def report_options(settings: Settings, *, sends: bool) -> list[Item]:
-    """The options a run used, for the `Summary` sheet; API options only when it `sends`.
-
-    The token is never among them, and a default callback URL is shown redacted.
-    """
-    columns = ", ".join(f"{field}={name}" for field, name in settings.input.columns.items())
-    defaults, report = settings.defaults, settings.report
-    items: list[Item] = [
-        ("sheet", settings.input.sheet),
-        ("encoding", settings.input.encoding),
-        ("delimiter", describe_delimiter(settings.input.delimiter)),
-        ("columns", columns or None),
-        ("default region", defaults.default_region),
-        ("capabilities", defaults.capabilities),
-        ("carrier sid", defaults.carrier_sid),
-        ("callback url", redact_url(defaults.callback_url)),
-        ("report format", report.report_format),
-        ("workbook row limit", report.workbook_row_limit),
-    ]
-    if sends:
-        items += _api_options(settings)
-    return items
-
-
-def _api_options(settings: Settings) -> list[Item]:
-    api = settings.api
-    return [
-        ("concurrency", api.concurrency),
-        ("rate (requests/s)", api.rate),
-        ("timeout (s)", api.timeout),
-        ("max attempts", api.max_attempts),
-        ("backoff base (s)", api.backoff_base),
-        ("backoff max (s)", api.backoff_max),
-    ]
-
-
-def _describe_column(name: str, header: Sequence[str]) -> str:
-    """Header text with its letter; never the bare text, so no loader takes it for a header."""
-    if not header:
-        return name
-    if name in header:
-        return f"{name} (column {column_letter(list(header).index(name))})"
-    composed = _composed_columns(name, header)
-    if composed:
-        return f"{name} ({', '.join(column_letter(index) for index in composed)})"
-    return f"{name} (column not found)"
-
-
-def _composed_columns(name: str, header: Sequence[str]) -> list[int]:
-    """Indexes of a composed field's columns ("SMS + MMS columns"), [] if not one."""
-    if not name.endswith(COMPOSED_SUFFIX):
-        return []
-    names = name.removesuffix(COMPOSED_SUFFIX).split(COMPOSED_JOIN)
-    if not all(part in header for part in names):
-        return []
-    return [list(header).index(part) for part in names]
-
-
-def describe_delimiter(delimiter: str | None) -> str | None:
-    """Invisible or ambiguous delimiters named: "semicolon (';')"."""
-    if delimiter is None or delimiter not in _DELIMITER_NAMES:
-        return delimiter
-    return f"{_DELIMITER_NAMES[delimiter]} ({delimiter!r})"
-
-
-def redact_url(url: str | None) -> str | None:
-    """The URL without user, password, query or fragment: nothing secret is reported."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

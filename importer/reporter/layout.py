@@ -8,6 +8,11 @@
 * `Retry`: the rows worth sending again, in the original layout only (header text,
   columns), so `did-import run report.xlsx --sheet Retry` reads it; cells to fix are
   orange, and original columns are text-formatted so a retyped number stays exact.
+* `Deletes` (plan and apply reports): the account's numbers the sheet does not hold,
+  each with its record's fields (`actions.delete_row`); they have no line in Results.
+
+A plan, apply or delete report's Results has the `changes` column (and, after a
+replace, `old_external_did_sid`): `actions.ResultColumns`.
 
 A sheet never holds more than `sheet_capacity()` lines, nor Errors more than the
 report asks (`ReportFiles.errors_sheet_lines`): beyond that the lines are left to the
@@ -23,7 +28,8 @@ from pathlib import Path
 
 from importer.config import EXCEL_MAX_ROWS
 from importer.models import RowResult
-from importer.reporter import flatten
+from importer.reporter import actions, flatten, items
+from importer.reporter.actions import ResultColumns
 from importer.reporter.flatten import Cell, Item
 from importer.reporter.summary import RunSummary
 from importer.reporter.workbook import Line, Sheet
@@ -32,7 +38,14 @@ RESULTS_SHEET = "Results"
 SUMMARY_SHEET = "Summary"
 ERRORS_SHEET = "Errors"
 RETRY_SHEET = "Retry"
+DELETES_SHEET = "Deletes"
+DELETES_MODES = frozenset({"plan", "apply"})
+"""The modes whose reports always have a Deletes sheet (any other: when it has lines)."""
 NOTE_ITEM = "note"
+CHANGE_ARROW = " → "
+CHANGES_WIDTH = 60
+"""The `changes` column's width: a longer text wraps (about one field a line)."""
+ERROR_VALUE_AT = flatten.ERROR_COLUMNS.index("value")
 MAX_SHEET_ROWS = EXCEL_MAX_ROWS
 
 
@@ -59,6 +72,17 @@ class ReportData:
         return dict(self.summary.input.mapping if self.mapping is None else self.mapping)
 
     @property
+    def result_columns(self) -> ResultColumns:
+        """Our columns in Results (and its CSV twin), for this report's mode."""
+        return ResultColumns.of(self.summary.mode, self.results)
+
+    @property
+    def has_deletes(self) -> bool:
+        """True when the report has a Deletes sheet (and, with CSV twins, a deletes CSV)."""
+        mode = self.summary.mode
+        return mode in DELETES_MODES or any(not flatten.is_sheet_row(r) for r in self.results)
+
+    @property
     def width(self) -> int:
         """How many original columns the report keeps."""
         return max(flatten.original_width(self.header, self.results), self.widest)
@@ -71,6 +95,7 @@ class SheetCounts:
     results: int
     errors: int
     retry: int
+    deletes: int = 0
 
 
 def sheet_capacity() -> int:
@@ -82,25 +107,56 @@ def count_lines(data: ReportData) -> SheetCounts:
     """Count the Results, Errors and Retry lines of a report."""
     errors = sum(flatten.error_line_count(result) for result in data.results)
     retry = sum(1 for result in data.results if flatten.needs_retry(result))
-    total = len(data.results) if data.total_rows is None else data.total_rows
-    return SheetCounts(results=total, errors=errors, retry=retry)
+    deletes = sum(1 for result in data.results if not flatten.is_sheet_row(result))
+    total = len(data.results) - deletes if data.total_rows is None else data.total_rows
+    return SheetCounts(results=total, errors=errors, retry=retry, deletes=deletes)
 
 
 def results_sheet(data: ReportData) -> Sheet:
-    """The partner's sheet with the answers filled in."""
-    width = data.width
-    status_at = width + flatten.RESULT_COLUMNS.index("status")
-    ours = dict.fromkeys(range(width, width + len(flatten.RESULT_COLUMNS)), "header_ours")
+    """The partner's sheet with the answers filled in (only rows the sheet holds)."""
+    width, columns = data.width, data.result_columns
+    status_at = width + columns.index("status")
+    changes_at = width + columns.index(actions.CHANGES) if columns.changes else -1
+    ours = dict.fromkeys(range(width, width + len(columns.names)), "header_ours")
     lines = (
-        Line(flatten.report_row(result, width), {status_at: f"status:{result.status.value}"})
+        _result_line(columns.row(result, width), result, status_at, changes_at)
         for result in data.results
+        if flatten.is_sheet_row(result)
     )
     return Sheet(
         name=RESULTS_SHEET,
-        columns=flatten.report_header(data.header, width),
+        columns=columns.header(data.header, width),
         lines=lines,
         header_styles=ours,
         column_styles=dict.fromkeys(range(width), "text"),
+        narrow={changes_at: CHANGES_WIDTH} if changes_at >= 0 else {},
+    )
+
+
+def _result_line(cells: list[Cell], result: RowResult, status_at: int, changes_at: int) -> Line:
+    styles = {status_at: f"status:{result.status.value}"}
+    if changes_at >= 0 and cells[changes_at]:
+        styles[changes_at] = "wrap"
+    return Line(cells, styles)
+
+
+def deletes_sheet(data: ReportData, *, capped: bool = True) -> Sheet:
+    """The account's numbers the sheet does not hold: their record, what became of them.
+
+    At most a sheet's worth of lines, unless not `capped` (its CSV twin).
+    """
+    lines = (
+        Line(actions.delete_row(result), {0: f"status:{result.status.value}"})
+        for result in data.results
+        if not flatten.is_sheet_row(result)
+    )
+    columns = actions.DELETE_COLUMNS
+    texts = [col for col, name in enumerate(columns) if name not in actions.NUMBER_COLUMNS]
+    return Sheet(
+        name=DELETES_SHEET,
+        columns=columns,
+        lines=_capped(lines) if capped else lines,
+        column_styles=dict.fromkeys(texts, "text"),
     )
 
 
@@ -112,7 +168,7 @@ def errors_sheet(data: ReportData, max_lines: int | None = None) -> Sheet:
     status_at = flatten.ERROR_COLUMNS.index("status")
     mapping = data.used_mapping
     lines = (
-        Line(line, {status_at: f"status:{line[status_at]}"})
+        _error_line(line, status_at)
         for result in data.results
         for line in flatten.error_rows(data.header, result, mapping)
     )
@@ -121,6 +177,15 @@ def errors_sheet(data: ReportData, max_lines: int | None = None) -> Sheet:
         columns=flatten.ERROR_COLUMNS,
         lines=islice(lines, lines_shown(max_lines)),
     )
+
+
+def _error_line(cells: list[Cell], status_at: int) -> Line:
+    """An Errors line; a value that reads `old → new` (a changes issue) wraps."""
+    styles = {status_at: f"status:{cells[status_at]}"}
+    value = cells[ERROR_VALUE_AT]
+    if isinstance(value, str) and CHANGE_ARROW in value:
+        styles[ERROR_VALUE_AT] = "wrap"
+    return Line(cells, styles)
 
 
 def retry_sheet(data: ReportData) -> Sheet:
@@ -156,10 +221,10 @@ def summary_items(data: ReportData, extra: Sequence[Item]) -> list[Item]:
     """Notes first, then the flattened summary with `extra` items after the options."""
     notes = [item for item in extra if item[0] == NOTE_ITEM]
     others = [item for item in extra if item[0] != NOTE_ITEM]
-    items = flatten.summary_items(
+    listed = items.summary_items(
         data.summary, data.used_mapping, header=data.header, options=data.options
     )
-    return [*notes, *items, *others]
+    return [*notes, *listed, *others]
 
 
 def capped_note(sheet: str, shown: int, total: int, rest: str) -> Item:

@@ -14,7 +14,7 @@ series, since constant_memory keeps no cell to read them back from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -50,25 +50,17 @@ _GREEN = {"bg_color": "#C6EFCE", "font_color": "#006100"}
 _BLUE = {"bg_color": "#DDEBF7", "font_color": "#1F4E78"}
 _ORANGE = {"bg_color": "#FCE4D6", "font_color": "#974706"}
 _RED = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
+_GREENS = (Status.REGISTERED, Status.ALREADY_REGISTERED, Status.UNCHANGED, Status.UPDATED)
+_BLUES = (Status.WOULD_REGISTER, Status.WOULD_UPDATE, Status.WOULD_REPLACE, Status.WOULD_DELETE)
+_ORANGES = (Status.INVALID, Status.DUPLICATE, Status.REJECTED, Status.BLOCKED)
 STATUS_COLOURS: Mapping[Status, Mapping[str, str]] = {
-    Status.REGISTERED: _GREEN,
-    Status.ALREADY_REGISTERED: _GREEN,
-    Status.WOULD_REGISTER: _BLUE,
-    Status.INVALID: _ORANGE,
-    Status.DUPLICATE: _ORANGE,
-    Status.REJECTED: _ORANGE,
-    Status.FAILED: _RED,
-    Status.NOT_ATTEMPTED: _RED,
-    Status.UNCHANGED: _GREEN,
-    Status.UPDATED: _GREEN,
-    Status.REPLACED: _GREEN,
-    Status.DELETED: _GREEN,
-    Status.NOT_FOUND: _GREEN,
-    Status.WOULD_UPDATE: _BLUE,
-    Status.WOULD_REPLACE: _BLUE,
-    Status.WOULD_DELETE: _BLUE,
-    Status.BLOCKED: _ORANGE,
+    **dict.fromkeys((*_GREENS, Status.REPLACED, Status.DELETED, Status.NOT_FOUND), _GREEN),
+    **dict.fromkeys(_BLUES, _BLUE),
+    **dict.fromkeys(_ORANGES, _ORANGE),
+    **dict.fromkeys((Status.FAILED, Status.NOT_ATTEMPTED), _RED),
 }
+"""Green: ended well; blue: a dry run's or a plan's action; orange: the row needs a fix
+(or, blocked, a flag); red: the run did not finish it."""
 _COLOUR_BY_NAME = {status.value: colour for status, colour in STATUS_COLOURS.items()}
 STYLES: Mapping[str, Mapping[str, object]] = {
     "header": {"bold": True, "bg_color": "#D9D9D9", "bottom": 1},
@@ -76,6 +68,7 @@ STYLES: Mapping[str, Mapping[str, object]] = {
     "text": {"num_format": "@"},
     "fix": {"num_format": "@", **_ORANGE},
     "note": {"bold": True, "font_color": "#9C0006", "text_wrap": True},
+    "wrap": {"num_format": "@", "text_wrap": True},
     **{f"status:{status.value}": colour for status, colour in STATUS_COLOURS.items()},
 }
 
@@ -102,14 +95,25 @@ class Sheet:
     header_styles: Styles = field(default_factory=dict)
     column_styles: Styles = field(default_factory=dict)
     active: bool = False
+    narrow: Mapping[int, int] = field(default_factory=dict)  # column → its width cap (wraps)
 
 
 @dataclass(frozen=True, slots=True)
 class CountChart:
-    """A bar chart of the `status: …` items of a sheet whose lines are summary items."""
+    """A bar chart of the `status: …` items of a sheet whose lines are summary items.
+
+    `charted`: the statuses shown (None: every one), which must be listed first.
+    """
 
     sheet: str
     items: Sequence[Item]
+    charted: Collection[str] | None = None
+
+    def wanted(self, name: str) -> bool:
+        """True for a `status: …` item the chart shows."""
+        if not name.startswith(STATUS_ITEM_PREFIX):
+            return False
+        return self.charted is None or name.removeprefix(STATUS_ITEM_PREFIX) in self.charted
 
 
 def render_workbook(target: Path, sheets: Sequence[Sheet], chart: CountChart | None) -> None:
@@ -134,6 +138,7 @@ def write_sheet(worksheet: Worksheet, sheet: Sheet, formats: Mapping[str, Format
     lines = iter(sheet.lines)
     sample = list(islice(lines, WIDTH_SAMPLE_ROWS))
     widths = column_widths(sheet.columns, [line.cells for line in sample])
+    widths = [min(width, sheet.narrow.get(col, width)) for col, width in enumerate(widths)]
     for col, width in enumerate(widths):
         style = sheet.column_styles.get(col)
         worksheet.set_column(col, col, width, formats[style] if style else None)
@@ -221,7 +226,7 @@ def _insert_chart(workbook: Workbook, worksheet: Worksheet, chart: CountChart) -
     rows = [
         (index, name, value)
         for index, (name, value) in enumerate(chart.items, start=1)
-        if name.startswith(STATUS_ITEM_PREFIX)
+        if chart.wanted(name)
     ]
     if not rows:
         return

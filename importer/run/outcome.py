@@ -9,6 +9,7 @@ command ran and however it ended.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -27,10 +28,14 @@ from importer.reporter import (
     write_report,
     write_summary_json,
 )
+from importer.reporter.flatten import Item
 from importer.reporter.summary import Mode, RunSummary, exit_code_for, input_facts, status_counts
 from importer.validate.settling import StreamedFile
 
 __all__ = ["Ending", "RunOutcome", "report_path", "write_outcome"]
+
+SENDING = frozenset({"run", "plan", "apply", "delete"})
+"""The modes whose Summary lists the API options (a plan's lookups use them too)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +56,17 @@ class RunOutcome:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Ending:
-    """How a run went, beside its rows: its mode, start, what stopped it, the API asked."""
+    """How a run went, beside its rows: its mode, start, what stopped it, the API asked.
+
+    `options`: the command's own options for the Summary sheet, after the common ones
+    (a plan's `("prune", True)`, `("allow replace", False)`, …).
+    """
 
     mode: Mode
     started: datetime
     stopped_by: ImporterError | None = None
     asked_api: bool = False
+    options: Sequence[Item] = ()
 
 
 def report_path(path: Path, settings: Settings) -> Path:
@@ -76,7 +86,7 @@ def write_outcome(streamed: StreamedFile, settings: Settings, ending: Ending) ->
             results=streamed.kept,
             summary=summary,
             mapping=streamed.mapping,
-            options=report_options(settings, sends=ending.mode == "run"),
+            options=[*report_options(settings, sends=ending.mode in SENDING), *ending.options],
             total_rows=streamed.rows,
             widest=streamed.widest,
             results_spool=spool.path if spool else None,
@@ -115,7 +125,7 @@ def _summarize(
         mode=ending.mode,
         input=input_facts(streamed.source, streamed.rows, streamed.mapping),
         base_url=settings.api.base_url if ending.asked_api else None,
-        counts=status_counts(streamed.counts),
+        counts=status_counts(streamed.counts, ending.mode),
         started_at=ending.started,
         finished_at=finished,
         duration_seconds=round(seconds, 3),

@@ -4,7 +4,7 @@
 `already_registered` rows are looked up in batches (the `lookup` operation, read-only)
 and each whose record differs from a field the sheet sets gets the warning
 `remote.differs`, naming the fields with their old and new values; such a row makes the
-run exit 1 (`importer.models.ATTENTION_WARNINGS`), and the hint points at plan/apply.
+run exit 1 (`importer.reporter.summary.ATTENTION_WARNINGS`), and the hint points at plan/apply.
 """
 
 from __future__ import annotations
