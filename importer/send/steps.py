@@ -57,6 +57,9 @@ class Tally:
     """Gave up on transient faults: the executor gives it a second pass."""
     premarked: bool = False
     """Its first write was journaled `sending` with its group, just before dispatch."""
+    step: str | None = None
+    """The step of a several-write item done so far (a replace's `deleted`), as journaled
+    by `RowLog.stepped`, or as an unfinished run journaled it."""
 
 
 class Steps:
@@ -99,6 +102,14 @@ class Steps:
                     return settled
                 if tries >= policy.max_attempts:
                     return self._exhausted(request, reading)
+
+    def stepped(self, step: str) -> None:
+        """An item of several writes finished `step` (a replace's `deleted`): kept in its
+        tally, and journaled at once, before its next write leaves."""
+        self.tally.step = step
+        journal, row = self.run.executor.journal, self.tally.journal_row
+        if journal is not None and row is not None:
+            journal.stepped(row, step)
 
     async def pause(self, seconds: float, *, what: str) -> None:
         """Wait `seconds` (an operation's own pacing, e.g. reading a state back), unless the
