@@ -13,12 +13,20 @@ from types import ModuleType
 
 from importer.models import IssueType
 from importer.send import remote
-from importer.send.operations import messaging, register, verify
+from importer.send.operations import change, messaging, register, replace, verify
 from importer.validate import catalogue as validation
 
 __all__ = ["CATALOGUE", "SOURCES", "markdown_table"]
 
-SOURCES: tuple[ModuleType, ...] = (validation, remote, register, verify, messaging)
+SOURCES: tuple[ModuleType, ...] = (
+    validation,
+    remote,
+    register,
+    change,
+    replace,
+    verify,
+    messaging,
+)
 """The modules that declare issue codes, in the order the README lists them."""
 
 

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from importer.journal.plans import OLD_SID, STEP_DELETED
 from importer.models import IssueType, RowResult, Status
 from importer.plan.changes import differences, replacement_body
 from importer.send.operations.change import (
@@ -45,10 +46,6 @@ from importer.send.steps import Steps
 
 __all__ = ["OLD_SID", "STEP_DELETED", "Replace"]
 
-STEP_DELETED = "deleted"
-"""The journaled step of a replace whose DELETE is done and whose POST is not yet."""
-OLD_SID = "old_external_did_sid"
-"""The `extra` key of a replaced row's old sid."""
 
 APPLY_REPLACE_RESTORED = IssueType(
     "apply.replace_restored",
@@ -82,7 +79,7 @@ class Replace(ChangeOperation):
         row, old = self.outcome(item, steps), sid_of(item)
         tally = steps.tally
         held: str | None = old
-        if (tally.maybe_done or tally.step) and steps.stopped_by is None:
+        if (tally.maybe_done or tally.step == STEP_DELETED) and steps.stopped_by is None:
             found = await find_number(steps, row.digits)
             if found.kind is not Kind.DONE:
                 return self.unless_done(item, steps, lookup_failed(found)) or row.failed("")
