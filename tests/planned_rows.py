@@ -5,7 +5,7 @@ planned against them as the planner would (`importer.plan.changes`), and a runne
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -29,13 +29,22 @@ def digits(i: int) -> str:
 
 def put(server: SandboxServer, i: int, **fields: Any) -> dict[str, Any]:
     """Register number `i` straight on the sandbox (capabilities 3 unless given): its record."""
-    headers = {"Authorization": f"Bearer {server.token}"}
-    body = {"phonenumber": digits(i), "capabilities": 3, **fields}
-    with httpx.Client(base_url=server.base_url, headers=headers) as client:
-        response = client.post(COLLECTION, json=body)
-    response.raise_for_status()
-    record: dict[str, Any] = response.json()
+    [record] = put_many(server, [i], **fields)
     return record
+
+
+def put_many(server: SandboxServer, indexes: Iterable[int], **fields: Any) -> list[dict[str, Any]]:
+    """Register each number of `indexes` on one client; a `{i}` in a field's text is `i`."""
+    headers = {"Authorization": f"Bearer {server.token}"}
+    records = []
+    with httpx.Client(base_url=server.base_url, headers=headers) as client:
+        for i in indexes:
+            values = {k: v.format(i=i) if isinstance(v, str) else v for k, v in fields.items()}
+            body = {"phonenumber": digits(i), "capabilities": 3, **values}
+            response = client.post(COLLECTION, json=body)
+            response.raise_for_status()
+            records.append(response.json())
+    return records
 
 
 def planned(i: int, record: Mapping[str, Any] | None, **wanted: Any) -> RowResult:
