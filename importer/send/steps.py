@@ -12,7 +12,8 @@ last transient reading (RETRY, UNKNOWN) once attempts ran out (`tally.exhausted`
         out of attempts         → return it, exhausted (unknown writes: after reconciling)
         wait = policy.delay(…)  → over --max-wait: DEFERRED (reconciled first if unknown)
         sleep(wait)
-        UNKNOWN write           → reconcile(): settled → return it; absent → send again
+        UNKNOWN write           → reconcile(): settled → return it; absent → send again;
+                                  no usable lookup → return it, held for the second pass
 
 Reads are safe to repeat, so an unknown read is simply sent again; so is a write the
 operation gives no `reconcile` for (it declares it safe to repeat).
@@ -98,7 +99,8 @@ class Steps:
             await self.run.pause(wait, what=request.what)
             if reconciling is not None:
                 settled = await reconciling()
-                if settled is not None:
+                if settled is not None:  # unknown still (no usable lookup): a second pass
+                    self.tally.exhausted = settled.kind is Kind.UNKNOWN
                     return settled
                 if tries >= policy.max_attempts:
                     return self._exhausted(request, reading)
