@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from planned_rows import apply, digits, held, planned, put, settings_for, writes
+from planned_rows import apply, digits, held, planned, pruned, put, settings_for, writes
 from pydantic import SecretStr
 
 from importer.config import ApiSettings
 from importer.models import Planned, RowResult, Status
-from importer.sandbox import SandboxServer
+from importer.sandbox import READ_ONLY_TOKEN, SandboxServer
 from importer.send import send_changes
 from importer.send.client import make_client
 from importer.send.operations import change
@@ -85,13 +85,15 @@ def _fields(row: RowResult) -> dict[str, Any]:
 
 
 # -- a precise answer sequence (httpx.MockTransport) ----------------------------------
-def run_mock(handler: Callable[[httpx.Request], httpx.Response], rows: list[RowResult]) -> Any:
+def run_mock(
+    handler: Callable[[httpx.Request], httpx.Response], rows: list[RowResult], **changes: Any
+) -> Any:
     settings = ApiSettings(
         base_url="http://api.test/core/v2",
         token=SecretStr("t"),
         backoff_base=0.0,
         backoff_max=0.0,
-    )
+    ).model_copy(update=changes)
 
     async def go() -> Any:
         async with make_client(settings, transport=httpx.MockTransport(handler)) as client:
@@ -150,3 +152,42 @@ def test_503_then_lookup_shows_it_not_done_sends_again() -> None:
 def test_settings_helper_is_the_sandbox_s(sandbox: SandboxServer) -> None:
     """The helper's settings point at the sandbox (a guard for the tests above)."""
     assert settings_for(sandbox).base_url == sandbox.base_url
+
+
+def test_unanswered_lookups_hold_the_row_for_the_second_pass() -> None:
+    """PATCH lost (503), then its lookup unanswered (503 twice, out of attempts): the row is
+    held for the second pass, whose lookup finds the change done; one PATCH in all."""
+    record = {"external_did_sid": "sid-1", "phonenumber": digits(0), "name": "Alpha"}
+    current = {**record, "capabilities": 3}
+    lookups = iter([503, 503])
+    patches = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PATCH":
+            patches.append(request)
+            current["name"] = "Beta"
+            return httpx.Response(503, json={"message": "lost"})
+        if request.url.params.get("limit") == "1" and "filter" in request.url.params:
+            status = next(lookups, 200)
+            if status != 200:
+                return httpx.Response(status, json={"message": "busy"})
+        return httpx.Response(200, json={"items": [current], "has_more": False})
+
+    [result] = run_mock(handler, [planned(0, current, name="Beta")], max_attempts=2).results
+    assert (result.status, result.extra.get("reconciled")) == (Status.UPDATED, True)
+    assert len(patches) == 1
+
+
+def test_a_refused_token_stops_the_run_and_leaves_the_rest_not_attempted(
+    sandbox: SandboxServer,
+) -> None:
+    """A token that may read but not write: the first PATCH is refused (403), the run stops,
+    the later planned writes are not_attempted with apply.not_attempted."""
+    first, second = put(sandbox, 0), put(sandbox, 1)
+    rows = [planned(0, first, name="Beta"), pruned(1, second)]
+    batch = apply(sandbox, rows, token=SecretStr(READ_ONLY_TOKEN), concurrency=1)
+    assert batch.stopped_by is not None
+    update, delete = batch.results
+    assert (update.status, update.issues[0].code) == (Status.FAILED, "apply.auth_refused")
+    assert (delete.status, delete.issues[0].code) == (Status.NOT_ATTEMPTED, "apply.not_attempted")
+    assert held(sandbox)[digits(0)]["name"] == first["name"]
