@@ -158,6 +158,12 @@ def test_fault_mix_does_every_write_once(make_sandbox: SandboxFactory) -> None:
     faults = Counter(entry["fault"] for entry in server.state.requests)
     assert min(faults["failed"], faults["dropped"]) > 0
     _no_second_write(server)
+    applied = {n: [e["method"] for e in w] for n, w in server.state.applied_writes().items()}
+    expected = {digits(i): ["POST"] for i in range(240, 320)}
+    expected |= {digits(i): ["PATCH"] for i in range(80)}
+    expected |= {digits(i): ["DELETE", "POST"] for i in range(80, 160)}
+    expected |= {digits(i): ["DELETE"] for i in range(160, 240)}
+    assert applied == expected
 
 
 def _no_second_write(server: SandboxServer) -> None:
