@@ -79,7 +79,7 @@ def soak(scenario: Scenario, seed: int, concurrency: int) -> dict[str, Any]:
             return _verdict(scenario, server, plan, planned, applied, again, seconds)
 
 
-def _verdict(
+def _verdict(  # noqa: PLR0917 - one call site, every part of the check
     scenario: Scenario,
     server: SandboxServer,
     plan: Any,

@@ -14,7 +14,7 @@ from types import ModuleType
 from importer.models import IssueType
 from importer.plan import planning
 from importer.send import drift, remote
-from importer.send.operations import messaging, register, verify
+from importer.send.operations import change, messaging, register, replace, verify
 from importer.validate import catalogue as validation
 
 __all__ = ["CATALOGUE", "SOURCES", "markdown_table"]
@@ -25,6 +25,8 @@ SOURCES: tuple[ModuleType, ...] = (
     drift,
     planning,
     register,
+    change,
+    replace,
     verify,
     messaging,
 )

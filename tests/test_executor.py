@@ -465,11 +465,11 @@ def test_only_a_refused_certificate_stops_the_run(cause: Exception, kind: Kind) 
     assert read_transport_error(error).kind is kind
 
 
-@pytest.mark.parametrize(("second_pass", "failed"), [(False, 7), (True, 0)])
+@pytest.mark.parametrize(("second_pass", "failed"), [(False, 8), (True, 0)])
 def test_sandbox_fault_mix_second_pass_finishes_every_row(
     make_sandbox: SandboxFactory, tmp_path: Path, second_pass: bool, failed: int
 ) -> None:
-    """14 % faults, 2 attempts a request: 7 of 300 rows run out; the second pass finishes
+    """14 % faults, 2 attempts a request: 8 of 300 rows run out; the second pass finishes
     them. One request at a time, so the seeded faults fall on the same requests each run."""
     server = make_sandbox(
         seed=1, fail_rate=0.10, fail_statuses=(429, 503), drop_rate=0.02, lose_answer_rate=0.02

@@ -24,7 +24,7 @@ from importer.journal import (
     iter_history,
     payload_hash,
 )
-from importer.models import RawRow, RowResult, Status
+from importer.models import Planned, RawRow, RowResult, Status
 from importer.send.operations import register
 
 FILE = Path("numbers.csv")
@@ -415,3 +415,128 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     with Journal(path) as journal:
         start(journal, [row(0)])
         assert lock_text(path).split()[0] == str(os.getpid())
+
+
+# -- planned writes (apply, delete) ----------------------------------------------------
+RECORD = {"external_did_sid": "sid-old", "phonenumber": "12059050000", "capabilities": 3}
+
+
+def planned_row(status: Status, number: int = 2, **payload: object) -> RowResult:
+    """Row `number` of a plan: `status`, against RECORD (a prune row when `number` < 0)."""
+    body = {"name": "Beta"} if status is Status.WOULD_UPDATE else {"capabilities": 27}
+    return RowResult(
+        row=RawRow(number, ()),
+        status=status,
+        payload=None if number < 0 else {"phonenumber": "12059050000", **payload},
+        normalized_phonenumber="12059050000",
+        planned=Planned(record=RECORD, body=body),
+    )
+
+
+def columns(journal: Journal, number: int) -> tuple[str, str | None, str | None]:
+    return journal.db.execute(
+        "select state, step, sid from rows where operation = 'apply' and row_number = ?",
+        (number,),
+    ).fetchone()
+
+
+def test_every_planned_write_is_journaled_with_its_action_and_sid(journal: Journal) -> None:
+    """update, replace and a prune delete (row -1) start pending, with their action as the
+    step and the planned sid; an unchanged row is not journaled."""
+    rows = [
+        planned_row(Status.WOULD_UPDATE, 2),
+        planned_row(Status.WOULD_REPLACE, 3),
+        planned_row(Status.WOULD_DELETE, -1),
+        planned_row(Status.UNCHANGED, 4),
+    ]
+    start(journal, rows, operation="apply")
+    assert states(journal, "apply") == {-1: "pending", 2: "pending", 3: "pending"}
+    assert columns(journal, 2) == ("pending", "update", "sid-old")
+    assert columns(journal, 3) == ("pending", "replace", "sid-old")
+    assert columns(journal, -1) == ("pending", "delete", "sid-old")
+
+
+def test_stepped_is_committed_at_once_and_comes_back_on_resume(tmp_path: Path) -> None:
+    """`stepped(row, deleted)` is on disk before the next write (another connection sees it);
+    the resumed run carries it in `steps` and reconciles the row."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        run = start(journal, [planned_row(Status.WOULD_REPLACE)], operation="apply")
+        run.sending(2, 1)
+        run.stepped(2, "deleted")
+        seen = sqlite3.connect(path).execute("select step from rows").fetchone()
+        assert seen == ("deleted",)
+    with Journal(path) as journal:
+        again = start(journal, [planned_row(Status.WOULD_REPLACE)], operation="apply")
+        assert (again.steps, again.reconcile) == ({2: "deleted"}, frozenset({2}))
+
+
+def test_a_done_row_gets_its_outcome_back_whatever_it_is_planned_now(journal: Journal) -> None:
+    """A row journaled `updated` and planned `unchanged` now is reported `updated`."""
+    first = start(journal, [planned_row(Status.WOULD_UPDATE)], operation="apply")
+    first.settled(replace(planned_row(Status.WOULD_UPDATE), status=Status.UPDATED, attempts=1))
+    again = start(journal, [planned_row(Status.UNCHANGED)], operation="apply")
+    assert again.finished_rows[2].status is Status.UPDATED
+    assert again.reconcile == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("planned_as", "now", "reported"),
+    [
+        (Status.WOULD_UPDATE, Status.UNCHANGED, Status.UPDATED),
+        (Status.WOULD_REPLACE, Status.UNCHANGED, Status.REPLACED),
+        (Status.WOULD_DELETE, Status.NOT_FOUND, Status.DELETED),
+    ],
+)
+def test_a_sent_row_whose_new_plan_finds_it_done_is_reported_done(
+    journal: Journal, planned_as: Status, now: Status, reported: Status
+) -> None:
+    """Journaled `sending`, planned unchanged (or not_found) now: its write landed; reported
+    with its journaled action, reconciled, and journaled done."""
+    first = start(journal, [planned_row(planned_as)], operation="apply")
+    first.sending(2, 1)
+    new_record = {**RECORD, "external_did_sid": "sid-new"}
+    row = replace(planned_row(now), planned=Planned(record=new_record))
+    again = start(journal, [row], operation="apply")
+    done = again.finished_rows[2]
+    assert (done.status, done.extra["reconciled"]) == (reported, True)
+    if reported is Status.REPLACED:
+        assert (done.external_did_sid, done.extra["old_external_did_sid"]) == ("sid-new", "sid-old")
+    assert states(journal, "apply") == {2: "done"}
+
+
+def test_a_replace_left_after_its_delete_gets_its_plan_back(journal: Journal) -> None:
+    """Sent as a replace, planned would_register now (the number is absent): the resumed row
+    is the journaled replace (its record and body), reconciled with its step."""
+    first = start(journal, [planned_row(Status.WOULD_REPLACE)], operation="apply")
+    first.sending(2, 1)
+    first.stepped(2, "deleted")
+    now = replace(planned_row(Status.WOULD_REGISTER), planned=Planned())
+    again = start(journal, [now], operation="apply")
+    back = again.reworked[2]
+    assert back.status is Status.WOULD_REPLACE
+    assert back.planned is not None
+    assert (back.planned.sid, back.planned.body) == ("sid-old", {"capabilities": 27})
+    assert (again.reconcile, again.steps) == (frozenset({2}), {2: "deleted"})
+
+
+def test_a_schema_1_journal_gains_step_and_plan(tmp_path: Path) -> None:
+    """A journal of schema 1 (no `step`, `plan`) is brought to 2; its unfinished run resumes."""
+    path = tmp_path / "v1.sqlite"
+    with Journal(path) as journal:
+        run = start(journal, [row(0)])
+        run.sending(2, 1)
+    db = sqlite3.connect(path)
+    db.executescript(
+        "create table rows_copy as select sha256, base_url, operation, row_number,"
+        " payload_hash, phonenumber, state, sid, attempts, last_error, outcome, run_id,"
+        " updated_at from rows; drop table rows; alter table rows_copy rename to rows;"
+        " pragma user_version = 1;"
+    )
+    db.close()
+    with Journal(path) as journal:
+        assert journal.db.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        names = {n for (n,) in journal.db.execute("select name from pragma_table_info('rows')")}
+        assert {"step", "plan"} <= names
+        again = start(journal, [row(0)])
+        assert (again.reconcile, again.steps) == (frozenset({2}), {2: "register"})

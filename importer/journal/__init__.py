@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import sqlite3
@@ -51,8 +50,10 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from importer.errors import ConfigError, JournalBusy
+from importer.journal import plans
 from importer.journal.lock import FileLock, Holder
-from importer.models import Issue, RowResult, Severity, Status
+from importer.journal.plans import payload_hash
+from importer.models import PLANNED_WRITES, Issue, RowResult, Severity, Status
 
 __all__ = [
     "DEFAULT_OPERATION",
@@ -77,8 +78,9 @@ _R = TypeVar("_R")
 DEFAULT_OPERATION = "register"
 """The operation of a run that names none, and of every run journaled before schema 1."""
 
-SCHEMA_VERSION = 1
-"""The journal's `pragma user_version`: 0 had no `operation`, 1 has it in runs and rows."""
+SCHEMA_VERSION = 2
+"""The journal's `pragma user_version`: 0 had no `operation`, 1 has it in runs and rows,
+2 adds the rows' `step` and `plan` (planned writes: `importer.journal.plans`)."""
 
 _RUNS = f"""
 create table runs (
@@ -112,6 +114,8 @@ create table rows (
     outcome text,
     run_id integer,
     updated_at text,
+    step text,
+    plan text,
     primary key (sha256, base_url, operation, row_number)
 ) without rowid"""
 
@@ -133,7 +137,17 @@ class RunStatus(StrEnum):
     STOPPED = "stopped"  # interrupted, threshold, or the API refused / went away
 
 
-_DONE_STATUSES = frozenset({Status.REGISTERED, Status.ALREADY_REGISTERED, Status.REJECTED})
+_DONE_STATUSES = frozenset(
+    {
+        Status.REGISTERED,
+        Status.ALREADY_REGISTERED,
+        Status.REJECTED,
+        Status.UPDATED,
+        Status.REPLACED,
+        Status.DELETED,
+        Status.NOT_FOUND,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +166,6 @@ class RunRecord:
     report_path: str | None
     exit_code: int | None
     resumed_from: int | None
-
-
-def payload_hash(payload: Mapping[str, object] | None) -> str:
-    """A stable hash of what a row sends (keys sorted), to spot edited rows."""
-    text = json.dumps(payload or {}, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _translated(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatenate[_S, _P], _R]:
@@ -335,7 +343,9 @@ def _upgrade(db: sqlite3.Connection) -> list[str]:
         "select 1 from sqlite_master where type = 'table' and name = 'runs'"
     ).fetchone():
         return [_RUNS, _RUNS_INDEX, _ROWS]
-    return [  # 0 → 1: `operation` in runs, and in the rows' primary key (a new table)
+    if _version(db) == 1:  # 1 → 2: the rows' `step` and `plan`
+        return ["alter table rows add column step text", "alter table rows add column plan text"]
+    return [  # 0 → 2: `operation` in runs, and in the rows' primary key (a new table)
         f"alter table runs add column operation text not null default '{DEFAULT_OPERATION}'",
         "drop index if exists runs_by_file",
         _RUNS_INDEX,
@@ -367,47 +377,106 @@ class RunJournal:
         """(sha256, base_url, operation): the run's file, API and operation."""
         self.resumed_from: int | None = None
         self.finished_rows: dict[int, RowResult] = {}
+        """Rows an earlier run settled (or whose write a new plan finds landed), as they
+        ended: the report takes them as they are, nothing is sent for them."""
         self.reconcile: frozenset[int] = frozenset()
+        """Rows an earlier run may have sent: looked up before any write."""
+        self.steps: dict[int, str] = {}
+        """The journaled step of each row to reconcile (a replace's `deleted`)."""
+        self.reworked: dict[int, RowResult] = {}
+        """Rows a new plan only registers whose replace an earlier run began: given back
+        their journaled replace plan (see `importer.journal.plans`)."""
 
     def load(self, results: Sequence[RowResult], *, resume: bool) -> None:
-        """Journal every sendable row; on resume, keep what earlier runs learnt."""
+        """Journal every planned write; on resume, keep what earlier runs learnt."""
         known = self._known_rows() if resume else {}
-        to_reset, reconcile = [], set()
+        fresh, reconcile = [], set()
         for result in results:
-            if result.status is not Status.WOULD_REGISTER:
-                continue
-            number, digest = result.row.number, payload_hash(result.payload)
-            entry = known.get(number)
-            if entry is None or entry["payload_hash"] != digest:
-                to_reset.append((number, digest, result.normalized_phonenumber))
-            elif entry["state"] == RowState.DONE and entry["outcome"]:
-                self.finished_rows[number] = _restore(result, entry["outcome"])
-            elif entry["state"] == RowState.SENDING or entry["attempts"]:
-                reconcile.add(number)
+            entry = known.get(result.row.number)
+            same = entry is not None and entry["payload_hash"] == plans.digest_of(result)
+            if entry is not None and same and entry["state"] != RowState.PENDING:
+                if self._resumed(result, entry):
+                    reconcile.add(result.row.number)
+            elif result.status in PLANNED_WRITES:
+                fresh.append(result)
         self.reconcile = frozenset(reconcile)
-        self._reset(to_reset)
+        self._reset(fresh)
+
+    def _resumed(self, result: RowResult, entry: dict[str, Any]) -> bool:
+        """Take what the journal knows of a row an earlier run had; True: reconcile it."""
+        number, step = result.row.number, entry["step"] or plans.action_of(result)
+        if entry["state"] == RowState.DONE and entry["outcome"]:
+            self.finished_rows[number] = _restore(result, entry["outcome"])
+            return False
+        if not (entry["state"] == RowState.SENDING or entry["attempts"]):
+            return False
+        if result.status is Status.WOULD_REGISTER and entry["plan"] and step != "register":
+            self.reworked[number] = plans.replanned(result, entry["plan"])
+        elif result.status is Status.WOULD_REPLACE and not entry["plan"]:
+            self._keep_plan(result)
+        elif result.status not in PLANNED_WRITES:
+            done = plans.landed(result, step, entry["sid"])
+            if done is not None:
+                self.finished_rows[number] = done
+                self.settled(done)
+            return False
+        if step is not None:
+            self.steps[number] = step
+        return True
 
     def _known_rows(self) -> dict[int, dict[str, Any]]:
         cursor = self.db.execute(
-            "select row_number, payload_hash, state, attempts, outcome from rows"
-            " where sha256 = ? and base_url = ? and operation = ?",
+            "select row_number, payload_hash, state, attempts, outcome, step, sid, plan"
+            " from rows where sha256 = ? and base_url = ? and operation = ?",
             self.key,
         )
-        names = ("payload_hash", "state", "attempts", "outcome")
+        names = ("payload_hash", "state", "attempts", "outcome", "step", "sid", "plan")
         return {row[0]: dict(zip(names, row[1:], strict=True)) for row in cursor}
 
-    def _reset(self, rows: list[tuple[int, str, str | None]]) -> None:
+    def _reset(self, rows: list[RowResult]) -> None:
         now = _now()
         with self._transaction():
             self.db.executemany(
                 "insert or replace into rows (sha256, base_url, operation, row_number,"
-                " payload_hash, phonenumber, state, attempts, run_id, updated_at)"
-                " values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                " payload_hash, phonenumber, state, attempts, run_id, updated_at, step, sid,"
+                " plan) values (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
                 [
-                    (*self.key, number, digest, digits, RowState.PENDING, self.run_id, now)
-                    for number, digest, digits in rows
+                    (
+                        *self.key,
+                        result.row.number,
+                        plans.digest_of(result),
+                        plans.digits_of(result),
+                        RowState.PENDING,
+                        self.run_id,
+                        now,
+                        plans.action_of(result),
+                        result.planned.sid if result.planned is not None else None,
+                        plans.plan_json(result),
+                    )
+                    for result in rows
                 ],
             )
+
+    def _keep_plan(self, result: RowResult) -> None:
+        """A row sent as another action, now a replace: its plan journaled too."""
+        self._begin()
+        self.db.execute(
+            "update rows set plan = ? where sha256 = ? and base_url = ? and operation = ?"
+            " and row_number = ?",
+            (plans.plan_json(result), *self.key, result.row.number),
+        )
+
+    @_translated
+    def stepped(self, row_number: int, step: str) -> None:
+        """A row of several writes finished `step` (a replace's `deleted`): committed at
+        once, before its next write leaves."""
+        self._begin()
+        self.db.execute(
+            "update rows set step = ?, updated_at = ? where sha256 = ? and base_url = ?"
+            " and operation = ? and row_number = ?",
+            (step, _now(), *self.key, row_number),
+        )
+        self.db.execute("commit")
 
     @_translated
     def sending(self, row_number: int, attempts: int) -> None:

@@ -46,7 +46,15 @@ from importer.reporter.spool import SpoolTarget
 from importer.reporter.summary import Mode
 from importer.run.notify import notify, summary_payload
 from importer.run.outcome import Ending, RunOutcome, report_path, write_outcome
-from importer.run.session import RunHooks, close_run, journal_path, open_run, run_loop, upload
+from importer.run.session import (
+    RunHooks,
+    apply_changes,
+    close_run,
+    journal_path,
+    open_run,
+    run_loop,
+    upload,
+)
 from importer.run.sync import (
     Confirm,
     PlanRequest,
@@ -278,7 +286,8 @@ class Run:
             with open_run(
                 streamed.source, streamed.kept, settings, lock=lock, operation=operation
             ) as journal:
-                batch = run_loop(upload(streamed.kept, settings, journal, hooks))
+                send = upload if self.command is Command.RUN else apply_changes
+                batch = run_loop(send(streamed.kept, settings, journal, hooks))
                 results, stopped_by = self._drift(batch.results, batch.stopped_by)
                 outcome = self._finish(streamed.with_results(results), stopped_by)
                 close_run(journal, batch, exit_code=outcome.exit_code, report=outcome.report_path)

@@ -1,9 +1,11 @@
-"""One registration run against the API, as `importer.api.run_import` drives it.
+"""One run against the API (a registration, or an `apply` / `delete` of a plan).
 
     journal.start_run      resume an unfinished run of the same file, or start fresh
     catch_signals          SIGINT/SIGTERM → stop dispatching (a second one aborts)
     send_rows              importer.send: preflight, register, --verify, --enable-messaging,
                            all on one executor (flow control, reconcile before retry, journal)
+    send_changes           apply/delete (`apply_changes`): preflight, register, update,
+                           replace, delete, then the same follow-ups
     journal.finish         the run's line in `did-import history`
 
 The journal is opened around all of it by `open_run` and closed with the run's exit
@@ -25,17 +27,19 @@ import httpx
 from importer.config import Settings
 from importer.journal import JOURNAL_NAME, Journal, RunJournal, RunStatus
 from importer.journal.lock import FileLock
-from importer.models import RowResult, SourceInfo, Status
-from importer.send import Batch, send_rows
+from importer.models import PLANNED_WRITES, RowResult, SourceInfo, Status
+from importer.send import Batch, send_changes, send_rows
 from importer.send.client import make_client
 from importer.send.operations.register import Register
 from importer.signals import StopSwitch, catch_signals
 
 __all__ = [
     "RunHooks",
+    "apply_changes",
     "close_run",
     "journal_path",
     "open_run",
+    "resumed",
     "run_loop",
     "upload",
 ]
@@ -74,8 +78,9 @@ def open_run(
     lock: FileLock | None = None,
     operation: str = Register.name,
 ) -> Iterator[RunJournal]:
-    """Open the journal and start (or resume) this file's register run in it; `lock` is
-    the journal's lock when the caller took it already (`importer.journal.held`)."""
+    """Open the journal and start (or resume) this file's run of `operation` (`register`,
+    `apply`, `delete`) in it; `lock` is the journal's lock when the caller took it
+    already (`importer.journal.held`)."""
     with Journal(journal_path(settings), lock=lock) as journal:
         yield journal.start_run(
             source.path,
@@ -97,8 +102,14 @@ def close_run(run: RunJournal, batch: UploadBatch, *, exit_code: int, report: Pa
 
 
 def resumed(results: Sequence[RowResult], run: RunJournal) -> list[RowResult]:
-    """`results` with the rows an earlier run settled replaced by their journaled outcome."""
-    return [run.finished_rows.get(result.row.number, result) for result in results]
+    """`results` with what an earlier run left: the rows it settled (or whose write a new
+    plan finds landed) as they ended, and the rows it left between a replace's DELETE and
+    its POST given their replace plan back (`RunJournal.reworked`)."""
+    finished, reworked = run.finished_rows, run.reworked
+    return [
+        finished.get(result.row.number) or reworked.get(result.row.number) or result
+        for result in results
+    ]
 
 
 async def upload(
@@ -123,3 +134,27 @@ async def upload(
                 reconcile=run.reconcile if run is not None else frozenset(),
             )
     return batch
+
+
+async def apply_changes(
+    results: list[RowResult], settings: Settings, run: RunJournal | None, hooks: RunHooks
+) -> UploadBatch:
+    """`apply` / `delete`: what an earlier run left taken back (`resumed`), then every
+    planned write (`importer.send.send_changes`); signals are caught meanwhile."""
+    if run is not None:
+        results = resumed(results, run)
+    if not any(result.status in PLANNED_WRITES for result in results):
+        return UploadBatch(results=results, stopped_by=None)
+    switch = hooks.stop or StopSwitch()
+    with catch_signals(switch) if hooks.handle_signals else nullcontext():
+        async with make_client(settings.api, transport=hooks.transport) as client:
+            return await send_changes(
+                results,
+                client,
+                settings.api,
+                journal=run,
+                stop=switch,
+                on_result=hooks.on_result,
+                reconcile=run.reconcile if run is not None else frozenset(),
+                steps=run.steps if run is not None else None,
+            )

@@ -5,11 +5,15 @@
     importer.send.steps        the one retry loop, per item
     importer.send.executor     the pool, rate limit, breaker, canary, stop switch, journal
     importer.send.operation    what an operation module contains
-    importer.send.operations   preflight, register, lookup, verify, messaging
+    importer.send.operations   preflight, register, lookup, update, replace, delete,
+                               verify, messaging
+    importer.send.apply        a plan carried out: every planned write, in order
 
 `send_rows` is what a run calls: preflight, register, then the follow-up steps asked
 for, all on one executor (one client, one rate limit, one breaker, one stop switch).
-`register_rows` is the register pass alone.
+`register_rows` is the register pass alone. `send_changes` (`importer.send.apply`) is
+what `apply` and `delete` call: preflight, register, update, replace, delete, then the
+follow-up steps.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import httpx
 from importer.config import ApiSettings
 from importer.errors import ApiError, RunStopped
 from importer.models import RowResult
+from importer.send.apply import send_changes
 from importer.send.executor import Batch, Executor, RowLog
 from importer.send.flow import Clock
 from importer.send.operations.messaging import EnableMessaging
@@ -31,7 +36,7 @@ from importer.send.operations.verify import Verify
 from importer.send.retry import RetryPolicy
 from importer.signals import StopSwitch
 
-__all__ = ["Batch", "Executor", "RetryPolicy", "register_rows", "send_rows"]
+__all__ = ["Batch", "Executor", "RetryPolicy", "register_rows", "send_changes", "send_rows"]
 
 OnResult = Callable[[RowResult], None]
 

@@ -78,6 +78,8 @@ class RowLog(Protocol):
 
     def settled(self, result: RowResult) -> None: ...
 
+    def stepped(self, row_number: int, step: str) -> None: ...
+
 
 class AnsweredOnce:
     """The rules of an operation whose result is its last `Reading` (preflight, notify):

@@ -12,7 +12,8 @@ last transient reading (RETRY, UNKNOWN) once attempts ran out (`tally.exhausted`
         out of attempts         → return it, exhausted (unknown writes: after reconciling)
         wait = policy.delay(…)  → over --max-wait: DEFERRED (reconciled first if unknown)
         sleep(wait)
-        UNKNOWN write           → reconcile(): settled → return it; absent → send again
+        UNKNOWN write           → reconcile(): settled → return it; absent → send again;
+                                  no usable lookup → return it, held for the second pass
 
 Reads are safe to repeat, so an unknown read is simply sent again; so is a write the
 operation gives no `reconcile` for (it declares it safe to repeat).
@@ -57,6 +58,9 @@ class Tally:
     """Gave up on transient faults: the executor gives it a second pass."""
     premarked: bool = False
     """Its first write was journaled `sending` with its group, just before dispatch."""
+    step: str | None = None
+    """The step of a several-write item done so far (a replace's `deleted`), as journaled
+    by `RowLog.stepped`, or as an unfinished run journaled it."""
 
 
 class Steps:
@@ -95,10 +99,19 @@ class Steps:
             await self.run.pause(wait, what=request.what)
             if reconciling is not None:
                 settled = await reconciling()
-                if settled is not None:
+                if settled is not None:  # unknown still (no usable lookup): a second pass
+                    self.tally.exhausted = settled.kind is Kind.UNKNOWN
                     return settled
                 if tries >= policy.max_attempts:
                     return self._exhausted(request, reading)
+
+    def stepped(self, step: str) -> None:
+        """An item of several writes finished `step` (a replace's `deleted`): kept in its
+        tally, and journaled at once, before its next write leaves."""
+        self.tally.step = step
+        journal, row = self.run.executor.journal, self.tally.journal_row
+        if journal is not None and row is not None:
+            journal.stepped(row, step)
 
     async def pause(self, seconds: float, *, what: str) -> None:
         """Wait `seconds` (an operation's own pacing, e.g. reading a state back), unless the

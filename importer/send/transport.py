@@ -151,6 +151,11 @@ class SafeAiohttpTransport(AiohttpTransport):
 
         A session given to the constructor (`client=`), or a Unix socket, keeps its own
         connector: a deadline passing before the answer then counts as "sent".
+
+        aiohttp resends an "idempotent" request (DELETE, PUT) by itself when a reused
+        connection is cut before its answer; that is off: a DELETE whose answer was lost
+        is reconciled by its operation (a silent resend answers 404 for a number our own
+        first DELETE removed).
         """
         if self.client is not None or self.uds:
             return super().get_client()
@@ -161,7 +166,9 @@ class SafeAiohttpTransport(AiohttpTransport):
             local_addr=(self.local_address, 0) if self.local_address else None,
             limit=AIOHTTP_DEFAULT_LIMIT if limit is None else limit,
         )
-        return aiohttp.ClientSession(connector=connector)
+        session = aiohttp.ClientSession(connector=connector)
+        session._retry_connection = False  # no public switch (aiohttp 3.14)
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         deadline = self._deadline()

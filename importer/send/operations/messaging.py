@@ -1,6 +1,7 @@
 """Enable messaging (`--enable-messaging a2p|p2p`): billed monthly per number, so only when asked.
 
-Takes: registered and already-registered rows with a sid. Sends
+Takes: registered, already-registered and replaced rows with a sid (a replace loses
+the old record's enablement; `apply --enable-messaging` enables it again). Sends
 `POST /phonenumber/external_dids/{sid}/messaging` with `enabled`, `type` and
 `campaign_sid`; the change is a state to reach, so it is safe to send again (no
 reconcile needed). Reads the answer (`read_enablement`)::
@@ -54,7 +55,7 @@ POLLS = 8
 POLL_SECONDS = 1.0
 """The first wait before reading it back; each later wait is 1.5 times the one before."""
 IN_PROGRESS = "in_progress"
-_TAKES = frozenset({Status.REGISTERED, Status.ALREADY_REGISTERED})
+_TAKES = frozenset({Status.REGISTERED, Status.ALREADY_REGISTERED, Status.REPLACED})
 
 
 def read_enablement(response: httpx.Response, request: Request) -> Reading:
@@ -77,7 +78,7 @@ class EnableMessaging:
         self.body = {"enabled": True, "type": self.kind, "campaign_sid": settings.campaign_sid}
 
     def takes(self, result: RowResult) -> bool:
-        """Registered and already-registered rows with a sid."""
+        """Registered, already-registered and replaced rows with a sid."""
         return result.status in _TAKES and bool(result.external_did_sid)
 
     async def settle(self, item: RowResult, steps: Steps) -> RowResult:

@@ -1,12 +1,12 @@
 """Verify (`--verify`): read back each record registered in this run.
 
-Takes: rows registered in this run (not those whose outcome came from the journal),
-with a sid. Sends `GET /phonenumber/external_dids/{sid}`; reads are safe to repeat, so
-every transient answer is simply retried. Flags `api.verify_mismatch` (a warning) when
-`active_capabilities` differs from `capabilities` (CarrierX documents them equal right
-after registration), and `api.verify_failed` when the record could not be read; the
-row's status never changes here. A 401/403 stops this step, not the run: the rows not
-read yet get `api.verify_failed` naming the refusal.
+Takes: rows registered (or replaced: registered again) in this run (not those whose
+outcome came from the journal), with a sid. Sends `GET /phonenumber/external_dids/{sid}`;
+reads are safe to repeat, so every transient answer is simply retried. Flags
+`api.verify_mismatch` (a warning) when `active_capabilities` differs from `capabilities`
+(CarrierX documents them equal right after registration), and `api.verify_failed` when
+the record could not be read; the row's status never changes here. A 401/403 stops
+this step, not the run: the rows not read yet get `api.verify_failed` naming the refusal.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ API_VERIFY_FAILED = IssueType(
 )
 
 
+_TAKES = frozenset({Status.REGISTERED, Status.REPLACED})
+
+
 class Verify:
     """The verify operation (see the module doc)."""
 
@@ -45,9 +48,9 @@ class Verify:
     second_pass = False
 
     def takes(self, result: RowResult) -> bool:
-        """Rows registered now, with a sid."""
+        """Rows registered (or replaced) now, with a sid."""
         fresh = not result.extra.get("from_journal")
-        return result.status is Status.REGISTERED and fresh and bool(result.external_did_sid)
+        return result.status in _TAKES and fresh and bool(result.external_did_sid)
 
     async def settle(self, item: RowResult, steps: Steps) -> RowResult:
         """Read the record; compare its active and registered capabilities."""
