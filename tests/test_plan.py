@@ -4,17 +4,23 @@ changes, --prune, a saved plan and when it is refused."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import httpx
+import openpyxl
 import pytest
+from account_samples import seed_account
 
+from importer.api import export_account
 from importer.config import Settings, build_settings
 from importer.errors import ConfigError
+from importer.journal import iter_history
 from importer.models import RowResult, Status
 from importer.plan.saved import read_plan
 from importer.run import Command, Hooks, Run, RunOutcome
 from importer.sandbox import SandboxServer
+from importer.signals import StopSwitch
 
 COLLECTION = "/phonenumber/external_dids"
 A = "Phone Number,Capabilities,Callback URL,Name\n12059051025,3,https://a.example.com/sms,Alpha\n"
@@ -205,3 +211,95 @@ def test_a_destructive_apply_without_yes_or_terminal_sends_nothing(
     with pytest.raises(ConfigError, match="not confirmed"):
         execute(write(tmp_path, "b.csv", B), allowed, Command.APPLY, confirm=lambda _: False)
     assert writes(sandbox) == before
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_an_export_plans_every_row_unchanged(
+    sandbox: SandboxServer, tmp_path: Path, suffix: str
+) -> None:
+    """The account exported, then planned (with --prune): nothing to do, nothing to delete."""
+    seed_account(sandbox, 40)
+    settings = settings_for(sandbox, tmp_path)
+    exported = export_account(settings, tmp_path / f"account{suffix}").path
+    pruning = settings.model_copy(update={"plan": settings.plan.model_copy(update={"prune": True})})
+    outcome = execute(exported, pruning, Command.PLAN)
+    assert {r.status for r in outcome.results} == {Status.UNCHANGED}
+    assert len(outcome.results) == 40
+    assert outcome.exit_code == 0
+
+
+def test_export_edit_plan_apply_round_trips(
+    account: Settings, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Export, change one callback cell, plan (one would_update), apply (one PATCH of that
+    field only), plan again: everything unchanged, and the account holds the new value."""
+    path = export_account(account, tmp_path / "account.xlsx").path
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    header = [cell.value for cell in sheet[1]]
+    column = header.index("callback_url") + 1
+    sheet.cell(row=3, column=column, value="https://c.example.com/sms")
+    number = str(sheet.cell(row=3, column=header.index("phonenumber") + 1).value).lstrip("+")
+    book.save(path)
+    rows = by_number(execute(path, account, Command.PLAN))
+    assert [n for n, r in rows.items() if r.status is Status.WOULD_UPDATE] == [number]
+    before = len(writes(sandbox))
+    applied = execute(path, account, Command.APPLY)
+    assert applied.exit_code == 0
+    assert by_number(applied)[number].status is Status.UPDATED
+    patches = [r for r in sandbox.state.requests if r["method"] == "PATCH"]
+    assert len(writes(sandbox)) == before + 1
+    assert json.loads(patches[-1]["body"] or "{}") == {"callback_url": "https://c.example.com/sms"}
+    again = execute(path, account, Command.PLAN)
+    assert {r.status for r in again.results} == {Status.UNCHANGED}
+    held = {r["phonenumber"]: r["callback_url"] for r in sandbox.state.records}
+    assert held[number] == "https://c.example.com/sms"
+
+
+def test_a_plan_is_listed_in_history(account: Settings, tmp_path: Path) -> None:
+    """plan leaves a finished `plan` line with its counts in the journal's history."""
+    execute(write(tmp_path, "sheet.csv", SHEET), account, Command.PLAN)
+    journal = tmp_path / "journal.sqlite"
+    (latest, *_) = iter_history(journal, 5)
+    assert latest.operation == "plan"
+    assert latest.status == "finished"
+    assert latest.counts == {"unchanged": 1, "would_update": 1, "would_register": 1}
+
+
+def test_a_saved_plan_stopped_half_way_resumes_with_each_write_once(
+    account: Settings, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """apply PLAN.json stopped after its first write, then again: not refused as stale
+    (the journal settles what the first run wrote), and every planned write lands once."""
+    header = SHEET.split("\n", maxsplit=1)[0] + "\n"
+    updates = "".join(f"1205905103{i},3,https://b.example.com/sms,U{i}\n" for i in range(6))
+    before = updates.replace("https://b.", "https://a.")
+    base = execute(write(tmp_path, "base.csv", header + before), account, Command.RUN)
+    assert base.exit_code == 0
+    out = tmp_path / "plan.json"
+    saving = account.model_copy(update={"plan": account.plan.model_copy(update={"out": out})})
+    execute(
+        write(tmp_path, "sheet.csv", SHEET.split("\n", maxsplit=1)[0] + "\n" + updates),
+        saving,
+        Command.PLAN,
+    )
+    switch = StopSwitch()
+    limited = account.model_copy(update={"api": account.api.model_copy(update={"concurrency": 1})})
+    first = execute(
+        out,
+        limited,
+        Command.APPLY,
+        yes=True,
+        stop=switch,
+        on_result=lambda _: switch.request("test"),
+    )
+    assert first.exit_code == 4
+    done = [r for r in first.results if r.status is Status.UPDATED]
+    assert 1 <= len(done) < 6
+    second = execute(out, account, Command.APPLY, yes=True)
+    assert second.exit_code == 0
+    assert {r.status for r in second.results} == {Status.UPDATED}
+    patched = Counter(
+        r["phonenumber"] for r in sandbox.state.requests if r["method"] == "PATCH" and r["applied"]
+    )
+    assert sorted(patched.values()) == [1] * 6

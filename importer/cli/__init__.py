@@ -10,6 +10,7 @@ first line (`_execute`). Heavy modules are imported inside the commands so that
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -58,6 +59,9 @@ if TYPE_CHECKING:
     from importer.logs import StderrHandler
     from importer.run.outcome import RunOutcome
     from importer.signals import StopSwitch
+
+SANDBOX_PORTS = (20_000, 20_000)
+"""The embedded sandbox listens on a port in [first, first + count), chosen by state file."""
 
 app = typer.Typer(
     name="did-import",
@@ -416,14 +420,26 @@ def _embedded_sandbox(settings: Settings, state_file: Path | None) -> Iterator[S
         return
     from pydantic import SecretStr
 
+    from importer.errors import ConfigError
     from importer.sandbox import SandboxConfig, SandboxServer
 
     state_file.parent.mkdir(parents=True, exist_ok=True)
-    with SandboxServer(SandboxConfig(state_file=state_file)) as server:
+    config = SandboxConfig(state_file=state_file)
+    try:  # one state file, one base URL: the journal and saved plans name the API by it
+        server = SandboxServer(config, port=sandbox_port(state_file))
+    except ConfigError:  # the port is taken: any free one (resume then starts afresh)
+        server = SandboxServer(config)
+    with server:
         api = settings.api.model_copy(
             update={"base_url": server.base_url, "token": SecretStr(server.token)}
         )
         yield settings.model_copy(update={"api": api})
+
+
+def sandbox_port(state_file: Path) -> int:
+    """The embedded sandbox's port for `state_file`: the same every time (in 20000-39999)."""
+    digest = hashlib.sha256(str(state_file.resolve()).encode()).digest()
+    return SANDBOX_PORTS[0] + int.from_bytes(digest[:4], "big") % SANDBOX_PORTS[1]
 
 
 def _run_inbox(directory: Path, settings: Settings, *, watch: bool, quiet: bool) -> int:

@@ -10,7 +10,7 @@ the account moved since the plan was made. Its JSON Schema is `schemas/plan.sche
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -137,9 +137,19 @@ def looks_like_plan(path: Path) -> bool:
 
 
 def check_current(
-    plan: SavedPlan, path: Path, sha256: str, base_url: str, results: Sequence[RowResult]
+    plan: SavedPlan,
+    path: Path,
+    sha256: str,
+    base_url: str,
+    results: Sequence[RowResult],
+    *,
+    resumed: Collection[str] = (),
 ) -> None:
-    """Raise `ConfigError` (exit 2) unless `results`, planned again now, are the saved plan."""
+    """Raise `ConfigError` (exit 2) unless `results`, planned again now, are the saved plan.
+
+    `resumed` numbers (written by an unfinished apply of this plan) are not compared:
+    the journal settles them.
+    """
     if sha256 != plan.sha256:
         raise ConfigError(
             f"{path}: the input changed since the plan was made (sha256 {sha256[:12]}…, "
@@ -147,7 +157,11 @@ def check_current(
         )
     if base_url.rstrip("/") != plan.base_url.rstrip("/"):
         raise ConfigError(f"{path}: the plan was made against {plan.base_url}, not {base_url}")
-    stale = _differing(plan.actions, saved_actions(results))
+    stale = [
+        number
+        for number in _differing(plan.actions, saved_actions(results))
+        if number[1:] not in resumed
+    ]
     if stale:
         shown = ", ".join(stale[:STALE_SHOWN]) + (" …" if len(stale) > STALE_SHOWN else "")
         raise ConfigError(

@@ -59,6 +59,7 @@ from importer.run.sync import (
     Confirm,
     PlanRequest,
     confirm,
+    note_plan,
     options_of,
     plan_streamed,
     save,
@@ -217,7 +218,10 @@ class Run:
         if stopped_by is not None or self.command is Command.PLAN:
             if stopped_by is None and self.settings.plan.out is not None:
                 save(self.settings.plan.out, planned, self.settings)
-            return self._finish(planned, stopped_by)
+            outcome = self._finish(planned, stopped_by)
+            if self.command is Command.PLAN:
+                note_plan(planned, outcome, self.settings, started=self.started)
+            return outcome
         if self.saved is not None:
             still_current(self.saved, planned, self.settings)
         confirm(planned.kept, self.hooks.confirm, assume_yes=self.hooks.yes)

@@ -13,21 +13,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from importer.config import Settings
 from importer.errors import ConfigError, ImporterError, RunStopped
+from importer.journal.noted import NotedRun, note_run
+from importer.journal.resume import touched_numbers
 from importer.models import RowResult, Status
 from importer.plan.planning import PlanOptions
 from importer.plan.saved import SavedPlan, check_current, plan_counts, save_plan
+from importer.run.outcome import RunOutcome
+from importer.run.session import journal_path
 from importer.send import remote
 from importer.send.account import plan_account
 from importer.signals import Interrupted, SignalStop
 from importer.validate.streaming import StreamedFile
 
-__all__ = ["DESTRUCTIVE", "Confirm", "confirm", "plan_streamed", "save", "still_current"]
+__all__ = [
+    "DESTRUCTIVE",
+    "Confirm",
+    "PlanRequest",
+    "confirm",
+    "note_plan",
+    "options_of",
+    "plan_streamed",
+    "save",
+    "still_current",
+]
 
 Confirm = Callable[[Mapping[str, int]], bool]
 """Asked with the plan's counts before a replace or delete is sent: True to go on."""
@@ -82,8 +97,11 @@ def plan_streamed(
 
 def still_current(saved: SavedPlan, streamed: StreamedFile, settings: Settings) -> None:
     """`apply PLAN.json`: raise `ConfigError` (exit 2) unless the plan made now is the saved one."""
-    source = streamed.source
-    check_current(saved, source.path, source.sha256, settings.api.base_url, streamed.kept)
+    source, base_url = streamed.source, settings.api.base_url
+    key = (source.sha256, base_url, "apply")
+    journal = journal_path(settings)
+    resumed = frozenset() if settings.journal.fresh else touched_numbers(journal, key)
+    check_current(saved, source.path, source.sha256, base_url, streamed.kept, resumed=resumed)
 
 
 def confirm(results: Sequence[RowResult], ask: Confirm | None, *, assume_yes: bool) -> None:
@@ -111,6 +129,28 @@ def _destructive_text(counts: Mapping[str, int]) -> str:
     if replaced:
         parts.append(f"replaces {replaced:,} (deleted, then registered again)")
     return " and ".join(parts)
+
+
+def note_plan(
+    streamed: StreamedFile, outcome: RunOutcome, settings: Settings, *, started: datetime
+) -> None:
+    """`plan`: its line in the journal's history (no rows, no lock: `importer.journal.noted`)."""
+    source = streamed.source
+    run = NotedRun(
+        file=source.path,
+        sha256=source.sha256,
+        base_url=settings.api.base_url,
+        operation="plan",
+        started=started,
+        finished=datetime.now(UTC),
+    )
+    note_run(
+        journal_path(settings),
+        run,
+        counts=outcome.summary.counts,
+        exit_code=outcome.exit_code,
+        report=outcome.report_path,
+    )
 
 
 def save(path: Path, streamed: StreamedFile, settings: Settings) -> SavedPlan:
