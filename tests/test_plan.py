@@ -11,6 +11,7 @@ import httpx
 import openpyxl
 import pytest
 from account_samples import seed_account
+from conftest import SandboxFactory
 
 from importer.api import export_account
 from importer.config import Settings, build_settings
@@ -303,3 +304,31 @@ def test_a_saved_plan_stopped_half_way_resumes_with_each_write_once(
         r["phonenumber"] for r in sandbox.state.requests if r["method"] == "PATCH" and r["applied"]
     )
     assert sorted(patched.values()) == [1] * 6
+
+
+def test_a_replace_warns_of_messaging_and_enable_messaging_turns_it_on_again(
+    make_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    """The old record had messaging on: the plan warns (plan.messaging_lost); apply with
+    --enable-messaging replaces it and enables messaging on the new record."""
+    server = make_sandbox(initial_messaging="disabled")
+    settings = settings_for(server, tmp_path)
+    execute(write(tmp_path, "a.csv", A), settings, Command.RUN)
+    (record,) = server.state.records
+    answer = httpx.post(
+        f"{server.base_url}{COLLECTION}/{record['external_did_sid']}/messaging",
+        json={"enabled": True, "type": "p2p"},
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
+    assert answer.status_code == 200
+    plan = settings.plan.model_copy(update={"allow_replace": True})
+    api = settings.api.model_copy(update={"enable_messaging": "p2p"})
+    chosen = settings.model_copy(update={"plan": plan, "api": api})
+    (planned,) = execute(write(tmp_path, "b.csv", B), chosen, Command.PLAN).results
+    assert [i.code for i in planned.issues] == ["plan.messaging_lost"]
+    (applied,) = execute(write(tmp_path, "b.csv", B), chosen, Command.APPLY, yes=True).results
+    assert applied.status is Status.REPLACED
+    assert applied.extra.get("messaging") == "enabled"
+    (new,) = server.state.records
+    assert new["external_did_sid"] == applied.external_did_sid != record["external_did_sid"]
+    assert new["active_capabilities"] == 27
