@@ -254,7 +254,16 @@ def _sync(
         _execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
 
+PROMPT_WORDS = {
+    "would_register": "register {n:,}",
+    "would_update": "update {n:,}",
+    "would_replace": "replace {n:,} (delete, then register again)",
+    "would_delete": "DELETE {n:,}",
+}
+"""How the confirmation prompt names each planned write."""
+
+
 def _ask(counts: Mapping[str, int]) -> bool:
-    """The terminal prompt before a replace or delete: the plan's counts, then yes/no."""
-    shown = ", ".join(f"{count:,} {status}" for status, count in counts.items() if count)
-    return typer.confirm(f"plan: {shown}. Go on?", default=False, err=True)
+    """The terminal prompt before a replace or delete: what will be written, then yes/no."""
+    shown = [text.format(n=counts[key]) for key, text in PROMPT_WORDS.items() if counts.get(key)]
+    return typer.confirm(f"apply will {', '.join(shown)}. Go on?", default=False, err=True)
