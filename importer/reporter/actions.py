@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from importer.mapping.aliases import CANONICAL_FIELDS
 from importer.models import RowResult
 from importer.plan.changes import describe
 from importer.reporter import flatten
@@ -27,17 +28,8 @@ _T = TypeVar("_T")
 
 CHANGES = "changes"
 OLD_SID = "old_external_did_sid"
-RECORD_FIELDS = (
-    "phonenumber",
-    "external_did_sid",
-    "capabilities",
-    "callback_url",
-    "name",
-    "underlying_carrier_sid",
-    "attributes",
-    "string_key_1",
-    "string_key_2",
-)
+RECORD_FIELDS = (CANONICAL_FIELDS[0], "external_did_sid", *CANONICAL_FIELDS[1:])
+"""A pruned number's record on the Deletes sheet: the template's fields, and its sid."""
 DELETE_COLUMNS = (
     "status",
     *RECORD_FIELDS,
