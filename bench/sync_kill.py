@@ -20,6 +20,7 @@ the verdicts:
     final exit        0
 
     python bench/sync_kill.py [--kills 5] [--seed 1] [--latency-ms 10] [--faults]
+                              [--in-replace N]  (N of the kills inside the replace pass)
                               [--accounts 5000 --callbacks 1000 --capabilities 300
                                --new 500 --removed 400] [--concurrency 32]
 """
@@ -163,10 +164,24 @@ def make_account(scenario: Scenario, folder: Path, concurrency: int) -> tuple[Pa
     return state, sheet
 
 
+def kill_points(
+    scenario: Scenario, total: int, kills: int, seed: int, in_replace: int
+) -> list[int]:
+    """`kills` applied-write counts, seeded: `in_replace` of them inside the replace pass
+    (after the POSTs of the new numbers and the PATCHes; its DELETEs and POSTs), the
+    others anywhere."""
+    draw = random.Random(seed)
+    start = scenario.new + scenario.callbacks
+    window = range(start + 1, start + 2 * scenario.capabilities)
+    chosen = draw.sample(window, min(in_replace, kills))
+    others = [n for n in range(1, total) if n not in chosen]
+    return sorted(chosen + draw.sample(others, kills - len(chosen)))
+
+
 def run_campaign(arguments: argparse.Namespace, scenario: Scenario) -> dict[str, Any]:
     planned = actions(scenario)
     total = sum(sum(WRITES_PER_ACTION[a].values()) for a in planned.values())
-    points = sorted(random.Random(arguments.seed).sample(range(1, total), arguments.kills))
+    points = kill_points(scenario, total, arguments.kills, arguments.seed, arguments.in_replace)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         state, sheet = make_account(scenario, folder, arguments.concurrency)
@@ -298,6 +313,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--faults", action="store_true", help="the 14 %% fault mix")
+    parser.add_argument(
+        "--in-replace", type=int, default=0, help="kills drawn inside the replace pass"
+    )
     for name, value in vars(Scenario()).items():
         parser.add_argument(f"--{name}", type=int, default=value)
     arguments = parser.parse_args()
@@ -305,7 +323,8 @@ def main() -> None:
     scenario = Scenario(**sizes)
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load {os.getloadavg()}")
     print(f"scenario {sizes}, seed {arguments.seed}, latency {arguments.latency_ms} ms, "
-          f"faults {'14 %' if arguments.faults else 'off'}")  # fmt: skip
+          f"faults {'14 %' if arguments.faults else 'off'}, "
+          f"{arguments.in_replace} kill(s) in the replace pass")  # fmt: skip
     result = run_campaign(arguments, scenario)
     print(" ".join(f"{name:>17}" for name in result))
     print(" ".join(f"{value!s:>17}" for value in result.values()))
