@@ -305,8 +305,7 @@ def main() -> None:
     before = machine()
     lines = []
     for case in chosen:
-        once = args.quick or case.runner == "run" or case.runner in SYNC_RUNNERS
-        repeat = 1 if once else args.repeat
+        repeat = 1 if args.quick or case.runner == "run" else args.repeat
         if case.large:
             repeat = min(repeat, args.repeat_large)
         try:
