@@ -79,6 +79,28 @@ def test_state_copies_cannot_change_the_server(sandbox: SandboxServer) -> None:
     assert sandbox.state.records[0]["name"] == "External DID 102505"
 
 
+def test_unfiltered_list_follows_every_write(sandbox: SandboxServer) -> None:
+    """The partner's records kept for the pages of a listing are made again after each
+    create, update, delete and reset: a page never shows the account as it was."""
+    auth = {"Authorization": f"Bearer {sandbox.token}"}
+
+    def listed() -> list[tuple[str, str]]:
+        page = httpx.get(sandbox.base_url + COLLECTION, params={"limit": 1000}, headers=auth)
+        return [(item["phonenumber"], item["name"]) for item in page.json()["items"]]
+
+    first = register(sandbox).json()["external_did_sid"]
+    assert listed() == [("12059051025", "External DID 102505")]
+    register(sandbox, "12059051026")
+    assert [number for number, _ in listed()] == ["12059051025", "12059051026"]
+    url = f"{sandbox.base_url}{COLLECTION}/{first}"
+    assert httpx.patch(url, json={"name": "Renamed"}, headers=auth).status_code == 200
+    assert listed()[0] == ("12059051025", "Renamed")
+    assert httpx.delete(url, headers=auth).status_code == 204
+    assert [number for number, _ in listed()] == ["12059051026"]
+    sandbox.state.reset()
+    assert listed() == []
+
+
 def test_reset_forgets_everything(sandbox: SandboxServer) -> None:
     """state.reset() empties records and the request log, and restarts generated names."""
     register(sandbox)

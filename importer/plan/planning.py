@@ -91,13 +91,33 @@ def plan_row(
     if record is None:
         return replace(result, planned=Planned(body=result.payload))
     fields = wanted(result.payload, mapped, empty_clears=options.empty_clears)
-    planned = Planned(record=record, changes=differences(fields, record))
+    changes = differences(fields, record)
+    planned = Planned(record=record, changes=changes)
     status = action_of(planned, allow_replace=options.allow_replace)
     body = _body(status, planned, fields, record)
-    planned = replace(planned, body=body)
-    issues = result.issues + _issues(status, planned)
-    sid = planned.sid
-    return replace(result, status=status, planned=planned, issues=issues, external_did_sid=sid)
+    if body is not None:
+        planned = Planned(record=record, changes=changes, body=body)
+    issues = result.issues + _issues(status, planned) if changes else result.issues
+    return _planned(result, status, planned, issues)
+
+
+def _planned(
+    result: RowResult, status: Status, planned: Planned, issues: tuple[Issue, ...]
+) -> RowResult:
+    """`result` with its plan (built directly: `dataclasses.replace` costs twice as much,
+    once per row of a 100,000-row plan)."""
+    return RowResult(
+        row=result.row,
+        status=status,
+        issues=issues,
+        payload=result.payload,
+        normalized_phonenumber=result.normalized_phonenumber,
+        external_did_sid=planned.sid,
+        http_status=result.http_status,
+        attempts=result.attempts,
+        extra=result.extra,
+        planned=planned,
+    )
 
 
 def _body(

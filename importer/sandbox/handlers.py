@@ -161,8 +161,7 @@ def _int_param(name: str, text: str | None, default: int, *, minimum: int) -> in
 def _matching(context: SandboxContext, caller: Caller, filter_text: str | None) -> list[Record]:
     partner_sid = caller.partner.partner_sid
     if not filter_text:
-        records = context.state.live_records()
-        return [r for r in records if r["partner_sid"] == partner_sid]
+        return list(context.state.partner_records(partner_sid))
     extended = context.config.extended_filter_ops
     condition = _parsed(
         "filter", lambda text: parse_filter(text, extended_ops=extended), filter_text

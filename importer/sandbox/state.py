@@ -55,6 +55,8 @@ class SandboxState:
         self._seq = 0
         self._sids = random.Random(f"sids-{config.seed}")
         self._next_name = FIRST_NAME_NUMBER
+        self._version = 0
+        self._owned: tuple[tuple[str, int], list[dict[str, Any]]] | None = None
         self._store = SqliteStore(config.state_file) if config.state_file else None
         if self._store is not None:
             self._load(self._store)
@@ -98,6 +100,17 @@ class SandboxState:
         with self._lock:
             return list(self._records.values())
 
+    def partner_records(self, partner_sid: str) -> list[dict[str, Any]]:
+        """A partner's records, oldest first: the list is kept until the next write, so
+        the pages of one listing do not each walk every record (a 100,000-record
+        account, 100 pages). Callers must not mutate the list or its records."""
+        with self._lock:
+            key = (partner_sid, self._version)
+            if self._owned is None or self._owned[0] != key:
+                owned = [r for r in self._records.values() if r["partner_sid"] == partner_sid]
+                self._owned = (key, owned)
+            return self._owned[1]
+
     def get(self, sid: str) -> dict[str, Any] | None:
         """The record with this sid, or None."""
         return self._records.get(sid)
@@ -128,6 +141,7 @@ class SandboxState:
         """Insert or replace a record (and its messaging state, when given)."""
         sid = record["external_did_sid"]
         with self._lock:
+            self._version += 1
             self._records[sid] = record
             self._by_number[record["phonenumber"]] = sid
             if messaging is not None:
@@ -142,6 +156,7 @@ class SandboxState:
     def delete(self, sid: str) -> None:
         """Remove a record and its messaging state."""
         with self._lock:
+            self._version += 1
             record = self._records.pop(sid)
             self._by_number.pop(record["phonenumber"], None)
             self._messaging.pop(sid, None)
@@ -171,6 +186,7 @@ class SandboxState:
     def reset(self) -> None:
         """Forget every record, messaging state and logged request."""
         with self._lock:
+            self._version += 1
             self._records.clear()
             self._by_number.clear()
             self._messaging.clear()
