@@ -92,6 +92,29 @@ def test_killed_between_the_steps_registers_the_number_on_resume(
     assert writes(sandbox, "DELETE") == []
 
 
+def test_a_resumed_run_finishes_half_done_replaces_before_any_other_write(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The numbers a kill left deleted are registered first on resume, before the new
+    numbers of the same run: their absence ends as soon as the resumed run writes."""
+    record = put(sandbox, 0)
+    row = planned(0, record, capabilities=27)
+    with Journal(tmp_path / "j.sqlite") as journal:
+        first = journal.start_run(Path("f.csv"), SHA, sandbox.base_url, [row], fresh=False)
+        first.sending(row.row.number, 1)
+        sandbox.state.delete(record["external_did_sid"])
+        first.stepped(row.row.number, STEP_DELETED)
+    fresh = [planned(n, None) for n in range(1, 6)]
+    replanned = [planned(0, None, capabilities=27), *fresh]
+    with Journal(tmp_path / "j.sqlite") as journal:
+        second = journal.start_run(Path("f.csv"), SHA, sandbox.base_url, replanned, fresh=False)
+        rows = resumed(replanned, second)
+        apply(sandbox, rows, journal=second, reconcile=second.reconcile, steps=second.steps)
+    posts = [entry["phonenumber"] for entry in writes(sandbox, "POST")]
+    assert posts[-6] == digits(0)
+    assert sorted(posts[-5:]) == [digits(n) for n in range(1, 6)]
+
+
 def test_resumed_replace_already_done_sends_nothing(sandbox: SandboxServer) -> None:
     """Resumed with the number held under a new sid with the body's values: replaced,
     reconciled, no write at all."""

@@ -24,6 +24,7 @@ import httpx
 
 from importer.config import ApiSettings
 from importer.errors import ApiError, RunStopped
+from importer.journal.plans import STEP_DELETED
 from importer.models import RowResult
 from importer.send.executor import Batch, Executor, RowLog
 from importer.send.flow import Clock
@@ -81,12 +82,26 @@ async def _writes(
     reconcile: Collection[int],
     steps: Mapping[int, str],
 ) -> Batch[RowResult]:
-    """The write passes in order; the first that stops ends them."""
+    """The write passes in order; the first that stops ends them.
+
+    A resumed run first finishes the replaces an earlier run left between their DELETE
+    and their POST (their numbers are absent from the account until then), then
+    registers, updates, replaces and deletes.
+    """
     register = Register()
     canary = executor.settings.canary
+    unfinished = Unfinished(steps)
+    batch = await executor.run_rows(
+        unfinished,
+        results,
+        on_result=on_result,
+        tally=functools.partial(unfinished.tally, reconcile=reconcile, steps=steps),
+    )
+    if batch.stopped_by is not None or executor.stop.requested:
+        return batch
     batch = await executor.run_rows(
         register,
-        results,
+        batch.results,
         on_result=on_result,
         canary=canary,
         tally=lambda result: register.tally(result, reconcile),
@@ -102,3 +117,15 @@ async def _writes(
             tally=functools.partial(operation.tally, reconcile=reconcile, steps=steps),
         )
     return batch
+
+
+class Unfinished(Replace):
+    """The replaces a killed run left half-done (journaled step `deleted`), taken first."""
+
+    def __init__(self, steps: Mapping[int, str]) -> None:
+        self.journaled_steps = steps
+
+    def takes(self, result: RowResult) -> bool:
+        """Planned replaces whose DELETE an earlier run journaled as done."""
+        deleted = self.journaled_steps.get(result.row.number) == STEP_DELETED
+        return deleted and super().takes(result)
