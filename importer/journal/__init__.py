@@ -272,6 +272,15 @@ class Journal:
     ) -> RunJournal:
         """Take the lock, then open a run of `operation` for `results` (validated rows),
         resuming the last run of the same file, API and operation when it is unfinished."""
+        run = self.begin_run(file, sha256, base_url, fresh=fresh, operation=operation)
+        run.add(results)
+        return run
+
+    @_translated
+    def begin_run(
+        self, file: Path, sha256: str, base_url: str, *, fresh: bool, operation: str
+    ) -> RunJournal:
+        """`start_run` with no rows yet: they come chunk by chunk (`RunJournal.add`)."""
         self.lock()
         last = None if fresh else self._last_run(sha256, base_url, operation)
         resumed_from = last.run_id if last and last.status != RunStatus.FINISHED else None
@@ -292,7 +301,7 @@ class Journal:
         run = RunJournal(self.db, int(cursor.lastrowid or 0), (sha256, base_url, operation))
         run.path = self.path
         run.resumed_from = resumed_from
-        run.load(results, resume=resumed_from is not None)
+        run.begin(resume=resumed_from is not None)
         return run
 
     @_translated
@@ -367,11 +376,26 @@ class RunJournal:
         """(sha256, base_url, operation): the run's file, API and operation."""
         self.resumed_from: int | None = None
         self.finished_rows: dict[int, RowResult] = {}
-        self.reconcile: frozenset[int] = frozenset()
+        self.reconcile: set[int] = set()
+        """Rows an earlier run may have sent: looked up before any POST (grows with `add`)."""
+        self._known: dict[int, dict[str, Any]] = {}
 
     def load(self, results: Sequence[RowResult], *, resume: bool) -> None:
         """Journal every sendable row; on resume, keep what earlier runs learnt."""
-        known = self._known_rows() if resume else {}
+        self.begin(resume=resume)
+        self.add(results)
+
+    def begin(self, *, resume: bool) -> None:
+        """Get ready for the rows: on resume, what earlier runs learnt of them."""
+        self._known = self._known_rows() if resume else {}
+        self.finished_rows, self.reconcile = {}, set()
+
+    @_translated
+    def add(self, results: Sequence[RowResult]) -> None:
+        """Journal the sendable rows of `results` (a chunk, or the whole file) in one
+        commit; rows an earlier run settled go to `finished_rows`, rows it may have sent
+        to `reconcile`."""
+        known = self._known
         to_reset, reconcile = [], set()
         for result in results:
             if result.status is not Status.WOULD_REGISTER:
@@ -384,7 +408,7 @@ class RunJournal:
                 self.finished_rows[number] = _restore(result, entry["outcome"])
             elif entry["state"] == RowState.SENDING or entry["attempts"]:
                 reconcile.add(number)
-        self.reconcile = frozenset(reconcile)
+        self.reconcile.update(reconcile)  # in place: a run sending already holds it
         self._reset(to_reset)
 
     def _known_rows(self) -> dict[int, dict[str, Any]]:
