@@ -8,10 +8,12 @@ call `execute()`; none of them repeats any step of it. In order:
     validate       the file streamed and judged in chunks (`importer.validate.streaming`);
                    a stop ends the read between two chunks
     check          --check-remote: valid rows looked up read-only (`importer.send.remote`)
-    journal        `run`: opened, with its lock (`session.open_run`); resumes an
-                   unfinished run of the same file
+    journal        `run`: opened, with its lock, once the file is read to its end
+                   (`session.begin_run`); resumes an unfinished run of the same file
     send           `run`: preflight, register, follow-ups (`session.upload`), with
-                   progress events (a bar on a terminal)
+                   progress events (a bar on a terminal); the rows of each chunk are
+                   journaled and sent as soon as it is judged, while later chunks are
+                   (`importer.run.overlap`: the file is streamed in a thread)
     report         the workbook, its CSV twins, the JSON summary (`importer.run.outcome`)
     journal close  `run`: the run's end, exit code and report (`session.close_run`)
     notify         `run`: the JSON summary POSTed to `[notify] url` (`importer.run.notify`)
@@ -39,13 +41,14 @@ from importer.errors import ImporterError, RunStopped
 from importer.journal import held
 from importer.journal.lock import FileLock
 from importer.logs import RowProgress, row_progress
-from importer.models import RowResult, Status
+from importer.models import RowResult, SourceInfo
 from importer.reporter.files import twin_paths
 from importer.reporter.spool import SpoolTarget
 from importer.reporter.summary import Mode
 from importer.run.notify import notify, summary_payload
 from importer.run.outcome import Ending, RunOutcome, report_path, write_outcome
-from importer.run.session import RunHooks, close_run, journal_path, open_run, run_loop, upload
+from importer.run.overlap import ChunkStream, RowFollower, send_streamed
+from importer.run.session import RunHooks, begin_run, close_run, journal_path, run_loop
 from importer.send import remote
 from importer.send.operations.register import not_attempted
 from importer.signals import Interrupted, SignalStop, StopSwitch, stop_on_signals
@@ -124,17 +127,29 @@ class Run:
                 self.settings.api.require_token(NEEDS_TOKEN[self.command])
             self.started = datetime.now(UTC)
             with self._journal_lock() as lock:
-                streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
-                if streamed.stopped is not None or self._stop_before_sending():
-                    outcome = self._stopped_early(streamed)
-                elif self.command is Command.CHECK_REMOTE:
-                    outcome = self._check_remote(streamed, signals)
-                elif self.command is Command.RUN:
-                    outcome = self._send(streamed, lock)
+                if self.command is Command.RUN:
+                    outcome = run_loop(self._run(lock))
                 else:
-                    outcome = self._finish(streamed)
+                    outcome = self._validate(signals)
             self._notify(outcome)
         return outcome
+
+    def _validate(self, signals: SignalStop) -> RunOutcome:
+        """`validate` (and --check-remote): the file streamed, then the report."""
+        streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
+        if streamed.stopped is not None:
+            return self._stopped_early(streamed)
+        if self.command is Command.CHECK_REMOTE:
+            return self._check_remote(streamed, signals)
+        return self._finish(streamed)
+
+    async def _run(self, lock: FileLock | None) -> RunOutcome:
+        """`run`: the file streamed in a thread while its rows are sent (`importer.run.overlap`)."""
+        async with ChunkStream(self.path, self.settings, self.switch) as stream:
+            source = await stream.read()
+            if source is None or self._stop_before_sending():
+                return self._stopped_early(await stream.end())
+            return await self._send(stream, source, lock)
 
     def _journal_lock(self) -> AbstractContextManager[FileLock | None]:
         """`run`: the journal's lock, before the file is read (a second run on the same
@@ -190,27 +205,28 @@ class Run:
             )
         return self._finish(streamed.with_results(results), stopped_by)
 
-    def _send(self, streamed: StreamedFile, lock: FileLock | None) -> RunOutcome:
-        """Journal, send, report, close the journal."""
+    async def _send(
+        self, stream: ChunkStream, source: SourceInfo, lock: FileLock | None
+    ) -> RunOutcome:
+        """Journal, send (the rows of each chunk as it is judged), report, close the journal."""
         settings, caught = self.settings, self.hooks.handle_signals
-        with self._progress(streamed.kept) as on_result:
+        with self._progress() as (follower, on_result):
             hooks = RunHooks(self.hooks.transport, on_result, self.switch, caught)
-            with open_run(streamed.source, streamed.kept, settings, lock=lock) as journal:
-                batch = run_loop(upload(streamed.kept, settings, journal, hooks))
+            with begin_run(source, settings, lock=lock) as journal:
+                batch, streamed = await send_streamed(stream, journal, settings, hooks, follower)
                 outcome = self._finish(streamed.with_results(batch.results), batch.stopped_by)
                 close_run(journal, batch, exit_code=outcome.exit_code, report=outcome.report_path)
         return outcome
 
     @contextmanager
-    def _progress(self, rows: list[RowResult]) -> Iterator[ResultCallback]:
-        """Row progress while `rows` are sent: `on_start`, then a callback for each row."""
+    def _progress(self) -> Iterator[tuple[RowFollower, ResultCallback]]:
+        """Row progress while rows are sent: its total grows as chunks are judged
+        (`on_start` gets the final one), a callback moves it on for each row settled."""
         every = self.settings.log.progress_every
         with row_progress(self.path.name, tty=self.hooks.tty, every=every) as progress:
-            total = sum(result.status is Status.WOULD_REGISTER for result in rows)
-            progress.start(total)
-            if self.hooks.on_start is not None:
-                self.hooks.on_start(total)
-            yield _following(progress, self.hooks.on_result)
+            progress.start(0)
+            follower = RowFollower(progress.grow, self.hooks.on_start)
+            yield follower, _following(progress, self.hooks.on_result)
 
     def _finish(
         self, streamed: StreamedFile, stopped_by: ImporterError | None = None
