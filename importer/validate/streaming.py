@@ -156,6 +156,7 @@ class _Streamer:
         judge = ChunkJudge(rules, sink.validator)
         chunks, stop, read_stopped = self._chunks(loaded)
         scheduler = _Scheduler(judge, helper, self.limit, lines_at_once=large, stop=stop)
+        scheduler.helper_first = self.events is not None
         try:
             scheduler.run(chunks, sink)
         except BaseException:
@@ -238,6 +239,9 @@ class _Scheduler:
         self._limit = limit
         self._lines_at_once = lines_at_once
         self._stop = stop
+        self.helper_first = False
+        """A run sending meanwhile: after the first chunk the helper judges every chunk
+        (this process's core is the sending loop's; the helper keeps well ahead of it)."""
         self._waiting: deque[Work] = deque()
         self._rows = 0
         self._helped = self._judged_here = 0
@@ -285,8 +289,11 @@ class _Scheduler:
 
         It may have `HELPER_QUEUE` waiting and judge up to twice as many chunks as this
         process (which also reads the file and takes the chunks back), but not the last
-        chunk unless it is idle, nor the only chunk of a file.
+        chunk unless it is idle, nor the only chunk of a file. With `helper_first`, it
+        judges every chunk after the first.
         """
+        if self.helper_first and self._judged_here:
+            return True
         busy = sum(1 for *_, work in self._waiting if isinstance(work, Future) and not work.done())
         if last:
             return busy == 0 and bool(self._waiting)
