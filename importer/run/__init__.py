@@ -20,8 +20,10 @@ call `execute()`; none of them repeats any step of it. In order:
 
 A stop while the file is read ends the read: the report holds the rows judged so far
 (up to the row the Summary names) and the run exits 4 with one line saying where it
-stopped; a `run` then has sent nothing and opened no journal. A stop while rows are
-sent is the uploader's (`importer.signals`). Once the last row is settled a signal no
+stopped; a `run` then has sent nothing and opened no journal. A `run` reads its whole
+file before judging it and sends while later chunks are judged: once the file is read a
+stop is the uploader's (`importer.signals`), and the chunks left are still judged, so
+its report holds every row. Once the last row is settled a signal no
 longer changes the outcome: the report is written and the run ends with its own code.
 """
 
@@ -85,10 +87,11 @@ NEEDS_TOKEN = {Command.RUN: "run", Command.CHECK_REMOTE: "--check-remote"}
 class Hooks:
     """What a caller may plug into a run.
 
-    `transport` (tests) carries the API requests; `on_start(total)` and `on_result`
-    follow the rows sent; `stop` stops the run when flipped (by a scheduler, or by
-    SIGINT/SIGTERM with `handle_signals`, which only the main thread can have); `tty`
-    shows the progress as a bar (else a `progress` event every few seconds).
+    `transport` (tests) carries the API requests; `on_start(total)` (once the whole
+    file is judged: rows may have been sent before) and `on_result` follow the rows
+    sent; `stop` stops the run when flipped (by a scheduler, or by SIGINT/SIGTERM with
+    `handle_signals`, which only the main thread can have); `tty` shows the progress as
+    a bar (else a `progress` event every few seconds).
     """
 
     transport: httpx.AsyncBaseTransport | None = None
