@@ -130,7 +130,7 @@ class Executor:
         """Run `operation` on the rows it takes; every row comes back, in order.
 
         `results` may be a `Feed` still growing: the rows are sent as they arrive, each
-        row's tally made as it is taken (after what came before it was journaled)."""
+        row's tally made as it arrives (its chunk is journaled by then)."""
         rows = results if isinstance(results, Feed) else Feed.of(results)
         chosen: list[int] = []
         tallies: list[Tally] = []
