@@ -146,9 +146,12 @@ def error_line(message: str, *, exit_code: int) -> str:
 
 
 class RowProgress(Protocol):
-    """Follows one file's rows: `start(total)` once, then `advance()` per finished row."""
+    """Follows one file's rows: `start(total)` once, then `advance()` per finished row;
+    `grow(rows)` when more rows join the total (a run judging later chunks)."""
 
     def start(self, total: int) -> None: ...
+
+    def grow(self, rows: int) -> None: ...
 
     def advance(self, rows: int = 1) -> None: ...
 
@@ -167,6 +170,10 @@ class LineProgress:
         """Start counting towards `total` rows."""
         self.total, self.done = total, 0
         self.started = self.last = self.clock()
+
+    def grow(self, rows: int) -> None:
+        """More rows to count towards."""
+        self.total += rows
 
     def advance(self, rows: int = 1) -> None:
         """Count finished rows; log a line when `every` seconds have passed since the last."""
@@ -240,6 +247,10 @@ class BarProgress:
     def start(self, total: int) -> None:
         """Give the bar its total (until then it pulses)."""
         self.bar.update(self.task, total=total, completed=0)
+
+    def grow(self, rows: int) -> None:
+        """More rows to the bar's total."""
+        self.bar.update(self.task, total=(self.bar.tasks[0].total or 0) + rows)
 
     def advance(self, rows: int = 1) -> None:
         """Move the bar on and refresh the rows/s figure."""

@@ -280,6 +280,15 @@ class Journal:
     ) -> RunJournal:
         """Take the lock, then open a run of `operation` for `results` (validated rows),
         resuming the last run of the same file, API and operation when it is unfinished."""
+        run = self.begin_run(file, sha256, base_url, fresh=fresh, operation=operation)
+        run.add(results)
+        return run
+
+    @_translated
+    def begin_run(
+        self, file: Path, sha256: str, base_url: str, *, fresh: bool, operation: str
+    ) -> RunJournal:
+        """`start_run` with no rows yet: they come chunk by chunk (`RunJournal.add`)."""
         self.lock()
         last = None if fresh else self._last_run(sha256, base_url, operation)
         resumed_from = last.run_id if last and last.status != RunStatus.FINISHED else None
@@ -300,7 +309,7 @@ class Journal:
         run = RunJournal(self.db, int(cursor.lastrowid or 0), (sha256, base_url, operation))
         run.path = self.path
         run.resumed_from = resumed_from
-        run.load(results, resume=resumed_from is not None)
+        run.begin(resume=resumed_from is not None)
         return run
 
     @_translated
@@ -379,27 +388,42 @@ class RunJournal:
         self.finished_rows: dict[int, RowResult] = {}
         """Rows an earlier run settled (or whose write a new plan finds landed), as they
         ended: the report takes them as they are, nothing is sent for them."""
-        self.reconcile: frozenset[int] = frozenset()
-        """Rows an earlier run may have sent: looked up before any write."""
+        self.reconcile: set[int] = set()
+        """Rows an earlier run may have sent: looked up before any write (grows with `add`,
+        in place: a run sending already holds it)."""
         self.steps: dict[int, str] = {}
         """The journaled step of each row to reconcile (a replace's `deleted`)."""
         self.reworked: dict[int, RowResult] = {}
         """Rows a new plan only registers whose replace an earlier run began: given back
         their journaled replace plan (see `importer.journal.plans`)."""
+        self._known: dict[int, dict[str, Any]] = {}
 
     def load(self, results: Sequence[RowResult], *, resume: bool) -> None:
         """Journal every planned write; on resume, keep what earlier runs learnt."""
-        known = self._known_rows() if resume else {}
+        self.begin(resume=resume)
+        self.add(results)
+
+    def begin(self, *, resume: bool) -> None:
+        """Get ready for the rows: on resume, what earlier runs learnt of them."""
+        self._known = self._known_rows() if resume else {}
+        self.finished_rows, self.reworked, self.steps = {}, {}, {}
+        self.reconcile = set()
+
+    @_translated
+    def add(self, results: Sequence[RowResult]) -> None:
+        """Journal the planned writes of `results` (a chunk, or the whole file) in one
+        commit; what an earlier run learnt of them goes to `finished_rows`, `reconcile`,
+        `steps` and `reworked`."""
         fresh, reconcile = [], set()
         for result in results:
-            entry = known.get(result.row.number)
+            entry = self._known.get(result.row.number)
             same = entry is not None and entry["payload_hash"] == plans.digest_of(result)
             if entry is not None and same and entry["state"] != RowState.PENDING:
                 if self._resumed(result, entry):
                     reconcile.add(result.row.number)
             elif result.status in PLANNED_WRITES:
                 fresh.append(result)
-        self.reconcile = frozenset(reconcile)
+        self.reconcile.update(reconcile)
         self._reset(fresh)
 
     def _resumed(self, result: RowResult, entry: dict[str, Any]) -> bool:

@@ -8,18 +8,22 @@ call `execute()`; none of them repeats any step of it. In order:
     validate       the file streamed and judged in chunks (`importer.validate.streaming`);
                    a stop ends the read between two chunks
     check          --check-remote: valid rows looked up read-only (`importer.send.remote`)
-    journal        `run`: opened, with its lock (`session.open_run`); resumes an
-                   unfinished run of the same file
+    journal        `run`: opened, with its lock, once the file is read to its end
+                   (`session.begin_run`); resumes an unfinished run of the same file
     send           `run`: preflight, register, follow-ups (`session.upload`), with
-                   progress events (a bar on a terminal)
+                   progress events (a bar on a terminal); the rows of each chunk are
+                   journaled and sent as soon as it is judged, while later chunks are
+                   (`importer.run.overlap`: the file is streamed in a thread)
     report         the workbook, its CSV twins, the JSON summary (`importer.run.outcome`)
     journal close  `run`: the run's end, exit code and report (`session.close_run`)
     notify         `run`: the JSON summary POSTed to `[notify] url` (`importer.run.notify`)
 
 A stop while the file is read ends the read: the report holds the rows judged so far
 (up to the row the Summary names) and the run exits 4 with one line saying where it
-stopped; a `run` then has sent nothing and opened no journal. A stop while rows are
-sent is the uploader's (`importer.signals`). Once the last row is settled a signal no
+stopped; a `run` then has sent nothing and opened no journal. A `run` reads its whole
+file before judging it and sends while later chunks are judged: once the file is read a
+stop is the uploader's (`importer.signals`), and the chunks left are still judged, so
+its report holds every row. Once the last row is settled a signal no
 longer changes the outcome: the report is written and the run ends with its own code.
 """
 
@@ -39,21 +43,22 @@ from importer.errors import ImporterError, RunStopped
 from importer.journal import held
 from importer.journal.lock import FileLock
 from importer.logs import RowProgress, row_progress
-from importer.models import PLANNED_WRITES, RowResult
+from importer.models import PLANNED_WRITES, RowResult, SourceInfo
 from importer.plan.saved import SavedPlan, looks_like_plan, read_plan
 from importer.reporter.files import twin_paths
 from importer.reporter.spool import SpoolTarget
 from importer.reporter.summary import Mode
 from importer.run.notify import notify, summary_payload
 from importer.run.outcome import Ending, RunOutcome, report_path, write_outcome
+from importer.run.overlap import ChunkStream, RowFollower, send_streamed
 from importer.run.session import (
     RunHooks,
     apply_changes,
+    begin_run,
     close_run,
     journal_path,
     open_run,
     run_loop,
-    upload,
 )
 from importer.run.sync import (
     Confirm,
@@ -129,11 +134,12 @@ NEEDS_TOKEN = {
 class Hooks:
     """What a caller may plug into a run.
 
-    `transport` (tests) carries the API requests; `on_start(total)` and `on_result`
-    follow the rows sent; `stop` stops the run when flipped (by a scheduler, or by
-    SIGINT/SIGTERM with `handle_signals`, which only the main thread can have); `tty`
-    shows the progress as a bar (else a `progress` event every few seconds); `confirm`
-    asks before a replace or delete is sent, and `yes` says it may go on unasked.
+    `transport` (tests) carries the API requests; `on_start(total)` (once the whole
+    file is judged: rows may have been sent before) and `on_result` follow the rows
+    sent; `stop` stops the run when flipped (by a scheduler, or by SIGINT/SIGTERM with
+    `handle_signals`, which only the main thread can have); `tty` shows the progress as
+    a bar (else a `progress` event every few seconds); `confirm` asks before a replace
+    or delete is sent, and `yes` says it may go on unasked.
     """
 
     transport: httpx.AsyncBaseTransport | None = None
@@ -175,17 +181,10 @@ class Run:
             self._read_saved_plan()
             self.started = datetime.now(UTC)
             with self._journal_lock() as lock:
-                streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
-                if streamed.stopped is not None or self._stop_before_sending():
-                    outcome = self._stopped_early(streamed)
-                elif self.command is Command.CHECK_REMOTE:
-                    outcome = self._check_remote(streamed, signals)
-                elif self.command is Command.RUN:
-                    outcome = self._send(streamed, lock)
-                elif self.command.plans:
-                    outcome = self._plan(streamed, signals, lock)
+                if self.command is Command.RUN:
+                    outcome = run_loop(self._run(lock))
                 else:
-                    outcome = self._finish(streamed)
+                    outcome = self._validate(signals, lock)
             self._notify(outcome)
         return outcome
 
@@ -225,7 +224,26 @@ class Run:
         if self.saved is not None:
             still_current(self.saved, planned, self.settings)
         confirm(planned.kept, self.hooks.confirm, assume_yes=self.hooks.yes)
-        return self._send(planned, lock)
+        return self._apply(planned, lock)
+
+    def _validate(self, signals: SignalStop, lock: FileLock | None) -> RunOutcome:
+        """Every command but `run`: the file streamed, then checked, planned or applied."""
+        streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
+        if streamed.stopped is not None or self._stop_before_sending():
+            return self._stopped_early(streamed)
+        if self.command is Command.CHECK_REMOTE:
+            return self._check_remote(streamed, signals)
+        if self.command.plans:
+            return self._plan(streamed, signals, lock)
+        return self._finish(streamed)
+
+    async def _run(self, lock: FileLock | None) -> RunOutcome:
+        """`run`: the file streamed in a thread while its rows are sent (`importer.run.overlap`)."""
+        async with ChunkStream(self.path, self.settings, self.switch) as stream:
+            source = await stream.read()
+            if source is None or self._stop_before_sending():
+                return self._stopped_early(await stream.end())
+            return await self._send(stream, source, lock)
 
     def _journal_lock(self) -> AbstractContextManager[FileLock | None]:
         """`run`: the journal's lock, before the file is read (a second run on the same
@@ -281,33 +299,37 @@ class Run:
             )
         return self._finish(streamed.with_results(results), stopped_by)
 
-    def _send(self, streamed: StreamedFile, lock: FileLock | None) -> RunOutcome:
-        """Journal, send, report, close the journal."""
+    async def _send(
+        self, stream: ChunkStream, source: SourceInfo, lock: FileLock | None
+    ) -> RunOutcome:
+        """Journal, send (the rows of each chunk as it is judged), report, close the journal."""
         settings, caught = self.settings, self.hooks.handle_signals
-        with self._progress(streamed.kept) as on_result:
+        with self._progress() as (follower, on_result):
             hooks = RunHooks(self.hooks.transport, on_result, self.switch, caught)
-            operation = "register" if self.command is Command.RUN else self.command.value
-            with open_run(
-                streamed.source, streamed.kept, settings, lock=lock, operation=operation
-            ) as journal:
-                send = upload if self.command is Command.RUN else apply_changes
-                batch = run_loop(send(streamed.kept, settings, journal, hooks))
-                results, stopped_by = self._drift(batch.results, batch.stopped_by)
+            with begin_run(source, settings, lock=lock) as journal:
+                batch, streamed = await send_streamed(stream, journal, settings, hooks, follower)
+                results, stopped_by = await self._drift(batch.results, batch.stopped_by)
                 outcome = self._finish(streamed.with_results(results), stopped_by)
                 close_run(journal, batch, exit_code=outcome.exit_code, report=outcome.report_path)
         return outcome
 
-    def _drift(
-        self, results: list[RowResult], stopped_by: ImporterError | None
-    ) -> tuple[list[RowResult], ImporterError | None]:
-        """`run`: flag the already registered numbers whose record differs (`remote.differs`)."""
-        if self.command is not Command.RUN or stopped_by is not None:
-            return results, stopped_by
-        return flag_drift(results, self.settings.api, transport=self.hooks.transport)
+    def _apply(self, streamed: StreamedFile, lock: FileLock | None) -> RunOutcome:
+        """`apply` / `delete`: journal, every planned write, report, close the journal."""
+        settings, caught = self.settings, self.hooks.handle_signals
+        with self._planned_progress(streamed.kept) as on_result:
+            hooks = RunHooks(self.hooks.transport, on_result, self.switch, caught)
+            operation = self.command.value
+            with open_run(
+                streamed.source, streamed.kept, settings, lock=lock, operation=operation
+            ) as journal:
+                batch = run_loop(apply_changes(streamed.kept, settings, journal, hooks))
+                outcome = self._finish(streamed.with_results(batch.results), batch.stopped_by)
+                close_run(journal, batch, exit_code=outcome.exit_code, report=outcome.report_path)
+        return outcome
 
     @contextmanager
-    def _progress(self, rows: list[RowResult]) -> Iterator[ResultCallback]:
-        """Row progress while `rows` are sent: `on_start`, then a callback for each row."""
+    def _planned_progress(self, rows: list[RowResult]) -> Iterator[ResultCallback]:
+        """Row progress over a plan's writes: `on_start`, then a callback for each row."""
         every = self.settings.log.progress_every
         with row_progress(self.path.name, tty=self.hooks.tty, every=every) as progress:
             total = sum(result.status in PLANNED_WRITES for result in rows)
@@ -315,6 +337,24 @@ class Run:
             if self.hooks.on_start is not None:
                 self.hooks.on_start(total)
             yield _following(progress, self.hooks.on_result)
+
+    async def _drift(
+        self, results: list[RowResult], stopped_by: ImporterError | None
+    ) -> tuple[list[RowResult], ImporterError | None]:
+        """`run`: flag the already registered numbers whose record differs (`remote.differs`)."""
+        if self.command is not Command.RUN or stopped_by is not None:
+            return results, stopped_by
+        return await flag_drift(results, self.settings.api, transport=self.hooks.transport)
+
+    @contextmanager
+    def _progress(self) -> Iterator[tuple[RowFollower, ResultCallback]]:
+        """Row progress while rows are sent: its total grows as chunks are judged
+        (`on_start` gets the final one), a callback moves it on for each row settled."""
+        every = self.settings.log.progress_every
+        with row_progress(self.path.name, tty=self.hooks.tty, every=every) as progress:
+            progress.start(0)
+            follower = RowFollower(progress.grow, self.hooks.on_start)
+            yield follower, _following(progress, self.hooks.on_result)
 
     def _finish(
         self, streamed: StreamedFile, stopped_by: ImporterError | None = None

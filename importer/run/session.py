@@ -1,6 +1,7 @@
 """One run against the API (a registration, or an `apply` / `delete` of a plan).
 
-    journal.start_run      resume an unfinished run of the same file, or start fresh
+    journal.begin_run      resume an unfinished run of the same file, or start fresh;
+                           its rows journaled chunk by chunk as they are judged
     catch_signals          SIGINT/SIGTERM → stop dispatching (a second one aborts)
     send_rows              importer.send: preflight, register, --verify, --enable-messaging,
                            all on one executor (flow control, reconcile before retry, journal)
@@ -28,7 +29,7 @@ from importer.config import Settings
 from importer.journal import JOURNAL_NAME, Journal, RunJournal, RunStatus
 from importer.journal.lock import FileLock
 from importer.models import PLANNED_WRITES, RowResult, SourceInfo, Status
-from importer.send import Batch, send_changes, send_rows
+from importer.send import Batch, Feed, send_changes, send_rows
 from importer.send.client import make_client
 from importer.send.operations.register import Register
 from importer.signals import StopSwitch, catch_signals
@@ -36,6 +37,7 @@ from importer.signals import StopSwitch, catch_signals
 __all__ = [
     "RunHooks",
     "apply_changes",
+    "begin_run",
     "close_run",
     "journal_path",
     "open_run",
@@ -81,12 +83,25 @@ def open_run(
     """Open the journal and start (or resume) this file's run of `operation` (`register`,
     `apply`, `delete`) in it; `lock` is the journal's lock when the caller took it
     already (`importer.journal.held`)."""
+    with begin_run(source, settings, lock=lock, operation=operation) as run:
+        run.add(results)
+        yield run
+
+
+@contextmanager
+def begin_run(
+    source: SourceInfo,
+    settings: Settings,
+    *,
+    lock: FileLock | None = None,
+    operation: str = Register.name,
+) -> Iterator[RunJournal]:
+    """`open_run` with no rows yet: the run journals them chunk by chunk (`RunJournal.add`)."""
     with Journal(journal_path(settings), lock=lock) as journal:
-        yield journal.start_run(
+        yield journal.begin_run(
             source.path,
             source.sha256,
             settings.api.base_url,
-            results,
             fresh=settings.journal.fresh,
             operation=operation,
         )
@@ -113,19 +128,26 @@ def resumed(results: Sequence[RowResult], run: RunJournal) -> list[RowResult]:
 
 
 async def upload(
-    results: list[RowResult], settings: Settings, run: RunJournal | None, hooks: RunHooks
+    results: list[RowResult] | Feed[RowResult],
+    settings: Settings,
+    run: RunJournal | None,
+    hooks: RunHooks,
 ) -> UploadBatch:
     """Preflight, register, then the follow-up steps (`importer.send.send_rows`); signals
-    are caught meanwhile."""
-    if run is not None:
-        results = resumed(results, run)
-    if not any(result.status is Status.WOULD_REGISTER for result in results):
-        return UploadBatch(results=results, stopped_by=None)
+    are caught meanwhile. `results` may be a `Feed` still growing, its rows journaled and
+    resumed as they come (`importer.run.overlap`): nothing is sent (no client, no
+    preflight) until a row to register arrives, and nothing at all if none does."""
+    if isinstance(results, Feed):
+        feed = results
+    else:
+        feed = Feed.of(resumed(results, run) if run is not None else results)
+    if not await feed.first(_sendable):
+        return UploadBatch(results=await feed.complete(), stopped_by=None)
     switch = hooks.stop or StopSwitch()
     with catch_signals(switch) if hooks.handle_signals else nullcontext():
         async with make_client(settings.api, transport=hooks.transport) as client:
             batch = await send_rows(
-                results,
+                feed,
                 client,
                 settings.api,
                 journal=run,
@@ -158,3 +180,7 @@ async def apply_changes(
                 reconcile=run.reconcile if run is not None else frozenset(),
                 steps=run.steps if run is not None else None,
             )
+
+
+def _sendable(result: RowResult) -> bool:
+    return result.status is Status.WOULD_REGISTER

@@ -28,6 +28,7 @@ from importer.errors import ApiError, RunStopped
 from importer.models import RowResult
 from importer.send.apply import send_changes
 from importer.send.executor import Batch, Executor, RowLog
+from importer.send.feed import Feed
 from importer.send.flow import Clock
 from importer.send.operations.messaging import EnableMessaging
 from importer.send.operations.preflight import preflight
@@ -36,13 +37,21 @@ from importer.send.operations.verify import Verify
 from importer.send.retry import RetryPolicy
 from importer.signals import StopSwitch
 
-__all__ = ["Batch", "Executor", "RetryPolicy", "register_rows", "send_changes", "send_rows"]
+__all__ = [
+    "Batch",
+    "Executor",
+    "Feed",
+    "RetryPolicy",
+    "register_rows",
+    "send_changes",
+    "send_rows",
+]
 
 OnResult = Callable[[RowResult], None]
 
 
 async def register_rows(
-    results: Sequence[RowResult],
+    results: Sequence[RowResult] | Feed[RowResult],
     executor: Executor,
     *,
     on_result: OnResult | None = None,
@@ -61,7 +70,7 @@ async def register_rows(
 
 
 async def send_rows(
-    results: Sequence[RowResult],
+    results: Sequence[RowResult] | Feed[RowResult],
     client: httpx.AsyncClient,
     settings: ApiSettings,
     *,
@@ -72,12 +81,16 @@ async def send_rows(
     policy: RetryPolicy | None = None,
     clock: Clock = time.monotonic,
 ) -> Batch[RowResult]:
-    """Preflight, register, then --verify and --enable-messaging when asked for."""
+    """Preflight, register, then --verify and --enable-messaging when asked for.
+
+    `results` may be a `Feed` still growing (a run whose later chunks are still judged):
+    its rows are registered as they arrive; the follow-up steps wait for all of them."""
     executor = Executor(client, settings, policy=policy, stop=stop, journal=journal, clock=clock)
     try:
         await preflight(executor)
     except (ApiError, RunStopped) as error:
-        return Batch(not_attempted(results), error)
+        rows = await results.complete() if isinstance(results, Feed) else results
+        return Batch(not_attempted(rows), error)
     batch = await register_rows(results, executor, on_result=on_result, reconcile=reconcile)
     if batch.stopped_by is not None or executor.stop.requested:
         return batch

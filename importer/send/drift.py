@@ -9,7 +9,6 @@ run exit 1 (`importer.reporter.summary.ATTENTION_WARNINGS`), and the hint points
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -31,7 +30,7 @@ REMOTE_DIFFERS = IssueType(
 )
 
 
-def flag_drift(
+async def flag_drift(
     results: Sequence[RowResult],
     settings: ApiSettings,
     *,
@@ -42,7 +41,7 @@ def flag_drift(
     if not numbers:
         return list(results), None
     try:
-        records = asyncio.run(fetch_records(list(dict.fromkeys(numbers)), settings, transport))
+        records = await fetch_records(list(dict.fromkeys(numbers)), settings, transport)
     except ApiError as error:
         return list(results), error
     return [_flagged(result, records) for result in results], None

@@ -11,6 +11,10 @@ the answers; the executor decides when and how often::
               → read the answer → breaker and rate fed → retry policy
               ──▶ journal `settled`, `on_result` ──▶ results, in the items' order
 
+The items may still be arriving (a `Feed`: a run sends the first chunk's rows while
+later chunks are judged); workers take each as it comes, and the pass ends once the
+feed is closed and every item is settled.
+
 Rows that ran out of attempts on transient faults get one more pass at the end (after
 `backoff_max`, at most `max_wait`), before they are called failed. A pass stops
 (`Batch.stopped_by`) on a 401/403 or a redirect, when the circuit breaker trips, when
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -37,6 +41,7 @@ import httpx
 from importer.config import ApiSettings
 from importer.errors import RunStopped
 from importer.models import RowResult
+from importer.send.feed import GROUP_COMMIT_ROWS, Feed, Jobs
 from importer.send.flow import AdaptiveRate, CircuitBreaker, Clock
 from importer.send.operation import Operation, RowLog, RowOperation
 from importer.send.retry import RetryPolicy
@@ -45,6 +50,7 @@ from importer.send.watch import UNREACHABLE_AFTER_ITEMS, StopReason, Watch
 from importer.signals import STOP_GRACE_SECONDS, StopSwitch
 
 __all__ = [
+    "GROUP_COMMIT_ROWS",
     "UNREACHABLE_AFTER_ITEMS",
     "Batch",
     "Executor",
@@ -56,9 +62,6 @@ __all__ = [
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
-
-GROUP_COMMIT_ROWS = 32
-"""Rows journaled `sending` in one commit, just before they are dispatched."""
 
 URL_CACHE_SIZE = 4096
 """Paths whose parsed URL is kept (the collection path, and per-record paths up to this)."""
@@ -98,7 +101,7 @@ class Executor:
     async def run(
         self,
         operation: Operation[ItemT, ResultT],
-        items: Sequence[ItemT],
+        items: Sequence[ItemT] | Feed[ItemT],
         *,
         on_result: Callable[[ResultT], None] | None = None,
         canary: int = 0,
@@ -106,28 +109,45 @@ class Executor:
     ) -> Batch[ResultT]:
         """Settle every item with `operation`; results in the items' order.
 
+        `items` may be a `Feed` still growing: its items are sent as they arrive.
         `tallies` (one per item) carry what is known of each item before it is sent:
         its journal row, and whether an earlier run may have sent it (`maybe_done`).
         """
-        run = Pass(self, operation, on_result)
-        return await run.run(items, canary, tallies or [Tally() for _ in items])
+        feed = items if isinstance(items, Feed) else Feed.of(items)
+        known = tallies
+        run = Pass(self, operation, on_result, lambda index, _: known[index] if known else Tally())
+        return await run.run(feed, canary)
 
     async def run_rows(
         self,
         operation: RowOperation,
-        results: Sequence[RowResult],
+        results: Sequence[RowResult] | Feed[RowResult],
         *,
         on_result: Callable[[RowResult], None] | None = None,
         canary: int = 0,
         tally: Callable[[RowResult], Tally] = lambda _: Tally(),
     ) -> Batch[RowResult]:
-        """Run `operation` on the rows it takes; every row comes back, in order."""
-        chosen = [index for index, result in enumerate(results) if operation.takes(result)]
-        rows = [results[index] for index in chosen]
-        batch = await self.run(
-            operation, rows, on_result=on_result, canary=canary, tallies=[tally(r) for r in rows]
-        )
-        out = list(results)
+        """Run `operation` on the rows it takes; every row comes back, in order.
+
+        `results` may be a `Feed` still growing: the rows are sent as they arrive, each
+        row's tally made as it arrives (its chunk is journaled by then)."""
+        rows = results if isinstance(results, Feed) else Feed.of(results)
+        chosen: list[int] = []
+        tallies: list[Tally] = []
+        taken: Feed[RowResult] = Feed()
+
+        def arrived(batch: Sequence[RowResult]) -> None:
+            first = len(rows.items) - len(batch)
+            picked = [(first + at, row) for at, row in enumerate(batch) if operation.takes(row)]
+            tallies.extend(tally(row) for _, row in picked)  # a bad row raises before any send
+            chosen.extend(index for index, _ in picked)
+            if picked:
+                taken.add([row for _, row in picked])
+
+        rows.follow(arrived, taken.close)
+        run = Pass(self, operation, on_result, lambda index, _: tallies[index])
+        batch = await run.run(taken, canary)
+        out = list(await rows.complete())
         for index, result in zip(chosen, batch.results, strict=True):
             out[index] = result
         return Batch(out, batch.stopped_by)
@@ -151,89 +171,84 @@ class Pass(Watch, Generic[ItemT, ResultT]):
         executor: Executor,
         operation: Operation[ItemT, ResultT],
         on_result: Callable[[ResultT], None] | None,
+        tally: Callable[[int, ItemT], Tally],
     ) -> None:
         super().__init__(executor)
         self.operation = operation
         self.on_result = on_result
+        self.tally = tally
         self.published: set[int] = set()
         self.second_pass = operation.second_pass and executor.settings.second_pass
+        self.feed: Feed[ItemT] = Feed.of(())
+        self.out: list[ResultT | None] = []
+        self.steps: list[Steps] = []
 
-    async def run(
-        self, items: Sequence[ItemT], canary: int, tallies: Sequence[Tally]
-    ) -> Batch[ResultT]:
-        """The pass: canary, the rest, the second pass, and the rows no worker reached."""
-        out: list[ResultT | None] = [None] * len(items)
-        steps = [Steps(self, tally) for tally in tallies]
-        jobs = list(enumerate(items))
-        canary = min(canary, len(jobs))
-        held = await self._pool(jobs[:canary], steps, out, final=False)
-        if canary and self.stopped_by is None:  # rows held for the second pass are not judged yet
-            judged = [out[i] for i in range(canary) if i not in held]
-            self._judge_canary([result for result in judged if result is not None])
-        held += await self._pool(jobs[canary:], steps, out, final=False)
+    async def run(self, feed: Feed[ItemT], canary: int) -> Batch[ResultT]:
+        """The pass: canary, the rest (as they arrive), the second pass, and the rows no
+        worker reached (once the feed is closed)."""
+        self.feed = feed
+        held: list[int] = []
+        if canary:
+            held = await self._pool(Jobs(self, stop=canary), final=False)
+            canary = min(canary, len(feed.items))
+            if self.stopped_by is None:  # rows held for the second pass are not judged yet
+                judged = [self.out[i] for i in range(canary) if i not in held]
+                self._judge_canary([result for result in judged if result is not None])
+        held += await self._pool(Jobs(self, start=canary), final=False)
         if held and self.stopped_by is None:
-            await self._second_pass([jobs[index] for index in held], steps, out)
-        for index, item in jobs:  # held when the pass stopped, or never reached
-            if out[index] is None:
-                out[index] = self.operation.halted(item, steps[index], self._reason())
+            await self._second_pass(held)
+        items = await feed.complete()
+        for index, item in enumerate(items):  # held when the pass stopped, or never reached
+            steps = self.step(index)
+            if self.out[index] is None:
+                self.out[index] = self.operation.halted(item, steps, self._reason())
             if index not in self.published:
-                self._publish(index, out)
-        return Batch([result for result in out if result is not None], self.stopped_by)
+                self._publish(index)
+        return Batch([result for result in self.out if result is not None], self.stopped_by)
 
-    async def _second_pass(
-        self, jobs: list[tuple[int, ItemT]], steps: list[Steps], out: list[ResultT | None]
-    ) -> None:
+    def step(self, index: int) -> Steps:
+        """The `Steps` of item `index` (made, with its tally, the first time it is asked)."""
+        while len(self.steps) <= index:
+            at = len(self.steps)
+            self.steps.append(Steps(self, self.tally(at, self.feed.items[at])))
+            self.out.append(None)
+        return self.steps[index]
+
+    async def _second_pass(self, held: list[int]) -> None:
         """Items out of attempts on transient faults: one more pass, after a pause (a stop
         ends the pause: the held items keep their first outcome)."""
         policy = self.executor.policy
         await self.pause(min(policy.backoff_max, policy.max_wait), what="second pass")
-        for index, _ in jobs:
-            steps[index].tally.exhausted = False
+        for index in held:
+            self.steps[index].tally.exhausted = False
         if self.halted() is None:
-            await self._pool(jobs, steps, out, final=True)
+            await self._pool(Jobs(self, only=held), final=True)
 
-    async def _pool(
-        self,
-        jobs: list[tuple[int, ItemT]],
-        steps: list[Steps],
-        out: list[ResultT | None],
-        *,
-        final: bool,
-    ) -> list[int]:
+    async def _pool(self, jobs: Jobs, *, final: bool) -> list[int]:
         """Settle `jobs` with `concurrency` workers; the indexes held for a second pass."""
-        pending, held = self._dispatched(jobs, steps), []
+        held: list[int] = []
+        operation, items = self.operation, self.feed.items
 
         async def worker() -> None:
-            for index, item in pending:
+            while (index := await jobs.take()) is not None:
+                steps = self.steps[index]
                 try:
-                    out[index] = await self.operation.settle(item, steps[index])
+                    self.out[index] = await operation.settle(items[index], steps)
                 except asyncio.CancelledError:
-                    out[index] = self.operation.cut_short(item, steps[index])
-                    self._publish(index, out)
+                    self.out[index] = operation.cut_short(items[index], steps)
+                    self._publish(index)
                     raise
-                if self._holds(steps[index]) and not final:
+                if self._holds(steps) and not final:
                     held.append(index)
                 else:
-                    self._publish(index, out)
+                    self._publish(index)
 
-        workers = min(self.executor.settings.concurrency, len(jobs))
+        workers = min(self.executor.settings.concurrency, jobs.most())
         await self._work([worker() for _ in range(workers)])
         return held
 
-    def _dispatched(
-        self, jobs: list[tuple[int, ItemT]], steps: list[Steps]
-    ) -> Iterator[tuple[int, ItemT]]:
-        """`jobs` in order; each group of `GROUP_COMMIT_ROWS` not yet sent is journaled
-        `sending` in one commit as its first job is taken (a group commit: never after a
-        stop, so only a group's rows not yet sent then are marked without a POST)."""
-        for start in range(0, len(jobs), GROUP_COMMIT_ROWS):
-            group = jobs[start : start + GROUP_COMMIT_ROWS]
-            if self.executor.journal is not None and self.halted() is None:
-                self._premark(self.executor.journal, [steps[index].tally for index, _ in group])
-            yield from group
-
     @staticmethod
-    def _premark(journal: RowLog, tallies: list[Tally]) -> None:
+    def premark(journal: RowLog, tallies: list[Tally]) -> None:
         """Journal the first write of every tally not sent yet `sending`, in one commit."""
         fresh = [(row, t) for t in tallies if (row := t.journal_row) is not None and not t.attempts]
         if fresh:
@@ -276,9 +291,9 @@ class Pass(Watch, Generic[ItemT, ResultT]):
         """Whether an item goes to the second pass rather than being final now."""
         return self.second_pass and steps.tally.exhausted and self.stopped_by is None
 
-    def _publish(self, index: int, out: list[ResultT | None]) -> None:
+    def _publish(self, index: int) -> None:
         """An item's result is final: journal it and tell `on_result`, once."""
-        result = out[index]
+        result = self.out[index]
         if result is None or index in self.published:
             return
         self.published.add(index)

@@ -3,7 +3,8 @@
 `importer.validate.streaming` hands each judged chunk (`importer.validate.chunks`) to a
 `Sink`, in sheet order. The sink settles the valid rows (`RowValidator.settle`: only the
 first valid row of a number may register, whichever process judged it), counts, keeps
-the results (`StreamedFile.kept`). Past the workbook limit a chunk comes as Results
+the results (`StreamedFile.kept`), and hands each chunk's on (`on_chunk`: a run sends
+them while later chunks are judged). Past the workbook limit a chunk comes as Results
 lines: the sink then writes them to the run's `Spool` and keeps only the rows needing
 attention (see `importer.validate.streaming` for what stays in memory).
 
@@ -98,10 +99,12 @@ class Sink:
         streamed: StreamedFile,
         validator: RowValidator,
         open_spool: Callable[[], Spool] | None,
+        on_chunk: Callable[[list[RowResult]], None] | None = None,
     ) -> None:
         self.streamed = streamed
         self.validator = validator
         self._open_spool = open_spool
+        self._on_chunk = on_chunk
 
     def add(self, chunk: list[RawRow], judged: Judged) -> None:
         """Take back one judged chunk (chunks in sheet order)."""
@@ -126,6 +129,8 @@ class Sink:
             streamed.counts[result.status] += 1
             streamed.kept.append(result)
         streamed.rows += len(results)
+        if self._on_chunk is not None:
+            self._on_chunk(streamed.kept[-len(results) :] if results else [])
 
     def _add_lines(self, chunk: list[RawRow], judged: Judged) -> None:
         """A chunk as lines: its duplicates found here, their lines made again."""

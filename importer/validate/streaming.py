@@ -27,10 +27,18 @@ What stays in memory:
 - a few chunks in flight, the numbers seen (one int each, for duplicates), and each
   process's bounded cache of judged cells.
 
+A run follows the stream as it goes (`StreamEvents`, `importer.run.overlap`): the whole
+file is read first (the loader's errors, a damaged or undecodable file, all come before
+a single row is handed on; reading is ~10 % of the work), then the chunks are judged,
+and each chunk's settled results are handed over as soon as they are taken back, so
+that sending starts while later chunks are judged.
+
 A stop request (`StopSwitch`: SIGINT/SIGTERM, or a scheduler) is heeded between two
 chunks: no further chunk is read, the chunks already read are judged and taken back
 (a few, a second or so), and the helper is stopped. The file then holds every row up
-to `StreamedFile.last_row` and nothing after it.
+to `StreamedFile.last_row` and nothing after it. With `StreamEvents` the stop is heeded
+while the file is read; a file read to its end is judged to its end (the run's sending
+heeds the stop instead, and its report holds every row).
 
 The report is the one the stage-by-stage path writes (`tests/test_speed_paths.py`).
 """
@@ -39,7 +47,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager, nullcontext
@@ -50,19 +58,29 @@ from pathlib import Path
 from importer.config import Settings
 from importer.loader import load_file, sha256_of
 from importer.mapping import ColumnMapping, build_mapping
-from importer.models import LoadedFile, RawRow, SourceInfo
+from importer.models import LoadedFile, RawRow, RowResult, SourceInfo
 from importer.signals import StopSwitch
 from importer.validate.chunks import ChunkJudge, ChunkPool, ChunkRules, Judged, streaming_runtime
 from importer.validate.rows import RowValidator
 from importer.validate.settling import Sink, SpoolTarget, StreamedFile
 
-__all__ = ["CHUNK_ROWS", "StreamedFile", "stream_file"]
+__all__ = ["CHUNK_ROWS", "StreamEvents", "StreamedFile", "stream_file"]
 
 CHUNK_ROWS = 12_500
 HELPER_MIN_BYTES = 1 << 20  # a smaller file is judged in this process alone
 HELPER_QUEUE = 3  # chunks the helper may have waiting
 MAX_WAITING = 6  # chunks judged or being judged, not yet taken back: past this, wait
 LARGE_BYTES_PER_ROW = 96  # a file this many bytes a row past the limit: expect to pass it
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvents:
+    """What a caller follows while its file streams (see the module doc): `read` once
+    the whole file is read, with its final facts (the sha256); then `chunk` with each
+    chunk's results, settled, in sheet order."""
+
+    read: Callable[[SourceInfo], None]
+    chunk: Callable[[list[RowResult]], None]
 
 
 def stream_file(
@@ -72,18 +90,21 @@ def stream_file(
     *,
     stop: StopSwitch | None = None,
     workers: int | None = None,
+    events: StreamEvents | None = None,
 ) -> StreamedFile:
     """Load, map and validate `path` chunk by chunk (see the module doc).
 
     `spool` is where the rows go if they pass the workbook limit (the report's results
     and errors CSVs); without one every result is kept. `stop` ends the read early
-    (`StreamedFile.stopped`). `workers` < 2 keeps every chunk in this process. Raises
+    (`StreamedFile.stopped`). `workers` < 2 keeps every chunk in this process. `events`
+    (only without a spool) reads the file first and hands each chunk over. Raises
     what `load_file`, `build_mapping` and `RowValidator` raise; a spool already begun
     is deleted then.
     """
+    assert events is None or spool is None, "chunks are handed over only when all are kept"
     limit = settings.report.workbook_row_limit if spool is not None else sys.maxsize
     large = spool is not None and _size(path) > limit * LARGE_BYTES_PER_ROW
-    streamer = _Streamer(path, settings, spool, stop or StopSwitch(), limit)
+    streamer = _Streamer(path, settings, spool, stop or StopSwitch(), limit, events)
     with streaming_runtime(), _helper(path, workers) as helper:
         streamed = streamer.stream(helper, large=large)
         again = streamed.rows <= limit and streamed.stopped is None
@@ -121,6 +142,7 @@ class _Streamer:
     spool: SpoolTarget | None
     stop: StopSwitch
     limit: int
+    events: StreamEvents | None = None
 
     def stream(self, helper: ChunkPool | None, *, large: bool) -> StreamedFile:
         """One pass over the file; `large`: every chunk as lines, spooled from the first."""
@@ -132,15 +154,33 @@ class _Streamer:
         if helper is not None:
             helper.teach(rules)
         judge = ChunkJudge(rules, sink.validator)
-        scheduler = _Scheduler(judge, helper, self.limit, lines_at_once=large, stop=self.stop)
+        chunks, stop, read_stopped = self._chunks(loaded)
+        scheduler = _Scheduler(judge, helper, self.limit, lines_at_once=large, stop=stop)
+        scheduler.helper_first = self.events is not None
         try:
-            scheduler.run(_chunks(loaded.rows), sink)
+            scheduler.run(chunks, sink)
         except BaseException:
             sink.discard()
             raise
-        sink.streamed.source = self._final_source(loaded, stopped=scheduler.stopped)
-        sink.streamed.stopped = self.stop.reason if scheduler.stopped else None
+        stopped = scheduler.stopped or read_stopped
+        sink.streamed.source = self._final_source(loaded, stopped=stopped)
+        sink.streamed.stopped = self.stop.reason if stopped else None
         return sink.finish()
+
+    def _chunks(self, loaded: LoadedFile) -> tuple[Iterable[_Chunk], StopSwitch, bool]:
+        """The chunks to judge, the switch the scheduler heeds between them, and whether
+        the read stopped. With `events`, the whole file is read first (the stop heeded
+        while it is), then `events.read` is told; the chunks read are judged to the end."""
+        chunks = _chunks(loaded.rows)
+        if self.events is None:
+            return chunks, self.stop, False
+        read: list[_Chunk] = []
+        for chunk in chunks:
+            if self.stop.requested:
+                return read, StopSwitch(), True
+            read.append(chunk)
+        self.events.read(loaded.source)
+        return read, StopSwitch(), False
 
     def _sink(self, source: SourceInfo, mapping: ColumnMapping) -> tuple[Sink, ChunkRules]:
         """Where judged chunks go, and the rules chunks are judged by."""
@@ -149,7 +189,8 @@ class _Streamer:
         streamed = StreamedFile(source, described, widest=len(source.header))
         if spool is None:
             rules = ChunkRules(mapping, settings.defaults, settings.validation, None)
-            return Sink(streamed, validator, None), rules
+            on_chunk = self.events.chunk if self.events is not None else None
+            return Sink(streamed, validator, None, on_chunk), rules
         layout = (source.header, described, source.delimiter)
         rules = ChunkRules(mapping, settings.defaults, settings.validation, spool.lines(*layout))
         return Sink(streamed, validator, lambda: spool.open(*layout)), rules
@@ -165,7 +206,10 @@ class _Streamer:
         return replace(loaded.source, sha256=loaded.source.sha256 or sha256_of(self.path))
 
 
-def _chunks(rows: Iterable[RawRow]) -> Iterator[tuple[list[RawRow], bool]]:
+_Chunk = tuple[list[RawRow], bool]  # rows, and whether they are the file's last
+
+
+def _chunks(rows: Iterable[RawRow]) -> Iterator[_Chunk]:
     """Each chunk, and whether it is the last (read one chunk ahead to know)."""
     iterator = iter(rows)
     chunk = list(islice(iterator, CHUNK_ROWS))
@@ -195,6 +239,9 @@ class _Scheduler:
         self._limit = limit
         self._lines_at_once = lines_at_once
         self._stop = stop
+        self.helper_first = False
+        """A run sending meanwhile: after the first chunk the helper judges every chunk
+        (this process's core is the sending loop's; the helper keeps well ahead of it)."""
         self._waiting: deque[Work] = deque()
         self._rows = 0
         self._helped = self._judged_here = 0
@@ -242,8 +289,11 @@ class _Scheduler:
 
         It may have `HELPER_QUEUE` waiting and judge up to twice as many chunks as this
         process (which also reads the file and takes the chunks back), but not the last
-        chunk unless it is idle, nor the only chunk of a file.
+        chunk unless it is idle, nor the only chunk of a file. With `helper_first`, it
+        judges every chunk after the first.
         """
+        if self.helper_first and self._judged_here:
+            return True
         busy = sum(1 for *_, work in self._waiting if isinstance(work, Future) and not work.done())
         if last:
             return busy == 0 and bool(self._waiting)
