@@ -4,8 +4,10 @@ changes, --prune, a saved plan and when it is refused."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openpyxl
@@ -15,11 +17,11 @@ from conftest import SandboxFactory
 
 from importer.api import export_account
 from importer.config import Settings, build_settings
-from importer.errors import ConfigError
+from importer.errors import ConfigError, ImporterError
 from importer.journal import iter_history
 from importer.models import RowResult, Status
 from importer.plan.saved import read_plan
-from importer.run import Command, Hooks, Run, RunOutcome
+from importer.run import Command, Hooks, Run, RunOutcome, sync
 from importer.sandbox import SandboxServer
 from importer.signals import StopSwitch
 
@@ -332,3 +334,29 @@ def test_a_replace_warns_of_messaging_and_enable_messaging_turns_it_on_again(
     (new,) = server.state.records
     assert new["external_did_sid"] == applied.external_did_sid != record["external_did_sid"]
     assert new["active_capabilities"] == 27
+
+
+def test_prune_lists_the_account_while_the_file_is_read(
+    account: Settings, sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--prune: the account's first page is asked before the file's rows reach the plan
+    (the listing runs in a thread beside the read); an unusable file still exits 2."""
+    pruning = account.model_copy(update={"plan": account.plan.model_copy(update={"prune": True})})
+    rows = "".join(f"+1205906{i:04d},3,https://a.example.com/sms,R{i}\n" for i in range(3000))
+    sheet = write(tmp_path, "big.csv", SHEET + rows)
+    planned_at: list[float] = []
+    real = sync.plan_account
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        planned_at.append(time.time())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sync, "plan_account", timed)
+    before = len(sandbox.state.requests)
+    outcome = execute(sheet, pruning, Command.PLAN)
+    listing = [r for r in sandbox.state.requests[before:] if r["method"] == "GET"]
+    assert listing[0]["time"] < planned_at[0]
+    assert outcome.summary.counts["would_delete"] == 1
+    with pytest.raises(ImporterError) as caught:
+        execute(tmp_path / "missing.csv", pruning, Command.PLAN)
+    assert caught.value.exit_code == 2

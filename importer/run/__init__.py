@@ -63,6 +63,7 @@ from importer.run.session import (
 from importer.run.sync import (
     Confirm,
     PlanRequest,
+    account_listing,
     confirm,
     note_plan,
     options_of,
@@ -71,6 +72,7 @@ from importer.run.sync import (
     still_current,
 )
 from importer.send import remote
+from importer.send.account import AccountListing
 from importer.send.drift import flag_drift
 from importer.send.operations.register import not_attempted
 from importer.signals import Interrupted, SignalStop, StopSwitch, stop_on_signals
@@ -205,14 +207,18 @@ class Run:
             self.settings = self.settings.model_copy(update={"plan": plan})
 
     def _plan(
-        self, streamed: StreamedFile, signals: SignalStop, lock: FileLock | None
+        self,
+        streamed: StreamedFile,
+        signals: SignalStop,
+        lock: FileLock | None,
+        listing: AccountListing | None,
     ) -> RunOutcome:
         """Plan the rows read-only; `plan` reports (and saves) it, `apply`/`delete` carry it out."""
         request = PlanRequest(
             options=options_of(self.settings), deletes=self.command is Command.DELETE
         )
         planned, stopped_by = plan_streamed(
-            streamed, self.settings, request, signals, self.hooks.transport
+            streamed, self.settings, request, signals, self.hooks.transport, listing=listing
         )
         if stopped_by is not None or self.command is Command.PLAN:
             if stopped_by is None and self.settings.plan.out is not None:
@@ -228,14 +234,16 @@ class Run:
 
     def _validate(self, signals: SignalStop, lock: FileLock | None) -> RunOutcome:
         """Every command but `run`: the file streamed, then checked, planned or applied."""
-        streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
-        if streamed.stopped is not None or self._stop_before_sending():
-            return self._stopped_early(streamed)
-        if self.command is Command.CHECK_REMOTE:
-            return self._check_remote(streamed, signals)
-        if self.command.plans:
-            return self._plan(streamed, signals, lock)
-        return self._finish(streamed)
+        plans, transport = self.command.plans, self.hooks.transport
+        with account_listing(self.settings, plans, transport) as listing:
+            streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
+            if streamed.stopped is not None or self._stop_before_sending():
+                return self._stopped_early(streamed)
+            if self.command is Command.CHECK_REMOTE:
+                return self._check_remote(streamed, signals)
+            if plans:
+                return self._plan(streamed, signals, lock, listing)
+            return self._finish(streamed)
 
     async def _run(self, lock: FileLock | None) -> RunOutcome:
         """`run`: the file streamed in a thread while its rows are sent (`importer.run.overlap`)."""

@@ -11,7 +11,8 @@ save         `plan --out PLAN.json`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from importer.plan.saved import SavedPlan, check_current, plan_counts, save_plan
 from importer.run.outcome import RunOutcome
 from importer.run.session import journal_path
 from importer.send import remote
-from importer.send.account import plan_account
+from importer.send.account import AccountListing, plan_account
 from importer.signals import Interrupted, SignalStop
 from importer.validate.streaming import StreamedFile
 
@@ -36,6 +37,7 @@ __all__ = [
     "DESTRUCTIVE",
     "Confirm",
     "PlanRequest",
+    "account_listing",
     "confirm",
     "note_plan",
     "options_of",
@@ -73,8 +75,11 @@ def plan_streamed(
     request: PlanRequest,
     signals: SignalStop,
     transport: httpx.AsyncBaseTransport | None,
+    *,
+    listing: AccountListing | None = None,
 ) -> tuple[StreamedFile, ImporterError | None]:
-    """The file's rows planned; the error (or interruption) that cut the plan short."""
+    """The file's rows planned (`listing`: the account being listed meanwhile, for
+    `--prune`); the error (or interruption) that cut the plan short."""
     mapped = set(streamed.mapping)
     stopped_by: ImporterError | None
     try:
@@ -86,6 +91,7 @@ def plan_streamed(
                 request.options,
                 deletes=request.deletes,
                 transport=transport,
+                listing=listing,
             )
     except Interrupted as signal:
         results = remote.mark_not_checked(streamed.kept)
@@ -163,3 +169,18 @@ def save(path: Path, streamed: StreamedFile, settings: Settings) -> SavedPlan:
         options=options_of(settings),
         counts=plan_counts(streamed.kept),
     )
+
+
+@contextmanager
+def account_listing(
+    settings: Settings, command_plans: bool, transport: httpx.AsyncBaseTransport | None
+) -> Iterator[AccountListing | None]:
+    """`plan`/`apply --prune`: the account listed while the file is read; else None."""
+    if not (command_plans and settings.plan.prune):
+        yield None
+        return
+    listing = AccountListing(settings.api, transport)
+    try:
+        yield listing
+    finally:
+        listing.close()
