@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 
 import httpx
@@ -44,10 +43,10 @@ from importer.journal import held
 from importer.journal.lock import FileLock
 from importer.logs import RowProgress, row_progress
 from importer.models import PLANNED_WRITES, RowResult, SourceInfo
-from importer.plan.saved import SavedPlan, looks_like_plan, read_plan
+from importer.plan.saved import SavedPlan, looks_like_plan
 from importer.reporter.files import twin_paths
 from importer.reporter.spool import SpoolTarget
-from importer.reporter.summary import Mode
+from importer.run.command import NEEDS_TOKEN, Command
 from importer.run.notify import notify, summary_payload
 from importer.run.outcome import Ending, RunOutcome, report_path, write_outcome
 from importer.run.overlap import ChunkStream, RowFollower, send_streamed
@@ -68,6 +67,7 @@ from importer.run.sync import (
     note_plan,
     options_of,
     plan_streamed,
+    read_saved,
     save,
     still_current,
 )
@@ -81,55 +81,6 @@ from importer.validate.streaming import StreamedFile, stream_file
 __all__ = ["Command", "Hooks", "Run", "RunOutcome"]
 
 ResultCallback = Callable[[RowResult], None]
-
-
-class Command(StrEnum):
-    """What a run does with a file once it is validated (the command that asked for it)."""
-
-    VALIDATE = "validate"  # nothing more: a dry run
-    CHECK_REMOTE = "check_remote"  # a dry run that also looks the numbers up, read-only
-    RUN = "run"  # register the valid rows
-    PLAN = "plan"  # a dry run that plans every row against the account, read-only
-    APPLY = "apply"  # carry the plan out: register, update, replace, delete
-    DELETE = "delete"  # delete the listed numbers
-
-    @property
-    def mode(self) -> Mode:
-        """The summary's `mode`."""
-        return _MODES[self]
-
-    @property
-    def plans(self) -> bool:
-        """Whether its rows are planned against the account (plan, apply, delete)."""
-        return self in (Command.PLAN, Command.APPLY, Command.DELETE)
-
-    @property
-    def writes(self) -> bool:
-        """Whether it sends writes (a journal, its lock, progress)."""
-        return self in (Command.RUN, Command.APPLY, Command.DELETE)
-
-    @property
-    def uses_api(self) -> bool:
-        """Whether it talks to the API (a token is needed; its rows' statuses change)."""
-        return self is not Command.VALIDATE
-
-
-_MODES: dict[Command, Mode] = {
-    Command.VALIDATE: "validate",
-    Command.CHECK_REMOTE: "validate",
-    Command.RUN: "run",
-    Command.PLAN: "plan",
-    Command.APPLY: "apply",
-    Command.DELETE: "delete",
-}
-NEEDS_TOKEN = {
-    Command.RUN: "run",
-    Command.CHECK_REMOTE: "--check-remote",
-    Command.PLAN: "plan",
-    Command.APPLY: "apply",
-    Command.DELETE: "delete",
-}
-"""The operations that need an API token, as their error message names them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,17 +145,7 @@ class Run:
         """`apply PLAN.json`: the plan read; the run goes on with its input and options."""
         self.saved: SavedPlan | None = None
         if self.command is Command.APPLY and looks_like_plan(self.path):
-            self.saved = read_plan(self.path)
-            self.path = Path(self.saved.file)
-            options = self.saved.options
-            plan = self.settings.plan.model_copy(
-                update={
-                    "prune": options.prune,
-                    "allow_replace": options.allow_replace,
-                    "empty_clears": options.empty_clears,
-                }
-            )
-            self.settings = self.settings.model_copy(update={"plan": plan})
+            self.saved, self.path, self.settings = read_saved(self.path, self.settings)
 
     def _plan(
         self,

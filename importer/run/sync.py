@@ -25,7 +25,7 @@ from importer.journal.noted import NotedRun, note_run
 from importer.journal.resume import touched_numbers
 from importer.models import RowResult, Status
 from importer.plan.planning import PlanOptions
-from importer.plan.saved import SavedPlan, check_current, plan_counts, save_plan
+from importer.plan.saved import SavedPlan, check_current, plan_counts, read_plan, save_plan
 from importer.run.outcome import RunOutcome
 from importer.run.session import journal_path
 from importer.send import remote
@@ -42,6 +42,7 @@ __all__ = [
     "note_plan",
     "options_of",
     "plan_streamed",
+    "read_saved",
     "save",
     "still_current",
 ]
@@ -135,6 +136,20 @@ def _destructive_text(counts: Mapping[str, int]) -> str:
     if replaced:
         parts.append(f"replaces {replaced:,} (deleted, then registered again)")
     return " and ".join(parts)
+
+
+def read_saved(path: Path, settings: Settings) -> tuple[SavedPlan, Path, Settings]:
+    """`apply PLAN.json`: the plan, the input it names, and the settings with its options."""
+    saved = read_plan(path)
+    options = saved.options
+    plan = settings.plan.model_copy(
+        update={
+            "prune": options.prune,
+            "allow_replace": options.allow_replace,
+            "empty_clears": options.empty_clears,
+        }
+    )
+    return saved, Path(saved.file), settings.model_copy(update={"plan": plan})
 
 
 def note_plan(
