@@ -17,8 +17,8 @@ journal, which is what makes the next run on the same file resume it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -143,19 +143,16 @@ async def upload(
         feed = Feed.of(resumed(results, run) if run is not None else results)
     if not await feed.first(_sendable):
         return UploadBatch(results=await feed.complete(), stopped_by=None)
-    switch = hooks.stop or StopSwitch()
-    with catch_signals(switch) if hooks.handle_signals else nullcontext():
-        async with make_client(settings.api, transport=hooks.transport) as client:
-            batch = await send_rows(
-                feed,
-                client,
-                settings.api,
-                journal=run,
-                stop=switch,
-                on_result=hooks.on_result,
-                reconcile=run.reconcile if run is not None else frozenset(),
-            )
-    return batch
+    async with _sending(settings, hooks) as (client, switch):
+        return await send_rows(
+            feed,
+            client,
+            settings.api,
+            journal=run,
+            stop=switch,
+            on_result=hooks.on_result,
+            reconcile=run.reconcile if run is not None else frozenset(),
+        )
 
 
 async def apply_changes(
@@ -167,19 +164,28 @@ async def apply_changes(
         results = resumed(results, run)
     if not any(result.status in PLANNED_WRITES for result in results):
         return UploadBatch(results=results, stopped_by=None)
+    async with _sending(settings, hooks) as (client, switch):
+        return await send_changes(
+            results,
+            client,
+            settings.api,
+            journal=run,
+            stop=switch,
+            on_result=hooks.on_result,
+            reconcile=run.reconcile if run is not None else frozenset(),
+            steps=run.steps if run is not None else None,
+        )
+
+
+@asynccontextmanager
+async def _sending(
+    settings: Settings, hooks: RunHooks
+) -> AsyncIterator[tuple[httpx.AsyncClient, StopSwitch]]:
+    """The run's client and stop switch; SIGINT/SIGTERM caught meanwhile when asked."""
     switch = hooks.stop or StopSwitch()
     with catch_signals(switch) if hooks.handle_signals else nullcontext():
         async with make_client(settings.api, transport=hooks.transport) as client:
-            return await send_changes(
-                results,
-                client,
-                settings.api,
-                journal=run,
-                stop=switch,
-                on_result=hooks.on_result,
-                reconcile=run.reconcile if run is not None else frozenset(),
-                steps=run.steps if run is not None else None,
-            )
+            yield client, switch
 
 
 def _sendable(result: RowResult) -> bool:
