@@ -19,6 +19,7 @@ from typing import Any
 from importer.errors import AuthError
 from importer.models import PLANNED_WRITES, Issue, IssueType, Planned, RowResult, Status
 from importer.send.client import EXTERNAL_DIDS
+from importer.send.operations.rows import finished
 from importer.send.reading import Kind, Reading
 from importer.send.steps import Steps, Tally
 
@@ -117,16 +118,8 @@ class Outcome:
         self.digits = digits_of(item)
 
     def finish(self, status: Status, issue: Issue | None = None, **changes: Any) -> RowResult:
-        """The row with `status`, its tally's attempts and last status, and `issue`."""
-        issues = self.item.issues + ((issue,) if issue is not None else ())
-        return replace(
-            self.item,
-            status=status,
-            issues=issues,
-            attempts=self.tally.attempts,
-            http_status=self.tally.last_status,
-            **changes,
-        )
+        """The row ended `status` (`rows.finished`)."""
+        return finished(self.item, self.tally, status, issue, **changes)
 
     def done(
         self, status: Status, *, reconciled: bool, sid: str | None = None, **extra: object

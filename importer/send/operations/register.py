@@ -34,6 +34,7 @@ from importer.errors import AuthError
 from importer.models import Issue, IssueType, RowResult, Status
 from importer.send.client import EXTERNAL_DIDS, FieldError
 from importer.send.operations.lookup import find_number
+from importer.send.operations.rows import finished
 from importer.send.reading import Kind, Reading, Request, read_answer
 from importer.send.steps import Steps, Tally
 
@@ -226,15 +227,8 @@ class _Outcome:
         self.item, self.tally, self.digits = item, steps.tally, _digits(item)
 
     def finish(self, status: Status, issue: Issue | None = None, **changes: Any) -> RowResult:
-        issues = self.item.issues + ((issue,) if issue is not None else ())
-        return replace(
-            self.item,
-            status=status,
-            issues=issues,
-            attempts=self.tally.attempts,
-            http_status=self.tally.last_status,
-            **changes,
-        )
+        """The row ended `status` (`rows.finished`)."""
+        return finished(self.item, self.tally, status, issue, **changes)
 
     def registered(self, record: dict[str, Any], *, reconciled: bool) -> RowResult:
         extra = {**self.item.extra, "reconciled": True} if reconciled else self.item.extra
