@@ -7,22 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from importer.mapping.aliases import CANONICAL_FIELDS
 from importer.sandbox import DEFAULT_CARRIER_SID, SandboxServer
 from importer.sandbox.config import PARTNER_A_SID, PARTNER_B_SID
 from importer.sandbox.numbers import derived_fields
 
 OTHER_CARRIER_SID = "0f3c52a4-0d3e-4a49-9a3b-5b1e3d2f9c10"
 MASKS = (3, 27, 1, 24, 2, 19)
-EDITABLE = (
-    "phonenumber",
-    "capabilities",
-    "callback_url",
-    "name",
-    "underlying_carrier_sid",
-    "attributes",
-    "string_key_1",
-    "string_key_2",
-)
+EDITABLE = CANONICAL_FIELDS  # what a sheet sets: the template's fields
 
 
 def number(n: int) -> str:
