@@ -45,6 +45,7 @@ from importer.journal import Journal  # noqa: E402
 from importer.models import RawRow, RowResult, Status  # noqa: E402
 from importer.send import Executor, register_rows  # noqa: E402
 from importer.send.client import make_client  # noqa: E402
+from importer.send.reading import Request  # noqa: E402
 from importer.send.transport import SafeAiohttpTransport  # noqa: E402
 
 _SERVER = """
@@ -95,18 +96,22 @@ def rows(count: int) -> list[RowResult]:
 
 
 class Timings:
-    """Per-request latency via httpx event hooks (works for every transport)."""
+    """Per-request latency, timed around `Executor.send` (works for every road)."""
 
     def __init__(self) -> None:
         self.latencies: list[float] = []
 
-    async def on_request(self, request: httpx.Request) -> None:
-        request.extensions["bench_started"] = time.perf_counter()
+    def around(self, executor: Executor) -> None:
+        send = executor.send
 
-    async def on_response(self, response: httpx.Response) -> None:
-        await response.aread()
-        started = response.request.extensions["bench_started"]
-        self.latencies.append(time.perf_counter() - started)
+        async def timed(request: Request) -> httpx.Response:
+            started = time.perf_counter()
+            response = await send(request)
+            await response.aread()
+            self.latencies.append(time.perf_counter() - started)
+            return response
+
+        executor.send = timed  # type: ignore[method-assign]
 
 
 def transport_for(name: str, settings: ApiSettings) -> httpx.AsyncBaseTransport | None:
@@ -119,13 +124,12 @@ def transport_for(name: str, settings: ApiSettings) -> httpx.AsyncBaseTransport 
 
 
 async def measure(
-    name: str, count: int, latency_ms: float, concurrency: int, *, journal: bool
+    name: str, count: int, latency_ms: float, concurrency: int, *, journal: bool, direct: bool
 ) -> dict[str, float]:
     with sandbox_process(latency_ms) as (base_url, token, pid):
         settings = ApiSettings(base_url=base_url, token=SecretStr(token), concurrency=concurrency)
         timings = Timings()
         client = make_client(settings, transport=transport_for(name, settings))
-        client.event_hooks = {"request": [timings.on_request], "response": [timings.on_response]}
         with tempfile.TemporaryDirectory() as folder, Journal(Path(folder) / "j.sqlite") as j:
             batch = rows(count)
             run = j.start_run(Path("bench.csv"), "bench", base_url, batch, fresh=True)
@@ -135,6 +139,9 @@ async def measure(
                 cpu, wall = time.process_time(), time.perf_counter()
                 server = cpu_seconds(pid)
                 executor = Executor(client, settings, journal=run if journal else None)
+                if not direct:
+                    executor._direct = None  # the long road: httpx's client over the transport
+                timings.around(executor)
                 done = await register_rows(batch, executor)
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 server = cpu_seconds(pid) - server
@@ -152,23 +159,32 @@ async def measure(
 
 
 LINES = [
-    # label, transport, event loop, concurrency (None: --concurrency), journal
-    ("sequential (aiohttp, uvloop)", "aiohttp", "uvloop", 1, False),
-    ("httpx 0.28 own pool, asyncio", "httpx", "asyncio", None, False),
-    ("httpx 0.28 own pool, uvloop", "httpx", "uvloop", None, False),
-    ("httpx API + aiohttp, asyncio", "aiohttp", "asyncio", None, False),
-    ("httpx API + aiohttp, uvloop", "aiohttp", "uvloop", None, False),
-    ("the run path: + journal, asyncio", "aiohttp", "asyncio", None, True),
+    # label, transport, event loop, concurrency (None: --concurrency), journal, direct route
+    ("sequential (aiohttp, uvloop)", "aiohttp", "uvloop", 1, False, True),
+    ("httpx 0.28 own pool, asyncio", "httpx", "asyncio", None, False, False),
+    ("httpx 0.28 own pool, uvloop", "httpx", "uvloop", None, False, False),
+    ("httpx API + aiohttp, asyncio", "aiohttp", "asyncio", None, False, False),
+    ("httpx API + aiohttp, uvloop", "aiohttp", "uvloop", None, False, False),
+    ("direct route to aiohttp, asyncio", "aiohttp", "asyncio", None, False, True),
+    ("direct route to aiohttp, uvloop", "aiohttp", "uvloop", None, False, True),
+    ("the run path: + journal, asyncio", "aiohttp", "asyncio", None, True, True),
 ]
 
 
 def best_of(
-    repeat: int, name: str, loop: str, *, n: int, latency_ms: float, c: int, journal: bool
+    repeat: int,
+    name: str,
+    loop: str,
+    *,
+    n: int,
+    latency_ms: float,
+    c: int,
+    flags: tuple[bool, bool],
 ) -> dict[str, float]:
     """The fastest of `repeat` measurements (the machine is shared: noise only slows)."""
     runs = []
     for _ in range(repeat):
-        job = measure(name, n, latency_ms, c, journal=journal)
+        job = measure(name, n, latency_ms, c, journal=flags[0], direct=flags[1])
         runs.append(uvloop.run(job) if loop == "uvloop" else asyncio.run(job))
     return max(runs, key=lambda m: m["rps"])
 
@@ -182,10 +198,11 @@ def main(count: int, latency_ms: float, concurrency: int, repeat: int) -> None:
     header = f"{'client':<32} {'C':>4} {'rows':>6} {'rows/s':>8} {'of ceiling':>10}"
     print(f"{header} {'p50 ms':>7} {'p99 ms':>7} {'CPU/req ms':>10} {'server':>7}  vs seq")
     baseline = None
-    for label, name, loop, fixed, journal in LINES:
+    for label, name, loop, fixed, journal, direct in LINES:
         c = fixed or concurrency
         n = count if c > 1 else max(40, count // 50)
-        m = best_of(repeat, name, loop, n=n, latency_ms=latency_ms, c=c, journal=journal)
+        flags = (journal, direct)
+        m = best_of(repeat, name, loop, n=n, latency_ms=latency_ms, c=c, flags=flags)
         baseline = baseline or m["rps"]
         print(
             f"{label:<32} {c:>4} {m['rows']:>6.0f} {m['rps']:>8.0f}"

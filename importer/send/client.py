@@ -51,7 +51,7 @@ def make_client(
     limits = httpx.Limits(
         max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
     )
-    return httpx.AsyncClient(
+    return ApiClient(
         base_url=settings.base_url,
         headers=headers,
         timeout=httpx.Timeout(settings.timeout),
@@ -62,6 +62,34 @@ def make_client(
         follow_redirects=False,
         transport=transport or SafeAiohttpTransport(limits=limits, total_timeout=settings.timeout),
     )
+
+
+class ApiClient(httpx.AsyncClient):
+    """httpx's client, remembering the transport it was given (for `direct_route`)."""
+
+    def __init__(self, *, transport: httpx.AsyncBaseTransport, **options: Any) -> None:
+        super().__init__(transport=transport, **options)
+        self.given_transport = transport
+
+
+def direct_route(client: httpx.AsyncClient) -> SafeAiohttpTransport | None:
+    """The transport the executor may send through directly (`send_directly`), or None.
+
+    Only a `make_client` client on the default transport, with nothing httpx would do on
+    the way (event hooks, auth, cookies), has one; a test's transport never does.
+    """
+    if not isinstance(client, ApiClient):
+        return None
+    transport = client.given_transport
+    hooks = client.event_hooks
+    if hooks["request"] or hooks["response"] or client.auth is not None or client.cookies:
+        return None
+    return transport if isinstance(transport, SafeAiohttpTransport) else None
+
+
+def encode_json(body: Any) -> bytes:
+    """A JSON request body, encoded as httpx encodes `json=` (compact, UTF-8, no NaN)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,9 +41,11 @@ import httpx
 from importer.config import ApiSettings
 from importer.errors import RunStopped
 from importer.models import RowResult
+from importer.send.client import direct_route, encode_json
 from importer.send.feed import GROUP_COMMIT_ROWS, Feed, Jobs
 from importer.send.flow import AdaptiveRate, CircuitBreaker, Clock
 from importer.send.operation import Operation, RowLog, RowOperation
+from importer.send.reading import Request
 from importer.send.retry import RetryPolicy
 from importer.send.steps import Steps, Tally
 from importer.send.watch import UNREACHABLE_AFTER_ITEMS, StopReason, Watch
@@ -97,6 +99,10 @@ class Executor:
         self.breaker = CircuitBreaker(settings.max_error_rate)
         self._base = str(client.base_url).rstrip("/")
         self._urls: dict[str, httpx.URL] = {}
+        self._direct = direct_route(client)
+        self._headers = httpx.Headers(client.headers)
+        self._json_headers = httpx.Headers(client.headers)
+        self._json_headers["Content-Type"] = "application/json"
 
     async def run(
         self,
@@ -151,6 +157,29 @@ class Executor:
         for index, result in zip(chosen, batch.results, strict=True):
             out[index] = result
         return Batch(out, batch.stopped_by)
+
+    async def send(self, request: Request) -> httpx.Response:
+        """Send `request` once: by the transport's direct route when the client has one
+        (`importer.send.client.direct_route`), else through the httpx client."""
+        url = self.url(request.path)
+        if self._direct is None:
+            return await self.client.request(
+                request.method,
+                url,
+                json=request.json,
+                content=request.content,
+                headers=request.headers,
+                params=request.params,
+            )
+        headers, body = self._headers, request.content
+        if request.json is not None:
+            headers, body = self._json_headers, encode_json(request.json)
+        if request.headers:
+            headers = httpx.Headers(headers)
+            headers.update(request.headers)
+        if request.params:
+            url = url.copy_merge_params(request.params)
+        return await self._direct.send_directly(request.method, url, headers, body)
 
     def url(self, path: str) -> httpx.URL:
         """The absolute URL of `path`, parsed once per path (httpx parses a relative URL

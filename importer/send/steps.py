@@ -129,14 +129,7 @@ class Steps:
                 executor.journal.sending(tally.journal_row, tally.attempts)
         tally.in_flight = True
         try:
-            response = await executor.client.request(
-                request.method,
-                executor.url(request.path),
-                json=request.json,
-                content=request.content,
-                headers=request.headers,
-                params=request.params,
-            )
+            response = await executor.send(request)
         except httpx.RequestError as error:
             reading = read_transport_error(error, request)
         else:
