@@ -23,7 +23,7 @@ from importer.config import ApiSettings
 from importer.send.client import EXTERNAL_DIDS, direct_route, make_client, parse_problem
 from importer.send.executor import Executor
 from importer.send.reading import Kind, Request, read_transport_error
-from importer.send.remote import ReadOnlyTransport
+from importer.send.remote import ReadOnlyTransport, WriteRefusedError, read_only_client
 from importer.send.transport import SafeAiohttpTransport
 
 T = TypeVar("T")
@@ -322,3 +322,24 @@ def _hooked(client: httpx.AsyncClient) -> httpx.AsyncClient:
 
     client.event_hooks = {"request": [hook], "response": []}
     return client
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_the_read_only_client_refuses_writes_on_the_direct_route(
+    hostile: HostileFactory, method: str
+) -> None:
+    """`read_only_client` keeps its guard on the direct route: a write never leaves."""
+    server = hostile(_anything(f"{API}{EXTERNAL_DIDS}") | {LIST: Reply(200, b"{}")})
+    settings = settings_for(server.base_url)
+
+    async def attempt() -> int:
+        async with read_only_client(settings) as client:
+            executor = Executor(client, settings)
+            assert direct_route(client) is not None
+            read = await executor.send(Request(method="GET", path=EXTERNAL_DIDS, what="read"))
+            with pytest.raises(WriteRefusedError, match=f"refused to send {method}"):
+                await executor.send(Request(method=method, path=EXTERNAL_DIDS, what="w", json={}))
+            return read.status_code
+
+    assert asyncio.run(attempt()) == 200
+    assert [seen.method for seen in server.requests] == ["GET"]

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -72,11 +72,21 @@ class ApiClient(httpx.AsyncClient):
         self.given_transport = transport
 
 
-def direct_route(client: httpx.AsyncClient) -> SafeAiohttpTransport | None:
+@runtime_checkable
+class DirectTransport(Protocol):
+    """A transport with a direct route (`importer.send.transport` says what it skips)."""
+
+    async def send_directly(
+        self, method: str, url: httpx.URL, headers: httpx.Headers, body: bytes | None
+    ) -> httpx.Response: ...
+
+
+def direct_route(client: httpx.AsyncClient) -> DirectTransport | None:
     """The transport the executor may send through directly (`send_directly`), or None.
 
-    Only a `make_client` client on the default transport, with nothing httpx would do on
-    the way (event hooks, auth, cookies), has one; a test's transport never does.
+    Only a `make_client` client on the default transport (or the read-only guard over
+    it), with nothing httpx would do on the way (event hooks, auth, cookies), has one; a
+    test's transport never does.
     """
     if not isinstance(client, ApiClient):
         return None
@@ -84,7 +94,7 @@ def direct_route(client: httpx.AsyncClient) -> SafeAiohttpTransport | None:
     hooks = client.event_hooks
     if hooks["request"] or hooks["response"] or client.auth is not None or client.cookies:
         return None
-    return transport if isinstance(transport, SafeAiohttpTransport) else None
+    return transport if isinstance(transport, DirectTransport) else None
 
 
 def encode_json(body: Any) -> bytes:

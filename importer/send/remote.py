@@ -81,13 +81,33 @@ class ReadOnlyTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+class ReadOnlyDirect(ReadOnlyTransport):
+    """The read-only guard over the default transport, on the executor's direct route too."""
+
+    def __init__(self, inner: SafeAiohttpTransport) -> None:
+        super().__init__(inner)
+        self._direct = inner
+
+    async def send_directly(
+        self, method: str, url: httpx.URL, headers: httpx.Headers, body: bytes | None
+    ) -> httpx.Response:
+        """Pass GET/HEAD/OPTIONS on; raise `WriteRefusedError` for anything else."""
+        if method not in READ_METHODS:
+            raise WriteRefusedError(
+                f"dry run: refused to send {method} {url.path}; validate never writes"
+            )
+        return await self._direct.send_directly(method, url, headers, body)
+
+
 def read_only_client(
     settings: ApiSettings, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
     """The run's usual client (`make_client`), behind a `ReadOnlyTransport`."""
+    if transport is not None:
+        return make_client(settings, transport=ReadOnlyTransport(transport))
     limits = httpx.Limits(max_connections=settings.concurrency)
-    inner = transport or SafeAiohttpTransport(limits=limits, total_timeout=settings.timeout)
-    return make_client(settings, transport=ReadOnlyTransport(inner))
+    inner = SafeAiohttpTransport(limits=limits, total_timeout=settings.timeout)
+    return make_client(settings, transport=ReadOnlyDirect(inner))
 
 
 def check_remote(
