@@ -32,7 +32,7 @@ from importer.inbox import (
     process_inbox,
     watch_inbox,
 )
-from importer.journal import Journal
+from importer.journal import Journal, iter_history
 from importer.sandbox import DEFAULT_CARRIER_SID, Partner, SandboxConfig, SandboxServer
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "inbox"
@@ -574,3 +574,14 @@ def test_the_token_is_nowhere_in_any_output(
     for _, err in outputs:
         assert all(json.loads(line)["event"] for line in err.splitlines()), err
     assert any(where.endswith("journal.sqlite") for where, _ in written)
+
+
+def test_history_points_at_the_report_in_done(
+    sandbox: SandboxServer, inbox: Path, tmp_path: Path
+) -> None:
+    """Once a job is filed under done/, the journal's history names its report there."""
+    drop(inbox, "good.csv")
+    run = process_inbox(inbox, make_settings(sandbox, tmp_path))
+    (record,) = iter_history(inbox / ".did-import" / "journal.sqlite", 5)
+    assert record.report_path == str(only(run, "good.csv") / "good.results.xlsx")
+    assert Path(record.report_path).is_file()

@@ -20,7 +20,7 @@ from typing import Any
 from importer.config import Settings, redact, secrets_of
 from importer.errors import ConfigError, ImporterError, InboxBusy, JournalBusy, RunStopped
 from importer.inbox.records import FileOutcome, FileState, InboxRun, Ledger, write_json
-from importer.journal import JOURNAL_NAME
+from importer.journal import JOURNAL_NAME, Journal
 from importer.journal.lock import Holder, locked
 from importer.loader import sha256_of
 from importer.logs import describe_counts, event, get_logger
@@ -195,6 +195,8 @@ class Inbox:
         state = FileState.DONE if code in (0, 1) else FileState.FAILED
         target = self._close(job, state, code)
         report = target / outcome.report_path.name
+        with Journal(self._settings_for(job).journal.path or self.state / JOURNAL_NAME) as journal:
+            journal.report_moved(outcome.report_path, report)
         summary = target / outcome.summary_path.name if outcome.summary_path else None
         if summary is not None and summary.exists():
             _relocate_summary(summary, report, target / job.name)

@@ -318,6 +318,15 @@ class Journal:
         rows = self.db.execute("select * from runs order by run_id desc limit ?", (limit,))
         return [_run_record(row, rows.description) for row in rows.fetchall()]
 
+    @_translated
+    def report_moved(self, old: Path, new: Path) -> None:
+        """The runs whose report was at `old` now find it at `new` (an inbox job filed
+        under done/ after its run): `history` points at where the report is."""
+        with _Transaction(self.db):
+            self.db.execute(
+                "update runs set report_path = ? where report_path = ?", (str(new), str(old))
+            )
+
     def _last_run(self, sha256: str, base_url: str, operation: str) -> RunRecord | None:
         rows = self.db.execute(
             "select * from runs where sha256 = ? and base_url = ? and operation = ?"
