@@ -186,8 +186,8 @@ class ApiSettings(_Section):
         """The token; `ConfigError` (exit 2, nothing sent) naming `what` needs it if none."""
         if self.token is None:
             raise ConfigError(
-                f"{what} needs an API token: give --token-file, or set CARRIERX_TOKEN or"
-                " CARRIERX_TOKEN_FILE"
+                f"{what} needs an API token: set CARRIERX_TOKEN or CARRIERX_TOKEN_FILE"
+                " (or give --token-file; from Python, the api.token setting)"
             )
         return self.token
 

@@ -209,8 +209,8 @@ def test_no_token_is_exit_2_before_anything_is_sent_or_moved(
     result = runner.invoke(app, [command, str(target)], env=env)  # type: ignore[arg-type]
     assert result.exit_code == 2, result.output
     assert result.stderr == (
-        f"did-import: {command} needs an API token: give --token-file, or set CARRIERX_TOKEN"
-        " or CARRIERX_TOKEN_FILE\n"
+        f"did-import: {command} needs an API token: set CARRIERX_TOKEN or CARRIERX_TOKEN_FILE"
+        " (or give --token-file; from Python, the api.token setting)\n"
     )
     assert sandbox.state.requests == []
     assert not Path("reports").exists()  # no report, no journal (the test's own folder)
