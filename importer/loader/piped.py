@@ -73,11 +73,14 @@ def copy_name(path: Path) -> str:
 
 
 def _spool(source: BinaryIO, copy: Path) -> int:
-    """Copy `source` to a new file at `copy`, readable by this user only; the size."""
+    """Copy `source` to a new file at `copy`, readable by this user only; the size.
+
+    `read1` takes what the pipe holds now, so the copy grows as the input comes."""
+    read = getattr(source, "read1", source.read)
     descriptor = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     size = 0
     with open(descriptor, "wb") as target:
-        while chunk := source.read(CHUNK):
+        while chunk := read(CHUNK):
             target.write(chunk)
             size += len(chunk)
     return size
