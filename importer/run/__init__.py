@@ -43,7 +43,7 @@ from importer.config import Settings, secrets_of
 from importer.errors import ImporterError, RunStopped
 from importer.journal import held
 from importer.journal.lock import FileLock
-from importer.loader.piped import readable_copy
+from importer.loader.piped import is_piped, readable_copy
 from importer.logs import RowProgress, row_progress
 from importer.models import PLANNED_WRITES, RowResult, SourceInfo
 from importer.plan.saved import SavedPlan, looks_like_plan
@@ -149,6 +149,9 @@ class Run:
     def _readable_input(self, signals: SignalStop) -> Iterator[None]:
         """`-` or a pipe: copied to a private file, which the run reads instead
         (`importer.loader.piped`); a signal while it is copied stops the run (exit 4)."""
+        if not is_piped(self.path):
+            yield
+            return
         with ExitStack() as stack:
             try:
                 with signals.abrupt():
