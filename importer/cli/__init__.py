@@ -2,10 +2,12 @@
 
 Each command parses its options, builds `Settings` once, calls the library (a
 `importer.run.Run`), prints a one-line summary and returns the design.md exit code.
-Only `ImporterError` is caught: it becomes a one-line message on stderr and its exit
-code. Commands that read a file turn SIGINT/SIGTERM into a stop request from their
-first line (`_execute`). Heavy modules are imported inside the commands so that
-`did-import --help` starts fast.
+Only `ImporterError` is caught in the commands: it becomes a one-line message on stderr
+and its exit code. Anything else is a bug, caught once in `main`: one line, exit 2 (3
+when it came from the HTTP stack), never the exit 1 of a finished run; the traceback
+only with `-v/--verbose` (the command's, or the top-level one). Commands that read a
+file turn SIGINT/SIGTERM into a stop request from their first line (`_execute`). Heavy
+modules are imported inside the commands so that `did-import --help` starts fast.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -354,9 +357,58 @@ def inbox(
     raise typer.Exit(code)
 
 
+class _Diagnostics:
+    """Whether an unexpected error shows its traceback: `-v` given, before the command
+    (`did-import -v history`) or after it (`did-import validate FILE -v`)."""
+
+    traceback = False
+
+
+HTTP_STACK = frozenset({"httpx", "httpcore", "aiohttp", "h11"})
+"""Packages whose unexpected exceptions end with exit 3, the API's code, instead of 2."""
+
+
+@app.callback()
+def _top_level(
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Show the traceback of an unexpected error."),
+    ] = False,
+) -> None:
+    _Diagnostics.traceback = verbose
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: an unexpected error is one line and exit 2 or 3."""
+    try:
+        app()
+    except (SystemExit, KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as error:  # a bug, or a third-party error left untranslated
+        sys.exit(unexpected(error, show_traceback=_Diagnostics.traceback))
+
+
+def unexpected(error: BaseException, *, show_traceback: bool) -> int:
+    """Report an exception no stage translated: one line on stderr (after the traceback
+    with `show_traceback`); the exit code, 3 when it came from the HTTP stack, else 2."""
+    if show_traceback:
+        traceback.print_exception(error)
+    text = " ".join(str(error).split()) or "no message"
+    hint = "" if show_traceback else " (run again with -v for the traceback)"
+    typer.echo(f"did-import: unexpected error: {type(error).__name__}: {text}{hint}", err=True)
+    return 3 if _from_http_stack(error) else 2
+
+
+def _from_http_stack(error: BaseException) -> bool:
+    """Whether `error`, or an exception it was raised from or during, is the HTTP stack's."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if type(current).__module__.partition(".")[0] in HTTP_STACK:
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 # -- helpers -----------------------------------------------------------------------
@@ -461,6 +513,7 @@ def _execute(
     """Run `job` with SIGINT/SIGTERM as stop requests on its switch; render its outcome."""
     from importer.signals import StopSwitch, stop_on_signals
 
+    _Diagnostics.traceback |= verbose
     switch = StopSwitch()
     try:
         with stop_on_signals(switch):

@@ -5,6 +5,8 @@ call `execute()`; none of them repeats any step of it. In order:
 
     signals        SIGINT/SIGTERM stop the run from here on (with `handle_signals`)
     token          `run` and `--check-remote` need one, before the file is read
+    input          `-` or a pipe: read to its end into a private temporary file, which
+                   the run reads instead (`importer.loader.piped`)
     validate       the file streamed and judged in chunks (`importer.validate.streaming`);
                    a stop ends the read between two chunks
     check          --check-remote: valid rows looked up read-only (`importer.send.remote`)
@@ -30,7 +32,7 @@ longer changes the outcome: the report is written and the run ends with its own 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +43,7 @@ from importer.config import Settings, secrets_of
 from importer.errors import ImporterError, RunStopped
 from importer.journal import held
 from importer.journal.lock import FileLock
+from importer.loader.piped import is_piped, readable_copy
 from importer.logs import RowProgress, row_progress
 from importer.models import PLANNED_WRITES, RowResult, SourceInfo
 from importer.plan.saved import SavedPlan, looks_like_plan
@@ -131,15 +134,33 @@ class Run:
         with self._signals() as signals:
             if self.command in NEEDS_TOKEN:
                 self.settings.api.require_token(NEEDS_TOKEN[self.command])
-            self._read_saved_plan()
-            self.started = datetime.now(UTC)
-            with self._journal_lock() as lock:
-                if self.command is Command.RUN:
-                    outcome = run_loop(self._run(lock))
-                else:
-                    outcome = self._validate(signals, lock)
+            with self._readable_input(signals):
+                self._read_saved_plan()
+                self.started = datetime.now(UTC)
+                with self._journal_lock() as lock:
+                    if self.command is Command.RUN:
+                        outcome = run_loop(self._run(lock))
+                    else:
+                        outcome = self._validate(signals, lock)
             self._notify(outcome)
         return outcome
+
+    @contextmanager
+    def _readable_input(self, signals: SignalStop) -> Iterator[None]:
+        """`-` or a pipe: copied to a private file, which the run reads instead
+        (`importer.loader.piped`); a signal while it is copied stops the run (exit 4)."""
+        if not is_piped(self.path):
+            yield
+            return
+        with ExitStack() as stack:
+            try:
+                with signals.abrupt():
+                    self.path = stack.enter_context(readable_copy(self.path))
+            except Interrupted as signal:
+                raise RunStopped(
+                    f"interrupted ({signal}) while reading the input; nothing was sent"
+                ) from None
+            yield
 
     def _read_saved_plan(self) -> None:
         """`apply PLAN.json`: the plan read; the run goes on with its input and options."""
