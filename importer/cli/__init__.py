@@ -51,7 +51,10 @@ from importer.cli.options import (
     TokenFileOpt,
     VerifyOpt,
     shared_options,
+    shown,
 )
+from importer.cli.surface import Command, Group, version_option
+from importer.defaults import DEFAULT_INBOX_INTERVAL, DEFAULT_INBOX_SETTLE
 from importer.errors import ImporterError, RunStopped
 
 if TYPE_CHECKING:
@@ -66,21 +69,35 @@ SANDBOX_PORTS = (20_000, 20_000)
 app = typer.Typer(
     name="did-import",
     help="Register partner-owned phone numbers as CarrierX External DIDs from a spreadsheet.",
+    cls=Group,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_option, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Register partner-owned phone numbers as CarrierX External DIDs from a spreadsheet."""
+
+
 @app.command(
+    cls=Command,
     epilog=(
         "Examples:\n\n"
         "  did-import validate numbers.xlsx\n\n"
         "  did-import validate numbers.csv --default-region US --capabilities 3"
         " --report out.xlsx\n\n"
         "  CARRIERX_TOKEN=... did-import validate numbers.xlsx --check-remote"
-    )
+    ),
 )
 @shared_options
 def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: SharedOptions) -> None:
@@ -100,6 +117,7 @@ def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: Sha
 
 
 @app.command(
+    cls=Command,
     epilog=(
         "Examples:\n\n"
         "  did-import run sample_data/partner_numbers.xlsx --sandbox\n\n"
@@ -107,7 +125,7 @@ def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: Sha
         "  did-import run numbers.xlsx --canary 20 --max-error-rate 0.2   # stop early if bad\n\n"
         "  did-import run numbers.xlsx            # again after Ctrl-C or a crash: resumes\n\n"
         "  did-import run numbers.xlsx --verify --enable-messaging a2p --campaign-sid CSID"
-    )
+    ),
 )
 @shared_options
 def run(
@@ -171,13 +189,14 @@ def run(
 
 
 @app.command(
+    cls=Command,
     epilog=(
         "Examples:\n\n"
         "  did-import sandbox --port 8765\n\n"
         "  did-import sandbox --latency 50 --rate-limit 100 --fail-rate 0.05 --seed 7\n\n"
         "  did-import sandbox --state sandbox.sqlite --duplicate-status 409 \\\n"
         "      --partner name=acme,token=acme-token,carrier=none,prefixes=1205+44"
-    )
+    ),
 )
 def sandbox(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
@@ -235,11 +254,12 @@ def sandbox(
 
 
 @app.command(
+    cls=Command,
     epilog=(
         "Examples:\n\n"
         "  did-import template partner_template.xlsx\n\n"
         "  did-import template numbers.xlsx --rows 500"
-    )
+    ),
 )
 def template(
     out: Annotated[Path, typer.Argument(help="Where to write the .xlsx template.")],
@@ -258,11 +278,12 @@ def template(
 
 
 @app.command(
+    cls=Command,
     epilog=(
         "Examples:\n\n"
         "  did-import history\n\n"
         "  did-import history --journal /var/lib/did-import/journal.sqlite --limit 50"
-    )
+    ),
 )
 def history(
     journal: JournalOpt = None,
@@ -284,13 +305,14 @@ def history(
 
 
 @app.command(
+    cls=Command,
     epilog=(
         "Examples:\n\n"
         "  did-import inbox /srv/did-inbox            # for cron: new files once, then exit\n\n"
         "  did-import inbox /srv/did-inbox --watch --interval 30\n\n"
         "  did-import inbox /srv/acme --profile acme --log-format json"
         " --notify-url https://hooks.example.com/did"
-    )
+    ),
 )
 def inbox(
     directory: Annotated[
@@ -306,10 +328,12 @@ def inbox(
         ),
     ] = False,
     interval: Annotated[
-        float | None, typer.Option(help="Seconds between passes with --watch (default 60).")
+        float | None,
+        typer.Option(help=shown("Seconds between passes with --watch.", DEFAULT_INBOX_INTERVAL)),
     ] = None,
     settle: Annotated[
-        float | None, typer.Option(help="Seconds a new file must stay unchanged (default 2).")
+        float | None,
+        typer.Option(help=shown("Seconds a new file must stay unchanged.", DEFAULT_INBOX_SETTLE)),
     ] = None,
     config: ConfigOpt = None,
     profile: ProfileOpt = None,

@@ -25,7 +25,9 @@ from importer.cli.options import (
     ProfileOpt,
     QuietOpt,
     TokenFileOpt,
+    shown,
 )
+from importer.cli.surface import Command
 from importer.errors import ImporterError
 
 if TYPE_CHECKING:
@@ -38,7 +40,7 @@ OutOpt = Annotated[
     typer.Option(
         "--out",
         "-o",
-        help="Where to write: .xlsx or .csv (default reports/export-<UTC date-time>.xlsx).",
+        help=shown("Where to write: .xlsx or .csv.", "reports/export-<UTC date-time>.xlsx"),
         show_default=False,
     ),
 ]
@@ -53,13 +55,14 @@ SandboxStateOpt = Annotated[
 
 
 @app.command(
+    cls=Command,
     epilog=(
         "Examples:\n\n"
         "  CARRIERX_TOKEN=... did-import export --out numbers.xlsx\n\n"
         "  did-import export --out numbers.csv --token-file ~/.carrierx-token\n\n"
         "  did-import run numbers.xlsx --sandbox && did-import export --sandbox"
         "   # what the demo registered"
-    )
+    ),
 )
 def export(
     out: OutOpt = None,
