@@ -53,7 +53,7 @@ from importer.cli.options import (
     shared_options,
     shown,
 )
-from importer.cli.surface import Command, Group, version_option
+from importer.cli.surface import CliCommand, CliGroup, version_option
 from importer.defaults import DEFAULT_INBOX_INTERVAL, DEFAULT_INBOX_SETTLE
 from importer.errors import ImporterError, RunStopped
 
@@ -69,7 +69,7 @@ SANDBOX_PORTS = (20_000, 20_000)
 app = typer.Typer(
     name="did-import",
     help="Register partner-owned phone numbers as CarrierX External DIDs from a spreadsheet.",
-    cls=Group,
+    cls=CliGroup,
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -90,7 +90,7 @@ def _root(
 
 
 @app.command(
-    cls=Command,
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import validate numbers.xlsx\n\n"
@@ -111,13 +111,14 @@ def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: Sha
             flags, shared.config, token_file=shared.token_file, profile=shared.profile
         )
         command = Command.CHECK_REMOTE if check_remote else Command.VALIDATE
-        return Run(file, settings, command, Hooks(stop=switch, handle_signals=True)).execute()
+        hooks = Hooks(stop=switch, handle_signals=True, tty=_tty(quiet=shared.quiet))
+        return Run(file, settings, command, hooks).execute()
 
     _execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
 
 @app.command(
-    cls=Command,
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import run sample_data/partner_numbers.xlsx --sandbox\n\n"
@@ -189,7 +190,7 @@ def run(
 
 
 @app.command(
-    cls=Command,
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import sandbox --port 8765\n\n"
@@ -254,7 +255,7 @@ def sandbox(
 
 
 @app.command(
-    cls=Command,
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import template partner_template.xlsx\n\n"
@@ -278,7 +279,7 @@ def template(
 
 
 @app.command(
-    cls=Command,
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import history\n\n"
@@ -305,7 +306,7 @@ def history(
 
 
 @app.command(
-    cls=Command,
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import inbox /srv/did-inbox            # for cron: new files once, then exit\n\n"
@@ -516,11 +517,11 @@ def _fail(error: ImporterError) -> NoReturn:
 
 def one_line_summary(outcome: RunOutcome) -> str:
     """`file: N rows — 40 registered, 8 invalid · report: path · exit 1`."""
-    counts = ", ".join(f"{n} {status}" for status, n in outcome.summary.counts.items() if n)
+    counts = ", ".join(f"{n:,} {status}" for status, n in outcome.summary.counts.items() if n)
     name = Path(outcome.summary.input.file).name
     rows = outcome.summary.input.data_rows
     return (
-        f"{name}: {rows} rows — {counts or 'nothing to do'}"
+        f"{name}: {rows:,} rows — {counts or 'nothing to do'}"
         f" · report: {outcome.report_path} · exit {outcome.exit_code}"
     )
 

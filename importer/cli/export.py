@@ -27,7 +27,7 @@ from importer.cli.options import (
     TokenFileOpt,
     shown,
 )
-from importer.cli.surface import Command
+from importer.cli.surface import CliCommand
 from importer.errors import ImporterError
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ SandboxStateOpt = Annotated[
 
 
 @app.command(
-    cls=Command,
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  CARRIERX_TOKEN=... did-import export --out numbers.xlsx\n\n"

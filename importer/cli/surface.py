@@ -1,8 +1,8 @@
 """One look for every command: the usage line, the help's layout, usage errors, `--version`.
 
 typer's defaults, compared with sqlite-utils, csvkit and httpie, read oddly to a
-newcomer; the two classes here (given to `typer.Typer(cls=Group)` and to each
-`app.command(cls=Command)`) change only how the command line presents itself:
+newcomer; the two classes here (given to `typer.Typer(cls=CliGroup)` and to each
+`app.command(cls=CliCommand)`) change only how the command line presents itself:
 
 - the usage line names arguments as `FILE`, not `{file}`;
 - a flag is shown as a flag, without a `<bool>` value placeholder;
@@ -49,7 +49,7 @@ def _present(params: list[Parameter]) -> list[Parameter]:
     return params
 
 
-class Command(TyperCommand):
+class CliCommand(TyperCommand):
     """A did-import command: panels in `PANELS` order, flags as flags, `FILE` in usage."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -69,7 +69,7 @@ class Command(TyperCommand):
         return pieces
 
 
-class Group(TyperGroup):
+class CliGroup(TyperGroup):
     """The `did-import` group: its options shown like a command's, usage errors on one line."""
 
     def get_params(self, ctx: Context) -> list[Parameter]:

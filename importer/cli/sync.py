@@ -42,7 +42,7 @@ from importer.cli.options import (
     TimeoutOpt,
     shared_options,
 )
-from importer.cli.surface import Command
+from importer.cli.surface import CliCommand
 
 if TYPE_CHECKING:
     from importer.run import Command
@@ -88,7 +88,7 @@ OutOpt = Annotated[
 
 
 @app.command(
-    cls=Command,
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import plan numbers.xlsx --sandbox\n\n"
@@ -129,7 +129,7 @@ def plan(
 
 
 @app.command(
-    cls=Command,
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import apply numbers.xlsx --sandbox\n\n"
@@ -176,7 +176,7 @@ def apply(
 
 
 @app.command(
-    cls=Command,
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import delete ported_away.csv --sandbox --yes\n\n"
