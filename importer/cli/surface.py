@@ -9,12 +9,14 @@ newcomer; the two classes here (given to `typer.Typer(cls=CliGroup)` and to each
 - help panels come in one order in every command (`PANELS`);
 - a usage error is the product's error line, `did-import: <what is wrong>`, then one
   hint line naming the command's `--help`, exit 2 (not a box of several lines);
-- the program is called `did-import` even when started as `python -m importer.cli`.
+- the program is called `did-import` even when started as `python -m importer.cli`;
+- under `NO_COLOR` the help has no escape codes at all.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -85,6 +87,7 @@ class CliGroup(TyperGroup):
     ) -> Any:
         """As typer's, but a usage error is `did-import: …` and a hint (`usage_error`)."""
         prog_name = prog_name or PROG_NAME
+        _no_color_means_no_style()
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
         argv = list(sys.argv[1:] if args is None else args)
@@ -99,6 +102,15 @@ class CliGroup(TyperGroup):
             typer.echo(f"{PROG_NAME}: aborted", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _no_color_means_no_style() -> None:
+    """Under `NO_COLOR` the help is plain text: rich alone drops colours but keeps bold
+    and dim, which are escape codes too (https://no-color.org: "no ANSI colour")."""
+    if os.environ.get("NO_COLOR"):
+        from typer import rich_utils
+
+        rich_utils.COLOR_SYSTEM = None
 
 
 def usage_error(
