@@ -133,9 +133,20 @@ def log_to_stderr(
         logger.propagate = saved[1]
 
 
+def _stderr_handler() -> StderrHandler | None:
+    return next((h for h in get_logger().handlers if isinstance(h, StderrHandler)), None)
+
+
+def logs_json() -> bool:
+    """Whether `log_to_stderr` set up JSON lines (then nothing plain goes to stdout either:
+    a cron log of `2>&1` must hold only JSON lines)."""
+    handler = _stderr_handler()
+    return handler is not None and handler.log_format == "json"
+
+
 def error_line(message: str, *, exit_code: int) -> str:
     """The stderr line for a run-stopping error, in the format `log_to_stderr` set up."""
-    handler = next((h for h in get_logger().handlers if isinstance(h, StderrHandler)), None)
+    handler = _stderr_handler()
     record = logging.LogRecord(LOGGER_NAME, logging.ERROR, "", 0, message, None, None)
     record.__dict__.update({_EVENT: "error", _FIELDS: {"exit_code": exit_code}})
     if handler is None:

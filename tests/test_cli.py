@@ -266,11 +266,14 @@ def test_run_notify_failure_leaves_the_exit_code(
 def test_run_json_logs_end_with_the_summary(
     runner: CliRunner, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    """run --log-format json: stderr holds JSON events, the last a run_end with the counts."""
+    """run --log-format json: stderr holds JSON events, the last a run_end with the counts;
+    nothing plain goes to stdout (a cron log of `2>&1` holds only JSON lines), even with -v."""
     args = ["run", str(SAMPLES / "partner_numbers.csv"), "--report", str(tmp_path / "r.xlsx")]
-    result = runner.invoke(app, [*args, "--log-format", "json"], env=sandbox_env(sandbox))
+    result = runner.invoke(app, [*args, "--log-format", "json", "-v"], env=sandbox_env(sandbox))
+    assert result.stdout == ""
     events = [json.loads(line) for line in result.stderr.splitlines()]
     assert events[-1]["event"] == "run_end"
+    assert events[-1]["input"]["mapping"]  # what -v prints for humans
     assert events[-1]["counts"]["registered"] == 40
     assert events[-1]["exit_code"] == 1
 

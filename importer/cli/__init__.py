@@ -428,7 +428,7 @@ def _announce(outcome: RunOutcome, settings: Settings) -> None:
 
     summary = outcome.summary
     message = f"{Path(summary.input.file).name}: {describe_counts(summary.counts)}"
-    if settings.log.format == "json":  # humans read the one-line summary on stdout
+    if settings.log.format == "json":  # humans read the one-line summary on stdout instead
         event(get_logger("importer.cli"), "run_end", message, **summary_payload(summary))
 
 
@@ -494,10 +494,12 @@ def _execute(
         _fail(error)
     except KeyboardInterrupt:  # only where no handler of ours could be set (not main thread)
         _fail(RunStopped("interrupted"))
-    if outcome.stopped_by is not None:
-        from importer.logs import error_line
+    from importer.logs import error_line, logs_json
 
+    if outcome.stopped_by is not None:
         typer.echo(error_line(str(outcome.stopped_by), exit_code=outcome.exit_code), err=True)
+    if logs_json():  # the `run_end` event is the summary, the mapping in its `input`
+        raise typer.Exit(outcome.exit_code)
     if verbose:
         from importer.mapping import mapping_lines
 
