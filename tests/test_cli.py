@@ -432,3 +432,18 @@ def test_sandbox_command_serves_its_partners_over_http() -> None:
             assert no_carrier.status_code == 422
         finally:
             server.terminate()
+
+
+def test_sheet_on_a_csv_is_one_warning_not_an_error(runner: CliRunner, tmp_path: Path) -> None:
+    """`--sheet` given for a CSV file (which has no sheets) is not silently ignored: one
+    warning line on stderr, and the file is validated as usual."""
+    args = ["validate", str(SAMPLES / "partner_numbers.csv"), "--report", str(tmp_path / "r.xlsx")]
+    result = runner.invoke(app, [*args, "--sheet", "Numbers"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "did-import: warning: partner_numbers.csv is a CSV file, which has no sheets: the sheet"
+        ' "Numbers" is ignored\n'
+    )
+    assert "40 would_register" in result.stdout
+    plain = runner.invoke(app, args)
+    assert plain.stderr == ""

@@ -114,7 +114,8 @@ def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: Sha
         hooks = Hooks(stop=switch, handle_signals=True, tty=_tty(quiet=shared.quiet))
         return Run(file, settings, command, hooks).execute()
 
-    _execute(job, quiet=shared.quiet, verbose=shared.verbose)
+    with _stderr_log(None, quiet=shared.quiet):  # warnings as `did-import: warning: …`
+        _execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
 
 @app.command(
