@@ -447,3 +447,65 @@ def test_sheet_on_a_csv_is_one_warning_not_an_error(runner: CliRunner, tmp_path:
     assert "40 would_register" in result.stdout
     plain = runner.invoke(app, args)
     assert plain.stderr == ""
+
+
+# -- the command line's surface (issue 17: a newcomer's first hour) ----------------------
+
+
+def test_version(runner: CliRunner) -> None:
+    """`did-import --version` prints the name and version and exits 0."""
+    from importer import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"did-import {__version__}\n"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_shows_its_panels_in_one_order(runner: CliRunner, command: str) -> None:
+    """Every command is a CliCommand (flags as flags, FILE in usage), and its help panels
+    come in the one order of `surface.PANELS`, whichever options it has."""
+    from importer.cli.surface import PANELS, CliCommand
+
+    assert isinstance(get_command(app).commands[command], CliCommand)  # type: ignore[attr-defined]
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    titles = [
+        line.split("─ ")[1].split(" ─")[0] for line in result.stdout.splitlines() if "╭─" in line
+    ]
+    panels = [title for title in titles if title in PANELS]
+    assert panels == [panel for panel in PANELS if panel in panels]
+    assert (
+        titles[: len(titles) - len(panels)]
+        == ["Arguments", "Options"][-(len(titles) - len(panels)) :]
+    )
+    assert "<bool>" not in result.stdout
+
+
+def test_shell_completion_completes_commands_and_options(tmp_path: Path) -> None:
+    """Completion works as `--install-completion` installs it: the shell asks the program
+    (`_DID_IMPORT_COMPLETE`) and gets commands and options back."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("_DID_IMPORT")}
+
+    def complete(words: str) -> list[str]:
+        env = base | {"_DID_IMPORT_COMPLETE": "complete_bash", "COMP_WORDS": words}
+        env["COMP_CWORD"] = str(len(words.split()) - 1)
+        done = subprocess.run(
+            [sys.executable, "-m", "importer.cli"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return done.stdout.split()
+
+    assert complete("did-import val") == ["validate"]
+    assert complete("did-import run x.csv --conc") == ["--concurrency"]
+    script = subprocess.run(
+        [sys.executable, "-m", "importer.cli", "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert "complete -o default -F _did_import_completion did-import" in script

@@ -293,8 +293,9 @@ def history(
     profile: ProfileOpt = None,
     limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
 ) -> None:
-    """List past runs from the journal: when, which operation and file, how it ended, the
-    counts. It only reads, so it works while a run holds the journal."""
+    """List past runs from the journal: when, operation, file, how it ended, the counts.
+
+    It only reads, so it works while a run holds the journal."""
     from importer.journal import format_history, iter_history
     from importer.run.session import journal_path
 

@@ -75,8 +75,9 @@ def export(
     sandbox_state: SandboxStateOpt = DEFAULT_SANDBOX_STATE,
     quiet: QuietOpt = False,
 ) -> None:
-    """Write every External DID of the account to a workbook (or CSV) in the template's
-    layout: the columns a sheet sets, then read-only ones (external_did_sid, status, …).
+    """Write every External DID of the account to a workbook or CSV, in the template's layout.
+
+    The columns a sheet sets come first, then read-only ones (external_did_sid, status, …).
 
     Edit it and feed it back to validate, plan or apply: every row validates, and sets
     exactly what the account holds. It only reads.
