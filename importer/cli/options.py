@@ -35,7 +35,7 @@ def shown(help_text: str, default: object) -> str:
     config file sets the option, shown as typer shows a flag's own default (`[default: 16]`).
     The flags themselves default to None, so that they never hide the layers below them."""
     value = f"{default:g}" if isinstance(default, float) else str(default)
-    return f"{help_text}  [dim]\\[default: {value}][/dim]"
+    return f"{help_text} [dim]\\[default: {value}][/dim]"
 
 
 FileArg = Annotated[
