@@ -144,11 +144,11 @@ def logs_json() -> bool:
     return handler is not None and handler.log_format == "json"
 
 
-def error_line(message: str, *, exit_code: int) -> str:
+def error_line(message: str, *, exit_code: int, **fields: Any) -> str:
     """The stderr line for a run-stopping error, in the format `log_to_stderr` set up."""
     handler = _stderr_handler()
     record = logging.LogRecord(LOGGER_NAME, logging.ERROR, "", 0, message, None, None)
-    record.__dict__.update({_EVENT: "error", _FIELDS: {"exit_code": exit_code}})
+    record.__dict__.update({_EVENT: "error", _FIELDS: {"exit_code": exit_code, **fields}})
     if handler is None:
         return f"did-import: {message}"
     return handler.format(record)

@@ -289,6 +289,29 @@ def test_json_errors_are_json_too(runner: CliRunner) -> None:
     assert "missing.csv" in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["run", "x.csv", "--log-format", "json", "--bogus"], {}),
+        (["run"], {"CARRIERX_LOG_FORMAT": "json"}),
+    ],
+    ids=["flag", "environment"],
+)
+def test_json_usage_errors_are_json_too(
+    runner: CliRunner, args: list[str], env: dict[str, str]
+) -> None:
+    """Asked for JSON logs, a usage error is one JSON `error` event (exit 2, its hint in it),
+    like every other error of the run; a command without JSON logs keeps the human lines."""
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    error = json.loads(line)
+    assert (error["event"], error["exit_code"]) == ("error", 2)
+    assert error["hint"] == "try 'did-import run --help' for its options and examples"
+    human = runner.invoke(app, ["validate"], env={"CARRIERX_LOG_FORMAT": "json"})
+    assert human.stderr.startswith("did-import: missing argument 'FILE'\n")
+
+
 def test_profile_from_did_import_toml_in_the_working_directory(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

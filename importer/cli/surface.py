@@ -117,12 +117,32 @@ def usage_error(
     error: ClickException, argv: Sequence[str] = (), command_path: str = PROG_NAME
 ) -> NoReturn:
     """Print a usage error as the product prints its errors (then a hint naming the
-    command's `--help`), and exit with its code (2)."""
+    command's `--help`), and exit with its code (2). Asked for JSON logs (`--log-format
+    json`, `CARRIERX_LOG_FORMAT=json`), it is one JSON `error` event with the hint in it."""
     ctx: Context | None = getattr(error, "ctx", None)
     path = ctx.command_path if ctx is not None else command_path
-    typer.echo(f"{PROG_NAME}: {_explain(error, argv)}", err=True)
-    typer.echo(f"try '{path} --help' for its options and examples", err=True)
+    message, hint = _explain(error, argv), f"try '{path} --help' for its options and examples"
+    if _json_asked(argv, ctx):
+        from importer.logs import error_line, log_to_stderr
+
+        with log_to_stderr("json"):
+            line = error_line(message, exit_code=error.exit_code, hint=hint)
+        typer.echo(line, err=True)
+    else:
+        typer.echo(f"{PROG_NAME}: {message}", err=True)
+        typer.echo(hint, err=True)
     sys.exit(error.exit_code)
+
+
+def _json_asked(argv: Sequence[str], ctx: Context | None) -> bool:
+    """Whether the command line or the environment asks a command that logs JSON for it
+    (a config file cannot be read before the command line is understood)."""
+    if ctx is not None and all(param.name != "log_format" for param in ctx.command.params):
+        return False
+    given = "--log-format=json" in argv or any(
+        flag == "--log-format" and value == "json" for flag, value in itertools.pairwise(argv)
+    )
+    return given or os.environ.get("CARRIERX_LOG_FORMAT") == "json"
 
 
 def _explain(error: ClickException, argv: Sequence[str]) -> str:
