@@ -8,7 +8,8 @@ newcomer; the two classes here (given to `typer.Typer(cls=CliGroup)` and to each
 - a flag is shown as a flag, without a `<bool>` value placeholder;
 - help panels come in one order in every command (`PANELS`);
 - a usage error is the product's error line, `did-import: <what is wrong>`, then one
-  hint line naming the command's `--help`, exit 2 (not a box of several lines);
+  hint line naming the command's `--help`, exit 2 (not a box of several lines); one
+  JSON `error` event when JSON logs are asked for;
 - the program is called `did-import` even when started as `python -m importer.cli`;
 - under `NO_COLOR` the help has no escape codes at all.
 """
@@ -25,6 +26,9 @@ import typer
 from typer._click.core import Context, Parameter
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+# typer (0.2x) carries its own copy of click as `typer._click`: its exceptions and
+# classes are those, not the `click` package's.
 
 PROG_NAME = "did-import"
 PANELS = ("Input", "Row defaults", "Plan", "API", "Output")
