@@ -321,7 +321,9 @@ def inbox(
     directory: Annotated[
         Path,
         typer.Argument(
-            help="The inbox: files dropped in it or in its incoming/ folder.", show_default=False
+            help="The inbox: files dropped in it or in its incoming/ folder.",
+            show_default=False,
+            metavar="DIR",
         ),
     ],
     watch: Annotated[
