@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -132,11 +133,22 @@ def log_to_stderr(
         logger.propagate = saved[1]
 
 
-def error_line(message: str, *, exit_code: int) -> str:
+def _stderr_handler() -> StderrHandler | None:
+    return next((h for h in get_logger().handlers if isinstance(h, StderrHandler)), None)
+
+
+def logs_json() -> bool:
+    """Whether `log_to_stderr` set up JSON lines (then nothing plain goes to stdout either:
+    a cron log of `2>&1` must hold only JSON lines)."""
+    handler = _stderr_handler()
+    return handler is not None and handler.log_format == "json"
+
+
+def error_line(message: str, *, exit_code: int, **fields: Any) -> str:
     """The stderr line for a run-stopping error, in the format `log_to_stderr` set up."""
-    handler = next((h for h in get_logger().handlers if isinstance(h, StderrHandler)), None)
+    handler = _stderr_handler()
     record = logging.LogRecord(LOGGER_NAME, logging.ERROR, "", 0, message, None, None)
-    record.__dict__.update({_EVENT: "error", _FIELDS: {"exit_code": exit_code}})
+    record.__dict__.update({_EVENT: "error", _FIELDS: {"exit_code": exit_code, **fields}})
     if handler is None:
         return f"did-import: {message}"
     return handler.format(record)
@@ -215,31 +227,54 @@ def format_seconds(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+def rows_done(done: float, total: float | None) -> str:
+    """`2,382/5,000` (every human number has thousands separators), or `2,382 rows`
+    while the total is not known yet."""
+    if total is None:
+        return f"{int(done):,} rows"
+    return f"{int(done):,}/{int(total):,}"
+
+
 class BarProgress:
-    """A rich progress bar on stderr: rows done/total, percent, rows/s, ETA, elapsed."""
+    """A rich progress bar on stderr: rows done/total, percent, rows/s, ETA, elapsed.
+
+    Until `start` gives it a total it pulses and counts rows (`validate` learns its
+    total only at the end of the file). Without colours under `NO_COLOR`."""
 
     def __init__(self, label: str) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
+            ProgressColumn,
+            Task,
             TaskProgressColumn,
             TextColumn,
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
+        from rich.text import Text
 
+        class RowsColumn(ProgressColumn):
+            def render(self, task: Task) -> Text:
+                return Text(rows_done(task.completed, task.total), style="progress.download")
+
+        class EtaColumn(TimeRemainingColumn):
+            def render(self, task: Task) -> Text:
+                if task.total is None:
+                    return Text("")
+                return Text("ETA ") + super().render(task)
+
+        no_color = bool(os.environ.get("NO_COLOR"))
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            RowsColumn(),
             TaskProgressColumn(),
             TextColumn("{task.fields[rate]}"),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
+            EtaColumn(),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=Console(stderr=True, color_system=None if no_color else "auto"),
             transient=True,
         )
         self.task = self.bar.add_task(label, total=None, rate="")
@@ -253,9 +288,11 @@ class BarProgress:
         self.bar.update(self.task, total=(self.bar.tasks[0].total or 0) + rows)
 
     def advance(self, rows: int = 1) -> None:
-        """Move the bar on and refresh the rows/s figure."""
+        """Move the bar on and refresh the rows/s figure (the recent speed; without a
+        total, rows come a chunk at a time and the average since the start is steadier)."""
         self.bar.advance(self.task, rows)
-        speed = self.bar.tasks[0].speed
+        task = self.bar.tasks[0]
+        speed = task.speed if task.total is not None else task.completed / (task.elapsed or 1)
         self.bar.update(self.task, rate=f"{speed:,.0f} rows/s" if speed else "")
 
 

@@ -45,7 +45,8 @@ def test_help_shows_every_option_text_whole(runner: CliRunner, command: str) -> 
     result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "1000"})
     shown = " ".join(result.output.split())
     for param in get_command(app).commands[command].params:  # type: ignore[attr-defined]
-        text = " ".join((getattr(param, "help", None) or "").replace("\\[", "[").split())
+        text = (getattr(param, "help", None) or "").replace("\\[", "[")
+        text = " ".join(text.replace("[dim]", "").replace("[/dim]", "").split())
         assert text in shown, param.name
 
 
@@ -265,11 +266,14 @@ def test_run_notify_failure_leaves_the_exit_code(
 def test_run_json_logs_end_with_the_summary(
     runner: CliRunner, sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    """run --log-format json: stderr holds JSON events, the last a run_end with the counts."""
+    """run --log-format json: stderr holds JSON events, the last a run_end with the counts;
+    nothing plain goes to stdout (a cron log of `2>&1` holds only JSON lines), even with -v."""
     args = ["run", str(SAMPLES / "partner_numbers.csv"), "--report", str(tmp_path / "r.xlsx")]
-    result = runner.invoke(app, [*args, "--log-format", "json"], env=sandbox_env(sandbox))
+    result = runner.invoke(app, [*args, "--log-format", "json", "-v"], env=sandbox_env(sandbox))
+    assert result.stdout == ""
     events = [json.loads(line) for line in result.stderr.splitlines()]
     assert events[-1]["event"] == "run_end"
+    assert events[-1]["input"]["mapping"]  # what -v prints for humans
     assert events[-1]["counts"]["registered"] == 40
     assert events[-1]["exit_code"] == 1
 
@@ -283,6 +287,29 @@ def test_json_errors_are_json_too(runner: CliRunner) -> None:
     error = json.loads(line)
     assert (error["event"], error["exit_code"]) == ("error", 2)
     assert "missing.csv" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["run", "x.csv", "--log-format", "json", "--bogus"], {}),
+        (["run"], {"CARRIERX_LOG_FORMAT": "json"}),
+    ],
+    ids=["flag", "environment"],
+)
+def test_json_usage_errors_are_json_too(
+    runner: CliRunner, args: list[str], env: dict[str, str]
+) -> None:
+    """Asked for JSON logs, a usage error is one JSON `error` event (exit 2, its hint in it),
+    like every other error of the run; a command without JSON logs keeps the human lines."""
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    error = json.loads(line)
+    assert (error["event"], error["exit_code"]) == ("error", 2)
+    assert error["hint"] == "try 'did-import run --help' for its options and examples"
+    human = runner.invoke(app, ["validate"], env={"CARRIERX_LOG_FORMAT": "json"})
+    assert human.stderr.startswith("did-import: missing argument 'FILE'\n")
 
 
 def test_profile_from_did_import_toml_in_the_working_directory(
@@ -428,3 +455,74 @@ def test_sandbox_command_serves_its_partners_over_http() -> None:
             assert no_carrier.status_code == 422
         finally:
             server.terminate()
+
+
+def test_sheet_on_a_csv_is_one_warning_not_an_error(runner: CliRunner, tmp_path: Path) -> None:
+    """`--sheet` given for a CSV file (which has no sheets) is not silently ignored: one
+    warning line on stderr, and the file is validated as usual."""
+    args = ["validate", str(SAMPLES / "partner_numbers.csv"), "--report", str(tmp_path / "r.xlsx")]
+    result = runner.invoke(app, [*args, "--sheet", "Numbers"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "did-import: warning: partner_numbers.csv is a CSV file, which has no sheets: the sheet"
+        ' "Numbers" is ignored\n'
+    )
+    assert "40 would_register" in result.stdout
+    plain = runner.invoke(app, args)
+    assert plain.stderr == ""
+
+
+# -- the command line's surface (issue 17: a newcomer's first hour) ----------------------
+
+
+def test_version(runner: CliRunner) -> None:
+    """`did-import --version` prints the name and version and exits 0."""
+    from importer import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"did-import {__version__}\n"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_shows_its_panels_in_one_order(runner: CliRunner, command: str) -> None:
+    """Every command is a CliCommand (flags as flags, FILE in usage), and its help panels
+    come in the one order of `surface.PANELS`, whichever options it has."""
+    from importer.cli.surface import PANELS, CliCommand
+
+    assert isinstance(get_command(app).commands[command], CliCommand)  # type: ignore[attr-defined]
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    lines = result.stdout.splitlines()
+    titles = [line.split("─ ")[1].split(" ─")[0] for line in lines if "╭─" in line]
+    assert titles == [title for title in ("Arguments", "Options", *PANELS) if title in titles]
+    assert "<bool>" not in result.stdout
+
+
+def test_shell_completion_completes_commands_and_options(tmp_path: Path) -> None:
+    """Completion works as `--install-completion` installs it: the shell asks the program
+    (`_DID_IMPORT_COMPLETE`) and gets commands and options back."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("_DID_IMPORT")}
+
+    def complete(words: str) -> list[str]:
+        env = base | {"_DID_IMPORT_COMPLETE": "complete_bash", "COMP_WORDS": words}
+        env["COMP_CWORD"] = str(len(words.split()) - 1)
+        done = subprocess.run(
+            [sys.executable, "-m", "importer.cli"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return done.stdout.split()
+
+    assert complete("did-import val") == ["validate"]
+    assert complete("did-import run x.csv --conc") == ["--concurrency"]
+    script = subprocess.run(
+        [sys.executable, "-m", "importer.cli", "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert "complete -o default -F _did_import_completion did-import" in script

@@ -22,6 +22,7 @@ from importer.send.client import (
     make_client,
     parse_problem,
     retry_after,
+    unreachable,
 )
 from importer.send.operation import AnsweredOnce
 from importer.send.operations.lookup import find_number
@@ -403,12 +404,33 @@ def test_transport_error_readings(error: httpx.RequestError, kind: Kind, reached
     reading = read_transport_error(error)
     assert reading.kind is kind
     assert reading.reached is reached
-    assert reading.detail.startswith(type(error).__name__)
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):  # said in words
+        assert reading.detail == str(error)
+    else:
+        assert reading.detail.startswith(type(error).__name__)
 
 
 # -- the aiohttp transport: which failures mean "nothing was sent" --------------------
 def _request() -> httpx.Request:
     return httpx.Request("POST", f"{BASE_URL}/phonenumber/external_dids")
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (OSError(111, "Connect call failed ('127.0.0.1', 9)"), "connection refused"),
+        (OSError(113, "no route"), "no route to host"),
+    ],
+)
+def test_a_failed_connection_says_why_in_words(error: OSError, words: str) -> None:
+    """A connection that failed reads `connection refused`, not aiohttp's own text
+    (`ClientConnectorError: Cannot connect to host … ssl:default […]`, even for http://)."""
+    key = aiohttp.client_reqrep.ConnectionKey("127.0.0.1", 9, False, True, None, None, None)
+    translated = translate(aiohttp.ClientConnectorError(key, error), _request())
+    assert str(translated) == words
+    assert read_transport_error(translated).detail == words
+    stopped = unreachable("http://127.0.0.1:9/core/v2/", words, what="preflight")
+    assert str(stopped) == f"preflight: cannot reach http://127.0.0.1:9/core/v2 ({words})"
 
 
 @pytest.mark.parametrize(

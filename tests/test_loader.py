@@ -484,7 +484,7 @@ def test_sha256_of_file_bytes(name: str) -> None:
             "csv_named.xlsx",
             UnreadableFileError,
             "{path}: not a readable XLSX workbook "
-            "(the content is not a spreadsheet; is it a CSV file renamed?)",
+            "(the content is text: if it is a CSV file renamed, name it .csv)",
         ),
         (
             "zip_not_workbook.xlsx",
@@ -521,3 +521,25 @@ def test_is_ragged() -> None:
     """is_ragged compares a row's cell count with the header's."""
     assert not is_ragged(RawRow(2, ("a", "b")), ("x", "y"))
     assert is_ragged(RawRow(2, ("a",)), ("x", "y"))
+
+
+@pytest.mark.parametrize(
+    ("head", "said"),
+    [
+        (b"%PDF-1.4\n", "the content is a PDF document, not a spreadsheet"),
+        (b"\x89PNG\r\n\x1a\n", "the content is a PNG image, not a spreadsheet"),
+        (b"<!DOCTYPE html><table>", "the content is an HTML page, not a spreadsheet"),
+        (b"Phone;Caps\n", "the content is text: if it is a CSV file renamed, name it .csv"),
+        (b"Num\xc3\xa9ro,Caps\n", "the content is text: if it is a CSV file renamed, name it .csv"),
+        (b"\x00\x01\x02\x03binary", "the content is not a spreadsheet"),
+    ],
+    ids=["pdf", "png", "html", "text", "utf8-text", "binary"],
+)
+def test_a_file_named_xlsx_says_what_it_holds(tmp_path: Path, head: bytes, said: str) -> None:
+    """A non-workbook named .xlsx is refused with a hint that fits its first bytes: a PDF
+    is not "a CSV file renamed"."""
+    path = tmp_path / "numbers.xlsx"
+    path.write_bytes(head + b"\n" * 8)
+    with pytest.raises(UnreadableFileError) as caught:
+        load_file(path, InputSettings())
+    assert str(caught.value) == f"{path}: not a readable XLSX workbook ({said})"

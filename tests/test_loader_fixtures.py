@@ -138,7 +138,10 @@ OUTCOMES: dict[str, Rows | Refused] = {
     ),
     "csv_named.xlsx": Refused(
         "{path}: not a readable XLSX workbook "
-        "(the content is not a spreadsheet; is it a CSV file renamed?)"
+        "(the content is text: if it is a CSV file renamed, name it .csv)"
+    ),
+    "pdf_named.xlsx": Refused(
+        "{path}: not a readable XLSX workbook (the content is a PDF document, not a spreadsheet)"
     ),
     "zip_not_workbook.xlsx": Refused(
         "{path}: not a readable XLSX workbook (a zip archive without a workbook in it)"

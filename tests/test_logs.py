@@ -16,6 +16,7 @@ from importer.logs import (
     format_seconds,
     get_logger,
     log_to_stderr,
+    rows_done,
 )
 
 SECRET = "sk-live-0123456789"  # a test value, distinctive to grep for
@@ -206,9 +207,31 @@ def test_bar_progress_counts_rows_and_shows_a_rate() -> None:
     assert task.fields["rate"].endswith("rows/s")
 
 
+def test_bar_progress_without_a_total_counts_rows_with_separators() -> None:
+    """Before it has a total (validate streaming its file) the bar counts rows, and its
+    rows/s is the average so far; numbers carry thousands separators."""
+    bar = BarProgress("big.csv")
+    with bar.bar:
+        bar.advance(12_500)
+        bar.advance(12_500)
+    (task,) = bar.bar.tasks
+    assert (task.total, task.completed) == (None, 25_000)
+    assert task.fields["rate"].endswith("rows/s")
+
+
+@pytest.mark.parametrize(
+    ("done", "total", "text"),
+    [(2382, 5000, "2,382/5,000"), (647, 5000, "647/5,000"), (20_000, None, "20,000 rows")],
+)
+def test_rows_done_has_thousands_separators(done: int, total: int | None, text: str) -> None:
+    """The bar's count: `2,382/5,000`, or `20,000 rows` while the total is unknown."""
+    assert rows_done(done, total) == text
+
+
 @pytest.mark.parametrize(
     ("counts", "text"),
     [
+        ({"registered": 2382, "invalid": 3}, "2,382 registered, 3 invalid"),
         ({"registered": 40, "invalid": 0, "duplicate": 1}, "40 registered, 1 duplicate"),
         ({}, "no rows"),
     ],

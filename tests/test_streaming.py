@@ -62,6 +62,14 @@ def test_without_a_spool_every_result_is_kept_past_the_limit(
     assert list(tmp_path.iterdir()) == []  # nothing spooled
 
 
+def test_on_rows_is_told_of_every_chunk_taken_back(tmp_path: Path, small_chunks: None) -> None:
+    """`on_rows` (validate's progress bar) hears each chunk's rows, in all the file's."""
+    told: list[int] = []
+    streamed = stream_file(SAMPLE, settings(tmp_path), None, on_rows=told.append)
+    assert sum(told) == streamed.rows == 5_000
+    assert told[:2] == [700, 700]
+
+
 def test_a_stop_keeps_the_rows_read_in_order_and_nothing_after(
     tmp_path: Path, small_chunks: None
 ) -> None:

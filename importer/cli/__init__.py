@@ -54,7 +54,10 @@ from importer.cli.options import (
     TokenFileOpt,
     VerifyOpt,
     shared_options,
+    shown,
 )
+from importer.cli.surface import CliCommand, CliGroup, version_option
+from importer.defaults import DEFAULT_INBOX_INTERVAL, DEFAULT_INBOX_SETTLE
 from importer.errors import ImporterError, RunStopped
 
 if TYPE_CHECKING:
@@ -69,21 +72,35 @@ SANDBOX_PORTS = (20_000, 20_000)
 app = typer.Typer(
     name="did-import",
     help="Register partner-owned phone numbers as CarrierX External DIDs from a spreadsheet.",
+    cls=CliGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_option, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Register partner-owned phone numbers as CarrierX External DIDs from a spreadsheet."""
+
+
 @app.command(
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import validate numbers.xlsx\n\n"
         "  did-import validate numbers.csv --default-region US --capabilities 3"
         " --report out.xlsx\n\n"
         "  CARRIERX_TOKEN=... did-import validate numbers.xlsx --check-remote"
-    )
+    ),
 )
 @shared_options
 def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: SharedOptions) -> None:
@@ -97,12 +114,15 @@ def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: Sha
             flags, shared.config, token_file=shared.token_file, profile=shared.profile
         )
         command = Command.CHECK_REMOTE if check_remote else Command.VALIDATE
-        return Run(file, settings, command, Hooks(stop=switch, handle_signals=True)).execute()
+        hooks = Hooks(stop=switch, handle_signals=True, tty=_tty(quiet=shared.quiet))
+        return Run(file, settings, command, hooks).execute()
 
-    _execute(job, quiet=shared.quiet, verbose=shared.verbose)
+    with _stderr_log(None, quiet=shared.quiet):  # warnings as `did-import: warning: …`
+        _execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
 
 @app.command(
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import run sample_data/partner_numbers.xlsx --sandbox\n\n"
@@ -110,7 +130,7 @@ def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: Sha
         "  did-import run numbers.xlsx --canary 20 --max-error-rate 0.2   # stop early if bad\n\n"
         "  did-import run numbers.xlsx            # again after Ctrl-C or a crash: resumes\n\n"
         "  did-import run numbers.xlsx --verify --enable-messaging a2p --campaign-sid CSID"
-    )
+    ),
 )
 @shared_options
 def run(
@@ -174,13 +194,14 @@ def run(
 
 
 @app.command(
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import sandbox --port 8765\n\n"
         "  did-import sandbox --latency 50 --rate-limit 100 --fail-rate 0.05 --seed 7\n\n"
         "  did-import sandbox --state sandbox.sqlite --duplicate-status 409 \\\n"
         "      --partner name=acme,token=acme-token,carrier=none,prefixes=1205+44"
-    )
+    ),
 )
 def sandbox(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
@@ -238,11 +259,12 @@ def sandbox(
 
 
 @app.command(
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import template partner_template.xlsx\n\n"
         "  did-import template numbers.xlsx --rows 500"
-    )
+    ),
 )
 def template(
     out: Annotated[Path, typer.Argument(help="Where to write the .xlsx template.")],
@@ -261,11 +283,12 @@ def template(
 
 
 @app.command(
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import history\n\n"
         "  did-import history --journal /var/lib/did-import/journal.sqlite --limit 50"
-    )
+    ),
 )
 def history(
     journal: JournalOpt = None,
@@ -273,8 +296,9 @@ def history(
     profile: ProfileOpt = None,
     limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
 ) -> None:
-    """List past runs from the journal: when, which operation and file, how it ended, the
-    counts. It only reads, so it works while a run holds the journal."""
+    """List past runs from the journal: when, operation, file, how it ended, the counts.
+
+    It only reads, so it works while a run holds the journal."""
     from importer.journal import format_history, iter_history
     from importer.run.session import journal_path
 
@@ -287,19 +311,22 @@ def history(
 
 
 @app.command(
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import inbox /srv/did-inbox            # for cron: new files once, then exit\n\n"
         "  did-import inbox /srv/did-inbox --watch --interval 30\n\n"
         "  did-import inbox /srv/acme --profile acme --log-format json"
         " --notify-url https://hooks.example.com/did"
-    )
+    ),
 )
 def inbox(
     directory: Annotated[
         Path,
         typer.Argument(
-            help="The inbox: files dropped in it or in its incoming/ folder.", show_default=False
+            help="The inbox: files dropped in it or in its incoming/ folder.",
+            show_default=False,
+            metavar="DIR",
         ),
     ],
     watch: Annotated[
@@ -309,10 +336,12 @@ def inbox(
         ),
     ] = False,
     interval: Annotated[
-        float | None, typer.Option(help="Seconds between passes with --watch (default 60).")
+        float | None,
+        typer.Option(help=shown("Seconds between passes with --watch.", DEFAULT_INBOX_INTERVAL)),
     ] = None,
     settle: Annotated[
-        float | None, typer.Option(help="Seconds a new file must stay unchanged (default 2).")
+        float | None,
+        typer.Option(help=shown("Seconds a new file must stay unchanged.", DEFAULT_INBOX_SETTLE)),
     ] = None,
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
@@ -455,7 +484,7 @@ def _announce(outcome: RunOutcome, settings: Settings) -> None:
 
     summary = outcome.summary
     message = f"{Path(summary.input.file).name}: {describe_counts(summary.counts)}"
-    if settings.log.format == "json":  # humans read the one-line summary on stdout
+    if settings.log.format == "json":  # humans read the one-line summary on stdout instead
         event(get_logger("importer.cli"), "run_end", message, **summary_payload(summary))
 
 
@@ -522,10 +551,12 @@ def _execute(
         _fail(error)
     except KeyboardInterrupt:  # only where no handler of ours could be set (not main thread)
         _fail(RunStopped("interrupted"))
-    if outcome.stopped_by is not None:
-        from importer.logs import error_line
+    from importer.logs import error_line, logs_json
 
+    if outcome.stopped_by is not None:
         typer.echo(error_line(str(outcome.stopped_by), exit_code=outcome.exit_code), err=True)
+    if logs_json():  # the `run_end` event is the summary, the mapping in its `input`
+        raise typer.Exit(outcome.exit_code)
     if verbose:
         from importer.mapping import mapping_lines
 
@@ -545,11 +576,11 @@ def _fail(error: ImporterError) -> NoReturn:
 
 def one_line_summary(outcome: RunOutcome) -> str:
     """`file: N rows — 40 registered, 8 invalid · report: path · exit 1`."""
-    counts = ", ".join(f"{n} {status}" for status, n in outcome.summary.counts.items() if n)
+    counts = ", ".join(f"{n:,} {status}" for status, n in outcome.summary.counts.items() if n)
     name = Path(outcome.summary.input.file).name
     rows = outcome.summary.input.data_rows
     return (
-        f"{name}: {rows} rows — {counts or 'nothing to do'}"
+        f"{name}: {rows:,} rows — {counts or 'nothing to do'}"
         f" · report: {outcome.report_path} · exit {outcome.exit_code}"
     )
 

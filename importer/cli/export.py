@@ -25,7 +25,9 @@ from importer.cli.options import (
     ProfileOpt,
     QuietOpt,
     TokenFileOpt,
+    shown,
 )
+from importer.cli.surface import CliCommand
 from importer.errors import ImporterError
 
 if TYPE_CHECKING:
@@ -38,7 +40,7 @@ OutOpt = Annotated[
     typer.Option(
         "--out",
         "-o",
-        help="Where to write: .xlsx or .csv (default reports/export-<UTC date-time>.xlsx).",
+        help=shown("Where to write: .xlsx or .csv.", "reports/export-<UTC date-time>.xlsx"),
         show_default=False,
     ),
 ]
@@ -53,13 +55,14 @@ SandboxStateOpt = Annotated[
 
 
 @app.command(
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  CARRIERX_TOKEN=... did-import export --out numbers.xlsx\n\n"
         "  did-import export --out numbers.csv --token-file ~/.carrierx-token\n\n"
         "  did-import run numbers.xlsx --sandbox && did-import export --sandbox"
         "   # what the demo registered"
-    )
+    ),
 )
 def export(
     out: OutOpt = None,
@@ -72,8 +75,9 @@ def export(
     sandbox_state: SandboxStateOpt = DEFAULT_SANDBOX_STATE,
     quiet: QuietOpt = False,
 ) -> None:
-    """Write every External DID of the account to a workbook (or CSV) in the template's
-    layout: the columns a sheet sets, then read-only ones (external_did_sid, status, …).
+    """Write every External DID of the account to a workbook or CSV, in the template's layout.
+
+    The columns a sheet sets come first, then read-only ones (external_did_sid, status, …).
 
     Edit it and feed it back to validate, plan or apply: every row validates, and sets
     exactly what the account holds. It only reads.

@@ -14,11 +14,29 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from importer.defaults import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_ERROR_RATE,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_TIMEOUT,
+)
+
 DEFAULT_SANDBOX_STATE = Path("reports/sandbox-state.sqlite")
 _INPUT = "Input"
 _ROWS = "Row defaults"
 _API = "API"
 _OUTPUT = "Output"
+
+
+def shown(help_text: str, default: object) -> str:
+    """`help_text` and the default that applies when no flag, environment variable or
+    config file sets the option, shown as typer shows a flag's own default (`[default: 16]`).
+    The flags themselves default to None, so that they never hide the layers below them."""
+    value = f"{default:g}" if isinstance(default, float) else str(default)
+    return f"{help_text} [dim]\\[default: {value}][/dim]"
+
 
 FileArg = Annotated[
     Path,
@@ -31,13 +49,13 @@ ConfigOpt = Annotated[
 ]
 SheetOpt = Annotated[
     str | None,
-    typer.Option(help="Sheet name (default: first with a header).", rich_help_panel=_INPUT),
+    typer.Option(help=shown("Sheet name.", "the first with a header"), rich_help_panel=_INPUT),
 ]
 EncodingOpt = Annotated[
-    str | None, typer.Option(help="CSV encoding (default: detected).", rich_help_panel=_INPUT)
+    str | None, typer.Option(help=shown("CSV encoding.", "detected"), rich_help_panel=_INPUT)
 ]
 DelimiterOpt = Annotated[
-    str | None, typer.Option(help="CSV delimiter (default: sniffed).", rich_help_panel=_INPUT)
+    str | None, typer.Option(help=shown("CSV delimiter.", "sniffed"), rich_help_panel=_INPUT)
 ]
 RegionOpt = Annotated[
     str | None,
@@ -56,7 +74,7 @@ CallbackOpt = Annotated[
 ReportOpt = Annotated[
     Path | None,
     typer.Option(
-        help="Results workbook (default: reports/<name>.results.xlsx).", rich_help_panel=_OUTPUT
+        help=shown("Results workbook.", "reports/<name>.results.xlsx"), rich_help_panel=_OUTPUT
     ),
 ]
 SummaryOpt = Annotated[
@@ -65,13 +83,21 @@ SummaryOpt = Annotated[
 ReportFormatOpt = Annotated[
     Literal["xlsx", "csv", "both"] | None,
     typer.Option(
-        help="Report files: xlsx, csv (results + errors CSV) or both "
-        "(default: xlsx, plus the CSV twins for CSV input).",
+        help=shown(
+            "Report files: xlsx, csv (results + errors CSV) or both.",
+            "xlsx, plus the CSV twins for CSV input",
+        ),
         rich_help_panel=_OUTPUT,
     ),
 ]
 QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="Print only errors.", rich_help_panel=_OUTPUT)
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Print only warnings and errors: no progress, no summary line.",
+        rich_help_panel=_OUTPUT,
+    ),
 ]
 VerboseOpt = Annotated[
     bool,
@@ -88,7 +114,10 @@ CheckRemoteOpt = Annotated[
     ),
 ]
 BaseUrlOpt = Annotated[
-    str | None, typer.Option(help="API base URL (env CARRIERX_BASE_URL).", rich_help_panel=_API)
+    str | None,
+    typer.Option(
+        help=shown("API base URL (env CARRIERX_BASE_URL).", DEFAULT_BASE_URL), rich_help_panel=_API
+    ),
 ]
 TokenFileOpt = Annotated[
     Path | None,
@@ -128,15 +157,19 @@ NotifyUrlOpt = Annotated[
 
 
 ConcurrencyOpt = Annotated[
-    int | None, typer.Option(help="Requests in flight at once.", rich_help_panel=_API)
+    int | None,
+    typer.Option(
+        help=shown("Requests in flight at once.", DEFAULT_CONCURRENCY), rich_help_panel=_API
+    ),
 ]
 RateOpt = Annotated[
-    float | None, typer.Option(help="Requests per second, at most.", rich_help_panel=_API)
+    float | None,
+    typer.Option(help=shown("Requests per second, at most.", "no limit"), rich_help_panel=_API),
 ]
 JournalOpt = Annotated[
     Path | None,
     typer.Option(
-        help="Run journal (SQLite) (default: reports/journal.sqlite).", rich_help_panel=_OUTPUT
+        help=shown("Run journal (SQLite).", "reports/journal.sqlite"), rich_help_panel=_OUTPUT
     ),
 ]
 FreshOpt = Annotated[
@@ -149,34 +182,45 @@ FreshOpt = Annotated[
 ]
 CanaryOpt = Annotated[
     int | None,
-    typer.Option(help="Send this many rows first; stop if they fail.", rich_help_panel=_API),
+    typer.Option(
+        help=shown("Send this many rows first; stop if they fail.", "0, off"), rich_help_panel=_API
+    ),
 ]
 MaxErrorRateOpt = Annotated[
     float | None,
     typer.Option(
-        help="Stop (exit 4) above this share of failing requests (default 0.5).",
+        help=shown("Stop (exit 4) above this share of failing requests.", DEFAULT_MAX_ERROR_RATE),
         rich_help_panel=_API,
     ),
 ]
 MaxWaitOpt = Annotated[
     float | None,
     typer.Option(
-        help="Longest Retry-After to wait, in seconds (default 300); a row asked to wait"
-        " longer is left for the next run (api.deferred).",
+        help=shown(
+            "Longest Retry-After to wait, in seconds; a row asked to wait longer is left"
+            " for the next run (api.deferred).",
+            DEFAULT_MAX_WAIT,
+        ),
         rich_help_panel=_API,
     ),
 ]
 TimeoutOpt = Annotated[
     float | None,
     typer.Option(
-        help="Deadline of one request, in seconds: connect, send, the whole answer.",
+        help=shown(
+            "Deadline of one request, in seconds: connect, send, the whole answer.",
+            DEFAULT_TIMEOUT,
+        ),
         rich_help_panel=_API,
     ),
 ]
 MaxAttemptsOpt = Annotated[
     int | None,
     typer.Option(
-        help="Attempts per request before the row is left for the second pass (default 5).",
+        help=shown(
+            "Attempts per request before the row is left for the second pass.",
+            DEFAULT_MAX_ATTEMPTS,
+        ),
         rich_help_panel=_API,
     ),
 ]

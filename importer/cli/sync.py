@@ -42,6 +42,7 @@ from importer.cli.options import (
     TimeoutOpt,
     shared_options,
 )
+from importer.cli.surface import CliCommand
 
 if TYPE_CHECKING:
     from importer.run import Command
@@ -87,13 +88,14 @@ OutOpt = Annotated[
 
 
 @app.command(
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import plan numbers.xlsx --sandbox\n\n"
         "  CARRIERX_TOKEN=... did-import plan numbers.xlsx --prune --allow-replace"
         " --out plan.json\n\n"
         "  did-import apply plan.json --yes   # carries out exactly that plan, while current"
-    )
+    ),
 )
 @shared_options
 def plan(
@@ -127,13 +129,14 @@ def plan(
 
 
 @app.command(
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import apply numbers.xlsx --sandbox\n\n"
         "  CARRIERX_TOKEN=... did-import apply numbers.xlsx --prune --allow-replace --yes\n\n"
         "  did-import apply plan.json          # a saved plan: refused once the account moved\n\n"
         "  did-import apply numbers.xlsx       # again after Ctrl-C or a crash: resumes"
-    )
+    ),
 )
 @shared_options
 def apply(
@@ -173,11 +176,12 @@ def apply(
 
 
 @app.command(
+    cls=CliCommand,
     epilog=(
         "Examples:\n\n"
         "  did-import delete ported_away.csv --sandbox --yes\n\n"
         "  CARRIERX_TOKEN=... did-import delete ported_away.xlsx   # asks first"
-    )
+    ),
 )
 @shared_options
 def delete(

@@ -647,7 +647,7 @@ def format_history(records: Iterable[RunRecord]) -> list[str]:
     its time, operation, status, exit code, file, the run it resumes, counts and report."""
     lines = []
     for run in records:
-        counts = ", ".join(f"{n} {status}" for status, n in run.counts.items() if n)
+        counts = ", ".join(f"{n:,} {status}" for status, n in run.counts.items() if n)
         resumed = f" (resumes #{run.resumed_from})" if run.resumed_from else ""
         exit_code = "-" if run.exit_code is None else str(run.exit_code)
         lines.append(

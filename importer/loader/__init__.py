@@ -18,6 +18,7 @@ no header, or with a header and no data row below it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -35,6 +36,7 @@ from importer.loader.layout import (
 )
 from importer.loader.text import CsvReader, sniff_delimiter
 from importer.loader.workbook import EXACT_INTEGER_LIMIT, cell_text, read_workbook
+from importer.logs import event, get_logger
 from importer.models import LoadedFile, RawRow, SourceInfo
 
 _Completion = Callable[[SourceInfo], SourceInfo]
@@ -55,6 +57,8 @@ def load_file(path: Path, options: InputSettings) -> LoadedFile:
     """Read `path` (CSV/TSV/TXT, XLSX, XLSM, XLSB, XLS or ODS): its header now, rows lazily."""
     file_format = detect_format(path)
     if file_format == "csv":
+        if options.sheet is not None:
+            _sheet_ignored(path, options.sheet)
         return _load_csv(path, options)
     digest = sha256_of(path)
     sheet, table = read_workbook(path, file_format, options)
@@ -67,6 +71,12 @@ def load_file(path: Path, options: InputSettings) -> LoadedFile:
         sheet=sheet,
     )
     return _lazy(source, table, lambda done: done)
+
+
+def _sheet_ignored(path: Path, sheet: str) -> None:
+    """A sheet asked for (`--sheet`, `[input] sheet`) of a CSV file: one warning, not an error."""
+    message = f'{path.name} is a CSV file, which has no sheets: the sheet "{sheet}" is ignored'
+    event(get_logger(__name__), "sheet_ignored", message, level=logging.WARNING, sheet=sheet)
 
 
 def _load_csv(path: Path, options: InputSettings) -> LoadedFile:

@@ -2,11 +2,13 @@
 
 A zip archive is the XLSX family (XLSX, XLSM, XLSB, ODS, told apart by the archive's
 members), an OLE2 container is XLS, anything else is CSV text. A file named like a
-workbook whose content is not one is refused (it is most often a CSV file renamed).
+workbook whose content is not one is refused, saying what it holds instead when its
+first bytes tell (a PDF, an image, text: most often a CSV file renamed).
 """
 
 from __future__ import annotations
 
+import codecs
 import zipfile
 import zlib
 from pathlib import Path
@@ -17,6 +19,17 @@ WORKBOOK_FORMATS = frozenset({"xlsx", "xlsm", "xlsb", "xls", "ods"})
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+OTHER_MAGIC = (  # what a file named .xlsx holds when it is not a workbook (lower case)
+    (b"%pdf", "a PDF document"),
+    (b"\x89png", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"gif8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"{\\rtf", "an RTF document"),
+    (b"<!doctype", "an HTML page"),
+    (b"<html", "an HTML page"),
+)
+TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 SMALL_PART = 1024 * 1024  # [Content_Types].xml and mimetype are a few kB in real files
 # Zip bombs: real workbook parts inflate about 10 times; a deflate bomb about 1,000 times.
 MAX_RATIO = 100
@@ -36,7 +49,7 @@ ZIP_FAILURES = (
 
 def detect_format(path: Path) -> str:
     """The file's format from its first bytes: "csv", "xlsx", "xlsm", "xlsb", "xls" or "ods"."""
-    head = read_head(path)
+    head = read_head(path, 16)
     claimed = path.suffix.lower().lstrip(".")
     if head.startswith(ZIP_MAGIC):
         return _zip_format(path, claimed)
@@ -44,10 +57,28 @@ def detect_format(path: Path) -> str:
         return "xls"
     if claimed in WORKBOOK_FORMATS:
         raise UnreadableFileError(
-            f"{path}: not a readable {claimed.upper()} workbook "
-            "(the content is not a spreadsheet; is it a CSV file renamed?)"
+            f"{path}: not a readable {claimed.upper()} workbook ({_what_it_is(head)})"
         )
     return "csv"
+
+
+def _what_it_is(head: bytes) -> str:
+    """What a file named like a workbook holds instead, by its first bytes: a hint that
+    fits it (a PDF is not "a CSV file renamed")."""
+    for magic, kind in OTHER_MAGIC:
+        if head.lower().startswith(magic):
+            return f"the content is {kind}, not a spreadsheet"
+    if head.startswith(TEXT_BOMS) or _is_text(head):
+        return "the content is text: if it is a CSV file renamed, name it .csv"
+    return "the content is not a spreadsheet"
+
+
+def _is_text(head: bytes) -> bool:
+    try:  # incremental: a character cut at the end of `head` is not an error
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False  # (a cp1252 CSV has ASCII first in practice: its header)
+    return all(char.isprintable() or char in "\t\r\n" for char in text)
 
 
 def read_head(path: Path, size: int = 8) -> bytes:

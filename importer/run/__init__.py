@@ -198,7 +198,10 @@ class Run:
         """Every command but `run`: the file streamed, then checked, planned or applied."""
         plans, transport = self.command.plans, self.hooks.transport
         with account_listing(self.settings, plans, transport) as listing:
-            streamed = stream_file(self.path, self.settings, self._spool(), stop=self.switch)
+            with self._reading_progress() as on_rows:
+                streamed = stream_file(
+                    self.path, self.settings, self._spool(), stop=self.switch, on_rows=on_rows
+                )
             if streamed.stopped is not None or self._stop_before_sending():
                 return self._stopped_early(streamed)
             if self.command is Command.CHECK_REMOTE:
@@ -296,6 +299,17 @@ class Run:
                 outcome = self._finish(streamed.with_results(batch.results), batch.stopped_by)
                 close_run(journal, batch, exit_code=outcome.exit_code, report=outcome.report_path)
         return outcome
+
+    @contextmanager
+    def _reading_progress(self) -> Iterator[Callable[[int], None] | None]:
+        """On a terminal, a bar of the rows judged while the file streams (its total is
+        known only at the end, so it counts); elsewhere nothing (a dry run is quick)."""
+        if not self.hooks.tty:
+            yield None
+            return
+        every = self.settings.log.progress_every
+        with row_progress(self.path.name, tty=True, every=every) as progress:
+            yield progress.advance
 
     @contextmanager
     def _planned_progress(self, rows: list[RowResult]) -> Iterator[ResultCallback]:

@@ -222,13 +222,10 @@ def auth_refused(problem: ApiProblem, *, what: str) -> AuthError:
     )
 
 
-def unreachable(
-    client: httpx.AsyncClient, error: httpx.TransportError, *, what: str
-) -> ApiUnreachableError:
-    """The one-line `ApiUnreachableError` for a transport failure, naming the base URL."""
-    kind = type(error).__name__
-    reason = one_line(str(error)) or "no detail"
-    return ApiUnreachableError(f"{what}: cannot reach {client.base_url} ({kind}: {reason})")
+def unreachable(base_url: object, detail: str, *, what: str) -> ApiUnreachableError:
+    """The one-line `ApiUnreachableError` naming the base URL as the user gave it:
+    `preflight: cannot reach http://127.0.0.1:9/core/v2 (connection refused)`."""
+    return ApiUnreachableError(f"{what}: cannot reach {str(base_url).rstrip('/')} ({detail})")
 
 
 def one_line(text: str) -> str:

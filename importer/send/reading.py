@@ -50,6 +50,9 @@ __all__ = [
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+SAID_IN_WORDS = (httpx.ConnectError, httpx.ConnectTimeout)
+"""Their text says why in words (`connection refused`: `importer.send.transport`), so a
+detail is that text alone, not the exception's name first."""
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
@@ -128,7 +131,9 @@ def read_answer(response: httpx.Response, request: Request) -> Reading:
 def read_transport_error(error: httpx.RequestError, request: Request | None = None) -> Reading:
     """No (readable) answer: RETRY if nothing left the client, else UNKNOWN; a TLS
     refusal (an untrusted certificate) will not change on retry, so it stops the run."""
-    detail = f"{type(error).__name__}: {one_line(str(error)) or 'no detail'}"
+    detail = one_line(str(error)) or "no detail"
+    if not isinstance(error, SAID_IN_WORDS):
+        detail = f"{type(error).__name__}: {detail}"
     if _tls_refused(error):
         what = request.what if request is not None else "request"
         refused = ApiUnreachableError(f"{what}: TLS refused the connection ({detail})")

@@ -12,7 +12,8 @@ left, and it could then send it again without a lookup. `SafeAiohttpTransport` m
 the aiohttp error itself, conservatively::
 
     could not connect (ClientConnectorError, ConnectionTimeoutError) → httpx.ConnectError /
-                                                                       ConnectTimeout (not sent)
+                                                                       ConnectTimeout (not sent),
+                                         saying why in words (`connection refused`)
     read timeout (SocketTimeoutError, TimeoutError)                  → httpx.ReadTimeout
     anything else after connecting (disconnect, reset, bad payload)  → httpx.RemoteProtocolError
 
@@ -44,6 +45,7 @@ a thousand requests a second on two cores.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -64,12 +66,29 @@ def translate(error: BaseException, request: httpx.Request) -> httpx.TransportEr
     cause = cause or error
     message = f"{type(cause).__name__}: {cause}"
     if isinstance(cause, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(message, request=request)
+        return httpx.ConnectTimeout("timed out connecting", request=request)
     if isinstance(cause, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(message, request=request)
+        return httpx.ConnectError(connect_failure(cause), request=request)
     if isinstance(cause, (aiohttp.SocketTimeoutError, TimeoutError)):
         return httpx.ReadTimeout(message, request=request)
     return httpx.RemoteProtocolError(message, request=request)
+
+
+def connect_failure(error: aiohttp.ClientConnectorError) -> str:
+    """Why a connection failed, in words: `connection refused`, `host x not found`.
+
+    aiohttp's own text names its internals (`Cannot connect to host 127.0.0.1:9
+    ssl:default [Connect call failed …]`, even for a plain http:// URL)."""
+    if isinstance(error, aiohttp.ClientConnectorDNSError):
+        return f"host {error.host} not found"
+    if isinstance(error, aiohttp.ClientConnectorCertificateError):
+        return f"the TLS certificate of {error.host} is not trusted"
+    if isinstance(error, aiohttp.ClientConnectorSSLError):
+        return f"the TLS handshake with {error.host} failed"
+    failure = error.os_error
+    if failure.errno:
+        return os.strerror(failure.errno).lower()
+    return str(failure) or "connection failed"
 
 
 @dataclass(slots=True)

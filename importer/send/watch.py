@@ -105,8 +105,8 @@ class Watch:
         if self.unreachable_items >= UNREACHABLE_AFTER_ITEMS:
             self.stop(
                 ApiUnreachableError(
-                    f"cannot reach {self.executor.client.base_url}: {self.unreachable_items} "
-                    f"rows in a row failed to connect ({reading.detail})"
+                    f"cannot reach {str(self.executor.client.base_url).rstrip('/')}:"
+                    f" {self.unreachable_items} rows in a row failed to connect ({reading.detail})"
                 )
             )
 

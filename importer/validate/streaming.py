@@ -91,20 +91,22 @@ def stream_file(
     stop: StopSwitch | None = None,
     workers: int | None = None,
     events: StreamEvents | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ) -> StreamedFile:
     """Load, map and validate `path` chunk by chunk (see the module doc).
 
     `spool` is where the rows go if they pass the workbook limit (the report's results
     and errors CSVs); without one every result is kept. `stop` ends the read early
     (`StreamedFile.stopped`). `workers` < 2 keeps every chunk in this process. `events`
-    (only without a spool) reads the file first and hands each chunk over. Raises
+    (only without a spool) reads the file first and hands each chunk over. `on_rows(n)`
+    is told of each chunk of `n` rows taken back (a progress bar follows it). Raises
     what `load_file`, `build_mapping` and `RowValidator` raise; a spool already begun
     is deleted then.
     """
     assert events is None or spool is None, "chunks are handed over only when all are kept"
     limit = settings.report.workbook_row_limit if spool is not None else sys.maxsize
     large = spool is not None and _size(path) > limit * LARGE_BYTES_PER_ROW
-    streamer = _Streamer(path, settings, spool, stop or StopSwitch(), limit, events)
+    streamer = _Streamer(path, settings, spool, stop or StopSwitch(), limit, events, on_rows)
     with streaming_runtime(), _helper(path, workers) as helper:
         streamed = streamer.stream(helper, large=large)
         again = streamed.rows <= limit and streamed.stopped is None
@@ -143,6 +145,7 @@ class _Streamer:
     stop: StopSwitch
     limit: int
     events: StreamEvents | None = None
+    on_rows: Callable[[int], None] | None = None
 
     def stream(self, helper: ChunkPool | None, *, large: bool) -> StreamedFile:
         """One pass over the file; `large`: every chunk as lines, spooled from the first."""
@@ -157,6 +160,7 @@ class _Streamer:
         chunks, stop, read_stopped = self._chunks(loaded)
         scheduler = _Scheduler(judge, helper, self.limit, lines_at_once=large, stop=stop)
         scheduler.helper_first = self.events is not None
+        scheduler.on_rows = self.on_rows
         try:
             scheduler.run(chunks, sink)
         except BaseException:
@@ -242,6 +246,8 @@ class _Scheduler:
         self.helper_first = False
         """A run sending meanwhile: after the first chunk the helper judges every chunk
         (this process's core is the sending loop's; the helper keeps well ahead of it)."""
+        self.on_rows: Callable[[int], None] | None = None
+        """Told of each chunk's row count as it is taken back (progress)."""
         self._waiting: deque[Work] = deque()
         self._rows = 0
         self._helped = self._judged_here = 0
@@ -263,9 +269,16 @@ class _Scheduler:
             work = self._start(chunk, as_lines=as_lines, last=last)
             self._waiting.append((chunk, as_lines, work))
             while self._waiting and (_ready(self._waiting[0]) or self._backlogged()):
-                sink.add(*self._taken(self._waiting.popleft()))
+                self._take(sink)
         while self._waiting:
-            sink.add(*self._taken(self._waiting.popleft()))
+            self._take(sink)
+
+    def _take(self, sink: Sink) -> None:
+        """The first chunk waiting, taken back into `sink` (and counted by `on_rows`)."""
+        chunk, judged = self._taken(self._waiting.popleft())
+        sink.add(chunk, judged)
+        if self.on_rows is not None:
+            self.on_rows(len(chunk))
 
     def _halt(self, sink: Sink) -> None:
         """Stopped: no chunk is read any more; those read are judged and taken back.
@@ -275,7 +288,7 @@ class _Scheduler:
         """
         self.stopped = True
         while self._waiting:
-            sink.add(*self._taken(self._waiting.popleft()))
+            self._take(sink)
 
     def _start(self, chunk: list[RawRow], *, as_lines: bool, last: bool) -> Future[Judged] | Judged:
         if self._pool is not None and self._helper_takes(last=last):

@@ -31,8 +31,8 @@ from typing import Any
 import httpx
 
 from importer.config import ApiSettings
-from importer.errors import ApiError, ApiUnreachableError, ImporterError, RunStopped
-from importer.send.client import EXTERNAL_DIDS
+from importer.errors import ApiError, ImporterError, RunStopped
+from importer.send.client import EXTERNAL_DIDS, unreachable
 from importer.send.executor import Executor
 from importer.send.operation import AnsweredOnce
 from importer.send.operations.lookup import PAGE_LIMIT, next_page, read_page
@@ -150,7 +150,7 @@ def listing_error(reading: Reading, base: str, stopped_by: Exception | None) -> 
     if isinstance(error, ApiError | RunStopped):  # refused us, redirected, or a stop request
         return error
     if not reading.reached:
-        return ApiUnreachableError(f"listing the account: cannot reach {base} ({reading.detail})")
+        return unreachable(base, reading.detail, what="listing the account")
     if reading.kind is Kind.REFUSED:
         return ApiError(f"listing the account: {reading.detail}")
     if reading.kind is Kind.DEFERRED:

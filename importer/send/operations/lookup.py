@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from importer.errors import ApiError, ApiUnreachableError
-from importer.send.client import EXTERNAL_DIDS
+from importer.errors import ApiError
+from importer.send.client import EXTERNAL_DIDS, unreachable
 from importer.send.reading import Kind, Reading, Request, read_answer
 from importer.send.steps import Steps
 
@@ -141,9 +141,7 @@ def _stop(reading: Reading, steps: Steps) -> None:
         return  # the pass is stopped already, with its own reason
     if not reading.reached:
         base = steps.run.executor.client.base_url
-        error: ApiError = ApiUnreachableError(
-            f"remote check: cannot reach {base} ({reading.detail})"
-        )
+        error: ApiError = unreachable(base, reading.detail, what="remote check")
     elif reading.kind is Kind.REFUSED:
         error = ApiError(f"remote check: {reading.detail}")
     else:

@@ -13,8 +13,8 @@ before anything is written::
 
 from __future__ import annotations
 
-from importer.errors import ApiError, ApiUnreachableError, AuthError, RunStopped
-from importer.send.client import EXTERNAL_DIDS
+from importer.errors import ApiError, AuthError, RunStopped
+from importer.send.client import EXTERNAL_DIDS, unreachable
 from importer.send.executor import Executor
 from importer.send.operation import AnsweredOnce
 from importer.send.operations.lookup import read_page
@@ -44,8 +44,7 @@ def _error(
     if isinstance(error, ApiError | RunStopped):  # refused, redirected, or a stop request
         return error
     if reading.status is None:  # no HTTP answer on any attempt
-        base = executor.client.base_url
-        return ApiUnreachableError(f"preflight: cannot reach {base} ({reading.detail})")
+        return unreachable(executor.client.base_url, reading.detail, what="preflight")
     return ApiError(f"preflight: {reading.detail}")
 
 
