@@ -88,8 +88,13 @@ def _root(
             "--version", callback=version_option, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Show the traceback of an unexpected error."),
+    ] = False,
 ) -> None:
     """Register partner-owned phone numbers as CarrierX External DIDs from a spreadsheet."""
+    _Diagnostics.traceback = verbose
 
 
 @app.command(
@@ -395,16 +400,6 @@ class _Diagnostics:
 
 HTTP_STACK = frozenset({"httpx", "httpcore", "aiohttp", "h11"})
 """Packages whose unexpected exceptions end with exit 3, the API's code, instead of 2."""
-
-
-@app.callback()
-def _top_level(
-    verbose: Annotated[
-        bool,
-        typer.Option("--verbose", "-v", help="Show the traceback of an unexpected error."),
-    ] = False,
-) -> None:
-    _Diagnostics.traceback = verbose
 
 
 def main() -> None:
