@@ -3,12 +3,14 @@ records that survive a kill, and files written by earlier versions."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -70,7 +72,7 @@ def test_records_load_in_creation_order_and_keep_their_place(store: SqliteStore)
     """Records load oldest first; saving a stored record again keeps its position."""
     for n in (3, 1, 2):
         store.save(record(n), None)
-    store.save(record(3, "renamed"), {"status": "enabled"})
+    store.save(record(3, "renamed"), {"status": "enabled"}).result()
     loaded = store.load()
     assert [r["external_did_sid"] for r, _ in loaded] == ["sid-3", "sid-1", "sid-2"]
     assert loaded[0] == (record(3, "renamed"), {"status": "enabled"})
@@ -78,7 +80,7 @@ def test_records_load_in_creation_order_and_keep_their_place(store: SqliteStore)
 
 def test_a_save_and_its_meta_are_one_commit(store: SqliteStore) -> None:
     """A record and the counters given with it are written in one transaction."""
-    store.save(record(1), None, {"next_name": "102506"})
+    store.save(record(1), None, {"next_name": "102506"}).result()
     assert store.commits == 1
     assert store.get_meta("next_name") == "102506"
 
@@ -86,8 +88,50 @@ def test_a_save_and_its_meta_are_one_commit(store: SqliteStore) -> None:
 def test_a_failed_save_leaves_nothing_behind(store: SqliteStore) -> None:
     """When a statement of the transaction fails, the record is not stored either."""
     with pytest.raises(sqlite3.Error):
-        store.save(record(1), None, {"next_name": None})  # type: ignore[dict-item]
+        store.save(record(1), None, {"next_name": None}).result()  # type: ignore[dict-item]
     assert (store.load(), store.commits) == ([], 0)
+
+
+def test_the_checkpointer_moves_commits_into_the_file(tmp_path: Path) -> None:
+    """Committed pages reach the database file itself while the store is open (the
+    checkpointer thread does it; the writing connection never does)."""
+    path = tmp_path / "state.sqlite"
+    store = SqliteStore(path)
+    empty = path.stat().st_size
+    for n in range(300):
+        store.save(record(n), None)
+    store.save(record(300), None).result()
+    deadline = time.monotonic() + 10
+    while path.stat().st_size == empty and time.monotonic() < deadline:
+        time.sleep(0.05)
+    grown = path.stat().st_size
+    store.close()
+    assert grown > empty
+
+
+def test_close_commits_every_queued_write(tmp_path: Path) -> None:
+    """Writes not yet waited for are committed by close(): a reopened file holds them."""
+    store = SqliteStore(tmp_path / "state.sqlite")
+    for n in range(200):
+        store.save(record(n), None)
+    store.close()
+    reopened = SqliteStore(tmp_path / "state.sqlite")
+    assert len(reopened.load()) == 200
+    reopened.close()
+
+
+def test_a_failing_write_fails_alone(store: SqliteStore) -> None:
+    """Writes queued together share a commit, but one that fails does not take the
+    others down: it alone raises, and the others are stored."""
+    writes = [store.save(record(n), None) for n in range(50)]
+    bad = store.save(record(50), None, {"next_name": None})  # type: ignore[dict-item]
+    writes += [store.save(record(n), None) for n in range(51, 100)]
+    for write in writes:
+        write.result()
+    with pytest.raises(sqlite3.IntegrityError):
+        bad.result()
+    assert len(store.load()) == 99
+    assert store.commits <= 99
 
 
 def _register(api: httpx.Client, number: str) -> str:
@@ -125,6 +169,28 @@ def test_each_write_request_is_one_commit(state_server: SandboxServer, write: st
         assert store.commits == before + 1
 
 
+def test_concurrent_registrations_share_commits(state_server: SandboxServer) -> None:
+    """Registrations in flight together take at most one commit each (often fewer: the
+    writer commits every write queued meanwhile at once), and every one is stored."""
+    store = state_server.state.store
+    assert store is not None
+    headers = {"Authorization": f"Bearer {state_server.token}"}
+
+    async def register_all() -> list[int]:
+        async with httpx.AsyncClient(base_url=state_server.base_url, headers=headers) as api:
+            answers = await asyncio.gather(
+                *(
+                    api.post(COLLECTION, json={"phonenumber": f"1205905{n:04d}", "capabilities": 3})
+                    for n in range(64)
+                )
+            )
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(register_all()) == [200] * 64
+    assert 1 <= store.commits <= 64
+    assert len(store.load()) == 64
+
+
 def test_a_file_from_an_earlier_version_is_upgraded(tmp_path: Path) -> None:
     """A state file with a rollback journal and no position index (as earlier versions
     wrote it) opens with its records, in WAL mode, indexed."""
@@ -134,7 +200,7 @@ def test_a_file_from_an_earlier_version_is_upgraded(tmp_path: Path) -> None:
         rows = [(f"sid-{n}", n, json.dumps(record(n))) for n in (1, 2)]
         db.executemany("INSERT INTO records (sid, position, body) VALUES (?, ?, ?)", rows)
     store = SqliteStore(path)
-    store.save(record(3), None)
+    store.save(record(3), None).result()
     assert [r["external_did_sid"] for r, _ in store.load()] == ["sid-1", "sid-2", "sid-3"]
     store.close()
     assert file_pragma(path, "journal_mode") == "wal"
@@ -145,6 +211,7 @@ def test_a_file_from_an_earlier_version_is_upgraded(tmp_path: Path) -> None:
 
 _KILLED_SERVER = """
 import sys
+import time
 from pathlib import Path
 from importer.sandbox import SandboxConfig, serve
 def ready(url, token):

@@ -172,6 +172,12 @@ class SandboxState:
             if self._store is not None:
                 self._store.delete(sid)
 
+    async def written(self) -> None:
+        """Return once every write so far is committed to the state file (at once
+        without one): a write is answered only when it would survive a kill."""
+        if self._store is not None:
+            await self._store.written()
+
     def messaging(self, sid: str) -> dict[str, Any] | None:
         """The messaging enablement state of a record."""
         return self._messaging.get(sid)
