@@ -78,6 +78,18 @@ def test_records_load_in_creation_order_and_keep_their_place(store: SqliteStore)
     assert loaded[0] == (record(3, "renamed"), {"status": "enabled"})
 
 
+@pytest.mark.parametrize("count", [0, 1, 5000, 5001, 12_345])
+def test_load_returns_every_record_across_chunks(store: SqliteStore, count: int) -> None:
+    """Records are decoded in chunks, yet every one comes back, in order, with its own
+    messaging state (every third has one)."""
+    for n in range(count):
+        store.save(record(n), {"n": n} if n % 3 == 0 else None)
+    store.save(record(count), None).result()
+    loaded = store.load()[:count]
+    assert [r["external_did_sid"] for r, _ in loaded] == [f"sid-{n}" for n in range(count)]
+    assert [m for _, m in loaded] == [{"n": n} if n % 3 == 0 else None for n in range(count)]
+
+
 def test_a_save_and_its_meta_are_one_commit(store: SqliteStore) -> None:
     """A record and the counters given with it are written in one transaction."""
     store.save(record(1), None, {"next_name": "102506"}).result()
