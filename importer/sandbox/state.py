@@ -2,7 +2,8 @@
 
 The server mutates the state on its own thread; tests read it from theirs, so every
 access goes through one lock and readers get copies. `--state FILE` mirrors the
-records into SQLite (see `store`), one commit a write, so they survive a restart.
+records into SQLite (see `store`), each write committed before it is answered, so they
+survive a restart or a kill.
 """
 
 from __future__ import annotations
