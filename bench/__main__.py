@@ -18,6 +18,9 @@ The data sets (bench/datasets.py) are generated on first use into bench/data/.
     python -m bench --cases xlsx1m,help --repeat 3 --repeat-large 2 [--slow]
     python -m bench --cases sync          # issue 16: plan 100k (with and without --prune),
                                           # apply of 10k updates (bench/sync_speed.py)
+    python -m bench --cases sandbox       # issue 17: the sandbox registering with 100k
+                                          # records on disk vs in memory, and the 20k-row
+                                          # demo (bench/sandbox_state.py)
 """
 
 from __future__ import annotations
@@ -42,7 +45,11 @@ from bench.datasets import ROOT, data_file, run_file
 RESULTS = ROOT / "bench" / "results"
 CEILING_RPS = 64 / 0.05  # concurrency / latency: 1,280 requests per second
 SYNC_RUNNERS = ("plan", "plan-prune", "apply")
-GROUPS = {"sync": "plan100k,plan100k-prune,apply10k"}
+DEMO_RUNNERS = ("demo", "demo-stored")
+GROUPS = {
+    "sync": "plan100k,plan100k-prune,apply10k",
+    "sandbox": "sandbox-disk,demo20k,demo20k-stored",
+}
 """Selection names for `--cases`: several cases at once."""
 
 
@@ -60,7 +67,8 @@ class Case:
     baselines: tuple[str, ...] = ()
     large: bool = False
     target_ratio: float | None = None
-    """Of the ceiling (requests/s): the rps cases' target instead of `target_s`."""
+    """Of the ceiling (requests/s): the rps cases' target instead of `target_s`; for the
+    sandbox case, of the same sandbox with its state in memory, measured side by side."""
 
 
 CASES = (
@@ -78,6 +86,12 @@ CASES = (
          "plan-prune", 20),
     Case("apply10k", "apply 10k updates (PATCH), 50 ms, concurrency 64", "10k", "csv",
          "apply", target_ratio=0.85),
+    Case("sandbox-disk", "sandbox POST, 100k records on disk vs in memory", "100k", "",
+         "sandbox-state", target_ratio=0.8),
+    Case("demo20k", "run numbers20k.csv --sandbox, fresh state file", "20k", "csv",
+         "demo", 60),
+    Case("demo20k-stored", "run numbers20k.csv --sandbox, 100k records stored", "20k",
+         "csv", "demo-stored", 60),
     Case("help", "did-import --help", "", "", "help", 0.3),
 )  # fmt: skip
 
@@ -97,12 +111,12 @@ class Measured:
 
 
 def timed_process(
-    command: Sequence[str], env: dict[str, str] | None = None
+    command: Sequence[str], env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> tuple[float, float, str]:
     """Run `command`; its wall seconds, its own peak RSS (MB, from wait4) and its stdout."""
     with tempfile.TemporaryFile("w+") as output:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=output, cwd=ROOT, env=env)
+        process = subprocess.Popen(command, stdout=output, cwd=cwd, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -169,6 +183,36 @@ def run_sync(runner: str) -> Measured:
     return Measured([seconds], [rss], [0.0], extra)
 
 
+def run_sandbox_state() -> Measured:
+    """The sandbox's registration rate with 100k records on disk and in memory, the two
+    alternating (bench/sandbox_state.py); `seconds` are the disk runs' wall seconds."""
+    from bench import sandbox_state
+
+    figures = sandbox_state.rates(seconds=5.0, pairs=3, connections=32)
+    seconds = figures["seconds_each"] * len(figures["disk_rps"])
+    extra = {
+        "rps": figures["disk_median_rps"],
+        "memory_rps": figures["memory_median_rps"],
+        "disk_runs": figures["disk_rps"],
+        "memory_runs": figures["memory_rps"],
+        "disk_cpu_ms": figures["disk_cpu_ms"],
+        "memory_cpu_ms": figures["memory_cpu_ms"],
+    }
+    return Measured([seconds], [0.0], [0.0], extra)
+
+
+def run_demo(stored: bool) -> Measured:
+    """`did-import run numbers20k.csv --sandbox` in a fresh folder, as a newcomer types it
+    (its state file fresh, or holding 100k records already)."""
+    from bench import sandbox_state
+
+    with sandbox_state.demo_folder(stored) as (folder, command):
+        env = os.environ | {"PYTHONPATH": str(ROOT)}
+        seconds, rss, _ = timed_process(command, env, cwd=folder)
+        registered = sandbox_state.demo_registered(folder)
+    return Measured([seconds], [rss], [0.0], {"registered": registered})
+
+
 def measure(case: Case, runner: str, repeat: int) -> Measured:
     """`repeat` runs of `runner` for `case`'s data set."""
     total = Measured()
@@ -179,6 +223,10 @@ def measure(case: Case, runner: str, repeat: int) -> Measured:
             one = run_upload(run_file(case.size))
         elif runner in SYNC_RUNNERS:
             one = run_sync(runner)
+        elif runner == "sandbox-state":
+            one = run_sandbox_state()
+        elif runner in DEMO_RUNNERS:
+            one = run_demo(stored=runner == "demo-stored")
         else:
             one = run_case(runner, data_file(case.size, case.fmt))
         total.seconds += one.seconds
@@ -190,11 +238,19 @@ def measure(case: Case, runner: str, repeat: int) -> Measured:
     return total
 
 
+def rps_ratio(ours: Measured) -> float:
+    """An rps case's figure: of the ceiling, or (the sandbox case) of the same sandbox with
+    its state in memory, measured side by side."""
+    rps = statistics.median(ours.extra["rps"])
+    if "memory_rps" in ours.extra:
+        return float(rps / statistics.median(ours.extra["memory_rps"]))
+    return float(rps / CEILING_RPS)
+
+
 def verdict(case: Case, ours: Measured) -> str:
     """Whether the figure meets the target."""
     if case.target_ratio is not None:
-        ratio = statistics.median(ours.extra["rps"]) / CEILING_RPS
-        return "yes" if ratio >= case.target_ratio else "NO"
+        return "yes" if rps_ratio(ours) >= case.target_ratio else "NO"
     ok = case.target_s is None or ours.median <= case.target_s
     if case.target_mb is not None:
         ok = ok and max(ours.rss_mb) + max(ours.worker_mb) <= case.target_mb
@@ -214,7 +270,23 @@ def row(case: Case, ours: Measured, baselines: dict[str, Measured]) -> dict[str,
         "target_s": case.target_s,
         "target_mb": case.target_mb,
     }
-    if case.target_ratio is not None:
+    if case.target_ratio is not None and "memory_rps" in ours.extra:
+        memory = statistics.median(ours.extra["memory_rps"])
+        line |= {
+            "rps": round(statistics.median(ours.extra["rps"])),
+            "memory_rps": round(memory),
+            "of_memory": round(rps_ratio(ours), 3),
+            "target_rps": case.target_ratio * memory,
+            "runs_rps": {
+                "disk": ours.extra["disk_runs"][-1],
+                "memory": ours.extra["memory_runs"][-1],
+            },
+            "sandbox_cpu_ms": {
+                "disk": ours.extra["disk_cpu_ms"][-1],
+                "memory": ours.extra["memory_cpu_ms"][-1],
+            },
+        }
+    elif case.target_ratio is not None:
         rps = statistics.median(ours.extra["rps"])
         line |= {
             "rps": round(rps),
@@ -267,6 +339,18 @@ def print_table(lines: list[dict[str, Any]]) -> None:
             print(f"{'':<52} peak RSS target <= {line['target_mb']:.0f} MB (process + worker)")
         if "of_ceiling" in line:
             print(f"{'':<52} {line['of_ceiling']:.3f} of the {CEILING_RPS:.0f} rps ceiling")
+        if "of_memory" in line:
+            runs = line["runs_rps"]
+            print(
+                f"{'':<52} {line['of_memory']:.3f} of the same sandbox in memory, "
+                f"{line['memory_rps']} rps (runs on disk {runs['disk']}, in memory "
+                f"{runs['memory']}, alternating)"
+            )
+            cpu = line["sandbox_cpu_ms"]
+            print(
+                f"{'':<52} sandbox CPU a registration: {cpu['disk']} ms on disk, "
+                f"{cpu['memory']} ms in memory"
+            )
         if "patch_phase_s" in line:
             print(
                 f"{'':<52} PATCH phase {line['patch_phase_s']} s for {line['patches']:,} "
@@ -305,7 +389,8 @@ def main() -> None:
     before = machine()
     lines = []
     for case in chosen:
-        repeat = 1 if args.quick or case.runner == "run" else args.repeat
+        once = ("run", "sandbox-state", *DEMO_RUNNERS)  # long, or repeated inside
+        repeat = 1 if args.quick or case.runner in once else args.repeat
         if case.large:
             repeat = min(repeat, args.repeat_large)
         try:

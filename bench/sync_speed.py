@@ -28,7 +28,7 @@ import tempfile
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +111,7 @@ def write_state(path: Path, count: int) -> Path:
     partial.unlink(missing_ok=True)
     SqliteStore(partial).close()
     rows = ((record(i)["external_did_sid"], i + 1, json.dumps(record(i))) for i in range(count))
-    with sqlite3.connect(partial) as db:
+    with closing(sqlite3.connect(partial)) as db, db:  # closed: the WAL is folded in
         db.executemany("INSERT INTO records (sid, position, body) VALUES (?, ?, ?)", rows)
         db.execute("INSERT INTO meta (key, value) VALUES ('next_name', '900000')")
     partial.rename(path)

@@ -1,6 +1,6 @@
 """What every handler does first (find the context and caller, check scopes, read JSON),
-and last: note what the request did in its log entry (`note`), and answer, or lose the
-answer after the work is done (`deliver`)."""
+and last: note what the request did in its log entry (`note`), and answer once the work
+is committed, or lose the answer after it (`deliver`)."""
 
 from __future__ import annotations
 
@@ -82,10 +82,12 @@ def note(request: Request, record: dict[str, Any], *, applied: bool = False) -> 
 
 
 async def deliver(request: Request, response: Response) -> Response:
-    """`response`, or, for a lost answer drawn for this method, the work kept (a write
+    """`response` once the request's writes are committed (see `SandboxState.written`),
+    or, for a lost answer drawn for this method, the work kept (a write
     applied) and the answer lost: a 5xx (`lose_answer_status`), a cut connection, or
     the answer `lose_answer_delay_s` late."""
     context = context_of(request)
+    await context.state.written()
     config = context.config
     if request.method not in config.lose_answer_methods or not context.faults.lose_answer():
         return response

@@ -74,6 +74,7 @@ async def change(request: Request) -> Response:
         return json_response(public(current))
     started = current | wanted | {"status": "in_progress", _CHANGED_AT: time.time()}
     context.state.put(record, started)
+    await context.state.written()
     return json_response(public(started))
 
 

@@ -2,7 +2,8 @@
 
 The server mutates the state on its own thread; tests read it from theirs, so every
 access goes through one lock and readers get copies. `--state FILE` mirrors the
-records into SQLite (see `store`), so they survive a restart.
+records into SQLite (see `store`), each write committed before it is answered, so they
+survive a restart or a kill.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class SandboxState:
         self._seq = 0
         self._sids = random.Random(f"sids-{config.seed}")
         self._next_name = FIRST_NAME_NUMBER
+        self._stored_name = FIRST_NAME_NUMBER
         self._version = 0
         self._owned: tuple[tuple[str, int], list[dict[str, Any]]] | None = None
         self._store = SqliteStore(config.state_file) if config.state_file else None
@@ -68,6 +70,11 @@ class SandboxState:
         """Every External DID record of every partner, oldest first (copies)."""
         with self._lock:
             return copy.deepcopy(list(self._records.values()))
+
+    @property
+    def store(self) -> SqliteStore | None:
+        """The SQLite file the records are mirrored into (`state_file`), if any."""
+        return self._store
 
     @property
     def requests(self) -> list[RequestEntry]:
@@ -130,11 +137,10 @@ class SandboxState:
                     return sid
 
     def next_name(self) -> str:
-        """The generated name of the next External DID, e.g. 'External DID 102505'."""
+        """The generated name of the next External DID, e.g. 'External DID 102505' (the
+        moved counter is stored with the record that takes the name: one commit)."""
         with self._lock:
             number, self._next_name = self._next_name, self._next_name + 1
-            if self._store is not None:
-                self._store.set_meta("next_name", str(self._next_name))
         return f"External DID {number}"
 
     def put(self, record: dict[str, Any], messaging: dict[str, Any] | None = None) -> None:
@@ -151,7 +157,10 @@ class SandboxState:
                 else:
                     self._pending.discard(sid)
             if self._store is not None:
-                self._store.save(record, self._messaging.get(sid))
+                moved = self._next_name != self._stored_name
+                meta = {"next_name": str(self._next_name)} if moved else None
+                self._store.save(record, self._messaging.get(sid), meta)
+                self._stored_name = self._next_name
 
     def delete(self, sid: str) -> None:
         """Remove a record and its messaging state."""
@@ -163,6 +172,12 @@ class SandboxState:
             self._pending.discard(sid)
             if self._store is not None:
                 self._store.delete(sid)
+
+    async def written(self) -> None:
+        """Return once every write so far is committed to the state file (at once
+        without one): a write is answered only when it would survive a kill."""
+        if self._store is not None:
+            await self._store.written()
 
     def messaging(self, sid: str) -> dict[str, Any] | None:
         """The messaging enablement state of a record."""
@@ -192,7 +207,7 @@ class SandboxState:
             self._messaging.clear()
             self._pending.clear()
             self._requests.clear()
-            self._next_name = FIRST_NAME_NUMBER
+            self._next_name = self._stored_name = FIRST_NAME_NUMBER
             if self._store is not None:
                 self._store.clear()
 
@@ -212,5 +227,5 @@ class SandboxState:
                     self._pending.add(sid)
         stored_name = store.get_meta("next_name")
         if stored_name is not None:
-            self._next_name = int(stored_name)
+            self._next_name = self._stored_name = int(stored_name)
         self._sids = random.Random(f"{self._sids.random()}-{self._next_name}-{len(self._records)}")
