@@ -37,6 +37,7 @@ from importer.reporter.files import (
     twin_paths,
     write_all,
 )
+from importer.reporter.headline import headline
 from importer.reporter.items import redact_url, report_options
 from importer.reporter.layout import ReportData, SheetCounts
 from importer.reporter.summary import RunSummary, charted_statuses
@@ -46,6 +47,7 @@ __all__ = [
     "ReportData",
     "ReportFiles",
     "default_report_path",
+    "headline",
     "plan_reports",
     "redact_url",
     "report_options",
@@ -66,7 +68,8 @@ def write_report(files: ReportFiles, data: ReportData) -> ReportFiles:
     counts = layout.count_lines(data)
     jobs = []
     if files.workbook is not None:
-        items = layout.summary_items(data, _file_items(files, counts, data.has_deletes))
+        extra = _file_items(files, counts, data.has_deletes)
+        items = layout.summary_items(data, extra, counts.attention)
         jobs.append((files.workbook, lambda target: _render(target, files, data, items)))
     spool = data.results_spool
     if files.results_csv is not None and spool is not None:
