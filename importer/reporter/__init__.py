@@ -3,6 +3,8 @@
 Layers, each reusable on its own:
 
 * `flatten` (pure): the pipeline's records as plain rows of cells;
+* `headline` (pure): the run in one sentence, first on the Summary sheet (exported for
+  any other place that says how a run went);
 * `layout`: those rows as the workbook's sheets (Results, Summary, Errors, Retry);
 * `workbook` / `csvout`: the writers, formula-free (xlsxwriter with every conversion
   off and explicit cell types; CSV cells that a spreadsheet would run neutralised);

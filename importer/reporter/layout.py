@@ -2,8 +2,9 @@
 
 * `Results`: the partner's columns in their order and header text, row for row in
   input order, then ours; the status cell coloured, the partner's columns text-formatted.
-* `Summary`: counts (charted), input facts, mapping, options, where the files are,
-  versions and timings, with notes first when something is elsewhere.
+* `Summary`: the headline, notes when something is elsewhere, counts (charted, under
+  `Rows by status`), input facts, mapping, options set, where the files are, versions
+  and timings; values left-aligned; printed one page wide with its chart.
 * `Errors`: one line per problem of the rows needing attention.
 * `Retry`: the rows worth sending again, in the original layout only (header text,
   columns), so `did-import run report.xlsx --sheet Retry` reads it; cells to fix are
