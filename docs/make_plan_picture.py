@@ -62,10 +62,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         report = _plan_report(work)
-        pdf = _to_pdf(report, work)
+        pdf = _to_pdf(_fitted(report), work)
         x, y, width, height = _used_box(pdf, 1, RESOLUTION, work)
         _to_png(pdf, 1, RESOLUTION, (x, y, int(width * _shown_part(report)), height), TARGET)
         print(TARGET)
+
+
+def _fitted(report: Path) -> Path:
+    """A copy of the report whose Results prints one page wide, as the picture needs it
+    (the report itself prints it at 70 %, across pages: too wide to fit legibly)."""
+    book = openpyxl.load_workbook(report)
+    sheet = book["Results"]
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.page_setup.scale = None
+    fitted = report.with_name(f"{report.stem}.fitted.xlsx")
+    book.save(fitted)
+    book.close()
+    return fitted
 
 
 def _shown_part(report: Path) -> float:

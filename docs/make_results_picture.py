@@ -4,8 +4,12 @@ Run from the repository root: `python docs/make_results_picture.py`. It needs
 LibreOffice (`soffice`) and poppler (`pdftoppm`) on PATH. A small partner file goes
 through the real pipeline against the embedded sandbox (a first run registers two of
 its numbers, so the second shows `already_registered` too); the second run's workbook
-is exported to PDF by LibreOffice and its first two pages (Results, Summary) become
-docs/results-workbook.png and docs/results-summary.png. Look at both before committing.
+is exported to PDF by LibreOffice, as it prints, and the first page of each sheet
+becomes a picture: docs/results-workbook.png (Results), results-outcome.png (its
+second page across, which starts at `status`), results-summary.png,
+results-errors.png and results-retry.png. The partner template's Notes page becomes
+docs/template-notes.png. Small (70 dpi, cropped to the printed part): they show a page
+as it prints. Look at every one before committing.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pydantic import SecretStr
 from importer.api import run_import
 from importer.config import Settings, build_settings
 from importer.sandbox import SandboxConfig, SandboxServer
+from importer.template import write_template
 
 DOCS = Path(__file__).resolve().parent
 HOOK = "https://hooks.acme.example/sms"
@@ -39,25 +44,54 @@ ROWS = [
     ["+16177764725", "3", HOOK, "", '=HYPERLINK("http://x")'],
 ]
 ALREADY = [ROWS[3], ROWS[0]]
-# Per picture: its page in the PDF (Results, then Summary) and the resolution in dpi.
-PICTURES = {"results-workbook.png": (1, 200), "results-summary.png": (2, 120)}
-SUMMARY_ROWS_SHOWN = 0.42  # of the Summary page's used height: the counts, the chart
+RESOLUTION = 70
+# Per picture: the text its page starts with (the sheet's first header cell), in the
+# order the sheets print: Results, Summary, Errors, Retry (Retry repeats Results' header).
+PICTURES = [
+    ("results-workbook.png", HEADER[0]),
+    ("results-outcome.png", "status"),  # Results' second page across: our columns
+    ("results-summary.png", "item"),
+    ("results-errors.png", "row"),
+    ("results-retry.png", HEADER[0]),
+]
+TEMPLATE_PICTURE = ("template-notes.png", "column")
 MARGIN = 12  # pixels of white kept around the used part of a page
 WHITE = 250
 
 
 def main() -> None:
-    """Build the workbook, export it, and write the two PNG files into docs/."""
+    """Build the workbook and the template, export both, write the PNG files into docs/."""
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        report = _demo_report(work)
-        pdf = _to_pdf(report, work)
-        for name, (page, resolution) in PICTURES.items():
-            crop = _used_box(pdf, page, resolution, work)
-            if page == PICTURES["results-summary.png"][0]:
-                crop = (*crop[:3], int(crop[3] * SUMMARY_ROWS_SHOWN))
-            _to_png(pdf, page, resolution, crop, DOCS / name)
-            print(DOCS / name)
+        _pictures(_to_pdf(_demo_report(work), work), PICTURES, work)
+        template = write_template(work / "template.xlsx", rows=50)
+        _pictures(_to_pdf(template, work), [TEMPLATE_PICTURE], work)
+
+
+def _pictures(pdf: Path, pictures: list[tuple[str, str]], work: Path) -> None:
+    """Each picture from the first page, after the previous one's, that starts with its text."""
+    page = 0
+    for name, first_text in pictures:
+        page = _page_starting(pdf, first_text, after=page)
+        crop = _used_box(pdf, page, RESOLUTION, work)
+        _to_png(pdf, page, RESOLUTION, crop, DOCS / name)
+        print(DOCS / name, f"(page {page})")
+
+
+def _page_starting(pdf: Path, text: str, *, after: int) -> int:
+    """The number of the first page past `after` whose text begins with `text`."""
+    pages = int(_pdf_info(pdf)["Pages"])
+    for page in range(after + 1, pages + 1):
+        command = ["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"]
+        said = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+        if said.stdout.lstrip().startswith(text):
+            return page
+    raise SystemExit(f"{pdf.name}: no page after {after} starts with {text!r}")
+
+
+def _pdf_info(pdf: Path) -> dict[str, str]:
+    said = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True)
+    return dict(line.split(":", 1) for line in said.stdout.splitlines() if ":" in line)
 
 
 def _write_csv(path: Path, rows: list[list[str]]) -> Path:

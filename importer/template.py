@@ -8,18 +8,25 @@
   a dropdown on `capabilities` listing every allowed mask with its meaning
   (`27 (SMS in+out, MMS in+out)`, which the validator reads as 27). The dropdown only
   warns on other text, because names such as `sms+mms` are accepted too.
-- **Notes**: one line per column: required or not, what it holds, an example.
+- **Notes**: one line per column: required or not, what it holds, an example; each
+  row as tall as its wrapped text (`wrapped_height`: xlsxwriter does not fit heights,
+  and LibreOffice would draw the text over the rows below).
 - **Capabilities**: the allowed masks, their bits and the dropdown text.
+
+Every sheet prints landscape, one page wide, its header row on every page: the empty
+Numbers sheet is one page, not four pages of two headers each.
 
 Written with xlsxwriter with every automatic conversion off, like the reports.
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
+from xlsxwriter.worksheet import Worksheet
 
 from importer.errors import ConfigError
 from importer.mapping import CANONICAL_FIELDS
@@ -29,6 +36,9 @@ DATA_SHEET = "Numbers"
 NOTES_SHEET = "Notes"
 MASKS_SHEET = "Capabilities"
 DEFAULT_ROWS = 1000
+ROW_HEIGHT = 15  # points: one line of 11 pt text
+WRAP_FILL = 0.9  # characters a wrapped line holds per unit of column width
+NOTES_WIDTHS = (24, 28, 70, 36)
 
 # field → (required, what it holds, example)
 NOTES: dict[str, tuple[str, str, str]] = {
@@ -103,6 +113,7 @@ def _numbers_sheet(workbook: xlsxwriter.Workbook, rows: int) -> None:
         sheet.set_column(index, index, WIDTHS.get(field, 18), text)
         sheet.write_string(0, index, field, bold)
     sheet.freeze_panes(1, 0)
+    _print_setup(sheet)
     column = CANONICAL_FIELDS.index("capabilities")
     last = len(ALLOWED_MASKS) + 1
     sheet.data_validation(
@@ -130,13 +141,35 @@ def _notes_sheet(workbook: xlsxwriter.Workbook) -> None:
         sheet.write_string(0, index, title, bold)
     for row, field in enumerate(CANONICAL_FIELDS, start=1):
         required, meaning, example = NOTES[field]
-        for index, text in enumerate((field, required, meaning, example)):
+        texts = (field, required, meaning, example)
+        for index, text in enumerate(texts):
             sheet.write_string(row, index, text, wrap)
-    sheet.set_column(0, 0, 24)
-    sheet.set_column(1, 1, 28)
-    sheet.set_column(2, 2, 70)
-    sheet.set_column(3, 3, 36)
+        sheet.set_row(row, wrapped_height(texts, NOTES_WIDTHS))
+    for index, width in enumerate(NOTES_WIDTHS):
+        sheet.set_column(index, index, width)
     sheet.freeze_panes(1, 0)
+    _print_setup(sheet)
+
+
+def wrapped_height(texts: tuple[str, ...], widths: tuple[int, ...]) -> float:
+    """Points of height a row needs for its texts wrapped in columns of `widths`."""
+    lines = 1
+    for text, width in zip(texts, widths, strict=True):
+        per_line = max(int(width * WRAP_FILL), 1)
+        lines = max(lines, _wrapped_lines(text, per_line))
+    return ROW_HEIGHT * lines
+
+
+def _wrapped_lines(text: str, per_line: int) -> int:
+    """Lines a text takes wrapped at word boundaries, `per_line` characters each."""
+    return max(len(textwrap.wrap(text, per_line)), 1)
+
+
+def _print_setup(sheet: Worksheet) -> None:
+    """Landscape, one page wide, the header row repeated on every page."""
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
 
 
 def _masks_sheet(workbook: xlsxwriter.Workbook) -> None:
@@ -149,3 +182,4 @@ def _masks_sheet(workbook: xlsxwriter.Workbook) -> None:
         sheet.write_string(row, 1, describe_mask(mask))
         sheet.write_string(row, 2, entry)
     sheet.set_column(1, 2, 30)
+    _print_setup(sheet)

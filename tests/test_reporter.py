@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from reporter_samples import (
     APPENDED,
     HEADER,
@@ -200,13 +201,55 @@ def test_column_width_is_capped(tmp_path: Path, input_file: Path) -> None:
 
 
 @pytest.mark.parametrize("sheet", ["Results", "Summary", "Errors", "Retry"])
-def test_sheets_print_one_page_wide(book: Workbook, sheet: str) -> None:
-    """Printed or exported to PDF, a sheet is landscape, one page wide, header repeated."""
+def test_sheets_print_landscape_with_the_header_on_every_page(book: Workbook, sheet: str) -> None:
+    """Printed or exported to PDF, every sheet is landscape, its header row repeated."""
     worksheet = book[sheet]
     assert worksheet.page_setup.orientation == "landscape"
+    assert worksheet.print_title_rows == "$1:$1"
+
+
+def _page_widths(worksheet: Worksheet) -> list[float]:
+    return [float(d.width) for d in worksheet.column_dimensions.values() if d.width]
+
+
+@pytest.mark.parametrize("sheet", ["Results", "Errors", "Retry"])
+def test_a_sheet_is_fitted_to_the_page_only_when_it_stays_readable(
+    book: Workbook, sheet: str
+) -> None:
+    """One page wide when that prints at 70 % or more; wider, at 70 %, across the pages."""
+    worksheet = book[sheet]
+    fitted = bool(worksheet.sheet_properties.pageSetUpPr.fitToPage)
+    widths = _page_widths(worksheet)
+    assert fitted == workbook.print_fits([round(width) for width in widths])
+    if fitted:
+        assert worksheet.page_setup.fitToHeight == 0
+    else:
+        assert worksheet.page_setup.scale == workbook.PRINT_MIN_SCALE
+        assert worksheet.page_setup.pageOrder == "overThenDown"
+
+
+def test_results_of_seventeen_columns_print_at_seventy_percent(book: Workbook) -> None:
+    """The sample Results (17 columns) is not squeezed one page wide (it gave 3 pt text)."""
+    worksheet = book["Results"]
+    assert worksheet.max_column == WIDTH + len(flatten.RESULT_COLUMNS)
+    assert not worksheet.sheet_properties.pageSetUpPr.fitToPage
+    assert worksheet.page_setup.scale == 70
+
+
+def test_summary_prints_one_page_wide_with_its_chart(book: Workbook) -> None:
+    """Summary (two columns and the chart) is always fitted one page wide."""
+    worksheet = book["Summary"]
     assert worksheet.sheet_properties.pageSetUpPr.fitToPage
     assert worksheet.page_setup.fitToHeight == 0
-    assert worksheet.print_title_rows == "$1:$1"
+
+
+@pytest.mark.parametrize(
+    ("widths", "fits"),
+    [([20] * 8, True), ([60, 60, 58], True), ([60, 60, 60], False), ([10] * 17, True)],
+)
+def test_print_fits_when_seventy_percent_holds_the_columns(widths: list[int], fits: bool) -> None:
+    """Columns fit when their widths at 70 % add up to a landscape page (125 units)."""
+    assert workbook.print_fits(widths) is fits
 
 
 # -- Summary sheet ---------------------------------------------------------------------
@@ -220,9 +263,9 @@ def test_summary_holds_every_status_count(book: Workbook) -> None:
     """Summary lists a count for every status, zero included, and the total."""
     items = _summary_items(book)
     registering = list(Status)[: list(Status).index(Status.NOT_ATTEMPTED) + 1]
-    expected = {f"status: {status.value}": int(status in registering) for status in Status}
-    expected["status: registered"] = 2
-    expected["status: invalid"] = 2
+    expected = {status.value: int(status in registering) for status in Status}
+    expected["registered"] = 2
+    expected["invalid"] = 2
     assert {key: items[key] for key in expected} == expected
     assert items["rows"] == 10
 
@@ -241,7 +284,7 @@ def test_summary_holds_input_facts_mapping_and_run(book: Workbook, input_file: P
     assert items["mode"] == "run"
     assert items["tool version"] == "0.1.0"
     assert items["phonenumbers version"] == "9.0.19"
-    assert items["started at"] == "2026-11-22T14:00:00+00:00"
+    assert items["started at"] == "2026-11-22 14:00:00 UTC"
     assert items["duration (s)"] == 2
     assert items["rows per second"] == 5
     assert items["exit code"] == 1
@@ -255,7 +298,43 @@ def test_summary_holds_the_options(book: Workbook) -> None:
     assert items["option: concurrency"] == 16
     assert items["option: max attempts"] == 5
     assert items["option: workbook row limit"] == 200_000
-    assert items["option: default region"] is None
+    assert "option: default region" not in items  # not set: not listed
+
+
+def test_summary_lists_only_the_options_that_were_set(book: Workbook) -> None:
+    """No `option: …` line is empty: an option left unset is not listed."""
+    options = [line for line in values(book["Summary"]) if str(line[0]).startswith("option: ")]
+    assert options
+    assert all(value not in (None, "") for _, value in options)
+
+
+def test_summary_times_read_as_utc_wall_clock(book: Workbook) -> None:
+    """Start and end are `2026-11-22 14:00:00 UTC`, not ISO 8601 with microseconds."""
+    items = _summary_items(book)
+    assert (items["started at"], items["finished at"]) == (
+        "2026-11-22 14:00:00 UTC",
+        "2026-11-22 14:00:02 UTC",
+    )
+
+
+def test_summary_values_are_all_left_aligned(book: Workbook) -> None:
+    """Numbers and text of the value column line up on the left."""
+    sheet = book["Summary"]
+    cells = [sheet.cell(row=n, column=2) for n in range(2, sheet.max_row + 1)]
+    numbers = [cell for cell in cells if isinstance(cell.value, int | float)]
+    assert numbers
+    assert {cell.alignment.horizontal for cell in cells if cell.value is not None} == {"left"}
+
+
+def test_status_counts_are_indented_under_their_heading(book: Workbook) -> None:
+    """`Rows by status` is a bold heading; each count below it is named by its status."""
+    sheet = book["Summary"]
+    names = [sheet.cell(row=n, column=1) for n in range(1, sheet.max_row + 1)]
+    heading = next(cell for cell in names if cell.value == "Rows by status")
+    assert heading.font.b
+    first = sheet.cell(row=heading.row + 1, column=1)
+    assert first.value == "would_register"
+    assert first.alignment.indent == 1
 
 
 def test_summary_never_shows_credentials(book: Workbook) -> None:
@@ -276,9 +355,9 @@ def test_summary_has_a_chart_of_the_counts(report: Path) -> None:
         xml = archive.read(charts[0]).decode("utf-8")
     assert len(charts) == 1
     assert "<c:barChart>" in xml
-    assert "'Summary'!$A$3:$A$10" in xml  # a run charts its own eight statuses
-    assert "'Summary'!$B$3:$B$10" in xml
-    assert "<c:v>status: registered</c:v>" in xml
+    assert "'Summary'!$A$5:$A$12" in xml  # a run charts its own eight statuses
+    assert "'Summary'!$B$5:$B$12" in xml
+    assert "<c:v>registered</c:v>" in xml
     assert "<c:v>2</c:v>" in xml
 
 

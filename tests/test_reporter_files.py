@@ -128,7 +128,8 @@ def test_large_run_keeps_summary_errors_retry_and_points_at_the_csv(
         assert book.sheetnames == ["Retry", "Summary", "Errors"]
         assert book.active is not None
         assert book.active.title == "Summary"
-        note, errors_note = values(book["Summary"])[1:3]
+        headline, note, errors_note = values(book["Summary"])[1:4]  # the headline, then notes
+        assert headline[0] == "in short"
         assert errors_note[1] == "Errors shows the first 3 of 7 lines; all are in p.errors.csv"
         errors = values(book["Errors"])
         assert [line[0] for line in errors] == ["row", 5, 5, 6]  # row 5 has two errors

@@ -280,7 +280,7 @@ def test_a_wrapped_note_gets_the_height_of_its_lines(
 ) -> None:
     """A long note is as tall as its wrapped lines; sheet and chart XML equal on either path."""
     note = "The per-row results (250,000 rows) are in r.results.csv, beside this workbook. " * 3
-    items = [("note", note), ("note", note), ("status: invalid", 3), ("status: duplicate", 5)]
+    items = [("note", note), ("note", note), ("invalid", 3), ("duplicate", 5)]
     parts = {}
     for fast in (True, False):
         monkeypatch.setattr(workbook, "FAST_ROWS", fast)

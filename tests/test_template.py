@@ -14,7 +14,16 @@ from importer.errors import ConfigError
 from importer.loader import load_file
 from importer.mapping import CANONICAL_FIELDS, build_mapping
 from importer.models import Status
-from importer.template import DATA_SHEET, MASKS_SHEET, NOTES_SHEET, dropdown_values, write_template
+from importer.template import (
+    DATA_SHEET,
+    MASKS_SHEET,
+    NOTES,
+    NOTES_SHEET,
+    ROW_HEIGHT,
+    dropdown_values,
+    wrapped_height,
+    write_template,
+)
 from importer.validate.capabilities import ALLOWED_MASKS, parse_capabilities
 from importer.validate.rows import validate_rows
 
@@ -127,3 +136,34 @@ def test_cli_template_bad_name_is_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["template", str(tmp_path / "t.csv")])
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_wrapped_notes_rows_are_as_tall_as_their_text(template: Path) -> None:
+    """Each Notes row has an explicit height for its longest wrapped text, so LibreOffice
+    and Excel never draw a note over the rows below (xlsxwriter does not fit heights)."""
+    sheet = openpyxl.load_workbook(template)[NOTES_SHEET]
+    heights = {  # a one-line row keeps the default height: none is written
+        row: sheet.row_dimensions[row].height or ROW_HEIGHT for row in range(2, 2 + len(NOTES))
+    }
+    capabilities = 2 + CANONICAL_FIELDS.index("capabilities")
+    assert heights[capabilities] == 3 * ROW_HEIGHT  # 176 characters in a 70-wide column
+    assert heights[2 + CANONICAL_FIELDS.index("name")] == ROW_HEIGHT
+
+
+def test_wrapped_height_counts_word_wrapped_lines() -> None:
+    """A text longer than its column takes one more line per column-width of words."""
+    assert wrapped_height(("short",), (10,)) == ROW_HEIGHT
+    assert wrapped_height(("one two three four five", "x"), (10, 10)) == 3 * ROW_HEIGHT
+
+
+@pytest.mark.parametrize("name", [DATA_SHEET, NOTES_SHEET, MASKS_SHEET])
+def test_every_sheet_prints_one_page_wide_with_its_header(template: Path, name: str) -> None:
+    """Printed, a sheet is landscape, one page wide, its header row on every page: the
+    empty Numbers sheet is a single page."""
+    sheet = openpyxl.load_workbook(template)[name]
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.page_setup.fitToWidth in (None, 1)  # 1 is the default, left out
+    assert sheet.page_setup.fitToHeight == 0
+    assert sheet.print_title_rows == "$1:$1"
+    assert not sheet.print_area  # a filled template prints every row

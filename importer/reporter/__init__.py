@@ -3,6 +3,8 @@
 Layers, each reusable on its own:
 
 * `flatten` (pure): the pipeline's records as plain rows of cells;
+* `headline` (pure): the run in one sentence, first on the Summary sheet (exported for
+  any other place that says how a run went);
 * `layout`: those rows as the workbook's sheets (Results, Summary, Errors, Retry);
 * `workbook` / `csvout`: the writers, formula-free (xlsxwriter with every conversion
   off and explicit cell types; CSV cells that a spreadsheet would run neutralised);
@@ -37,6 +39,7 @@ from importer.reporter.files import (
     twin_paths,
     write_all,
 )
+from importer.reporter.headline import headline
 from importer.reporter.items import redact_url, report_options
 from importer.reporter.layout import ReportData, SheetCounts
 from importer.reporter.summary import RunSummary, charted_statuses
@@ -46,6 +49,7 @@ __all__ = [
     "ReportData",
     "ReportFiles",
     "default_report_path",
+    "headline",
     "plan_reports",
     "redact_url",
     "report_options",
@@ -66,7 +70,8 @@ def write_report(files: ReportFiles, data: ReportData) -> ReportFiles:
     counts = layout.count_lines(data)
     jobs = []
     if files.workbook is not None:
-        items = layout.summary_items(data, _file_items(files, counts, data.has_deletes))
+        extra = _file_items(files, counts, data.has_deletes)
+        items = layout.summary_items(data, extra, counts.attention)
         jobs.append((files.workbook, lambda target: _render(target, files, data, items)))
     spool = data.results_spool
     if files.results_csv is not None and spool is not None:

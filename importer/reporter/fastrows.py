@@ -64,7 +64,7 @@ class RowStream:
         self._attrs: dict[str, str] = {}  # filled on first use, in xlsxwriter's order
         self._columns = column_styles
         self._letters: list[str] = []
-        self._plain: list[str] = []
+        self._plain: list[str | None] = []  # None: the column style's index not yet known
         self._row = first_row
         self._widest = -1
 
@@ -80,11 +80,14 @@ class RowStream:
         letters, plain, parts = self._letters, self._plain, []
         for col, value in enumerate(cells):
             style = styles.get(col) if styles else None
-            attr = self._attr(style) if style else plain[col]
             if value is None or value == "":
                 if style:
-                    parts.append(f'<c r="{letters[col]}{number}"{attr}/>')
-            elif type(value) is str:
+                    parts.append(f'<c r="{letters[col]}{number}"{self._attr(style)}/>')
+                continue
+            attr = self._attr(style) if style else plain[col]
+            if attr is None:  # a column style's first use: its index is assigned now
+                attr = plain[col] = self._attr(self._columns.get(col))
+            if type(value) is str:
                 text, preserve = value, ""
                 if len(text) > STRING_LIMIT or _CAREFUL.search(text):
                     text, preserve = _careful(self._sheet, text)
@@ -119,9 +122,10 @@ class RowStream:
         return f'<row r="{number}" ht="{pixels * 0.75:.16g}" customHeight="1">'
 
     def _grow(self, width: int) -> None:
-        """Column letters and each column's own style attribute, up to `width` columns."""
+        """Column letters, up to `width` columns; each column's own style attribute is
+        found on its first cell (xlsxwriter numbers styles in the order cells use them)."""
         self._letters = [xl_col_to_name(col) for col in range(width)]
-        self._plain = [self._attr(self._columns.get(col)) for col in range(width)]
+        self._plain += [None] * (width - len(self._plain))
 
     def _attr(self, style: str | None) -> str:
         """` s="N"` for a style (its index assigned on first use, as xlsxwriter does)."""

@@ -55,7 +55,6 @@ ERROR_COLUMNS = (
 RETRY_STATUSES = frozenset({Status.INVALID, Status.FAILED, Status.NOT_ATTEMPTED, Status.BLOCKED})
 ISSUE_SEPARATOR = "; "
 WARNING_PREFIX = "warning: "
-STATUS_ITEM_PREFIX = "status: "
 
 
 # -- Results -------------------------------------------------------------------------

@@ -1,19 +1,31 @@
 """The `Summary` sheet as (item, value) pairs, pure: counts, input facts, mapping, options.
 
-`summary_items` lists the counts first (the chart points at them), in the order of the
-run's mode (`summary.ordered_counts`), then the input facts, the mapping with column
-letters, the options (`report_options`: never a token, URLs redacted) and the run.
+`summary_items` lists the headline first (`headline`), then the counts under the
+`Rows by status` heading, each named by its bare status (the chart points at them), in
+the order of the run's mode (`summary.ordered_counts`), then the input facts, the
+mapping with column letters, the options that were set (`report_options`: never a
+token, URLs redacted) and the run, its times as `2026-12-02 17:06:37 UTC` (the JSON
+summary keeps ISO 8601).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from importer.config import Settings
 from importer.mapping import column_letter
-from importer.reporter.flatten import STATUS_ITEM_PREFIX, Cell, Item
+from importer.models import Status
+from importer.reporter.flatten import Cell, Item
+from importer.reporter.headline import headline
 from importer.reporter.summary import RunSummary, ordered_counts
+
+HEADLINE_ITEM = "in short"
+STATUS_HEADING = "Rows by status"
+"""A heading line (no value); the count lines below it are named by their status."""
+STATUS_NAMES = frozenset(status.value for status in Status)
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 
 COMPOSED_SUFFIX, COMPOSED_JOIN = " columns", " + "  # how ColumnMapping.describe() composes
 
@@ -26,23 +38,39 @@ def summary_items(
     *,
     header: Sequence[str] = (),
     options: Sequence[Item] = (),
+    attention: int | None = None,
 ) -> list[Item]:
     """The `Summary` sheet as (item, value) pairs; `mapping` overrides the summary's.
 
-    The counts come first, in the mode's order (`all_counts`), so a chart can point at
-    them. A mapped
-    column is shown with its letter ("Phone Number (column A)") when `header` is given.
+    The headline comes first (`attention`: rows needing attention, as `headline` takes
+    it), then the counts, in the mode's order (`all_counts`), so a chart can point at
+    them. A mapped column is shown with its letter ("Phone Number (column A)") when
+    `header` is given. An option that was not set (None or empty) is left out.
     """
     used = summary.input.mapping if mapping is None else mapping
     return [
+        (HEADLINE_ITEM, headline(summary, attention)),
         ("rows", sum(summary.counts.values())),
-        *((STATUS_ITEM_PREFIX + status, count) for status, count in all_counts(summary).items()),
+        (STATUS_HEADING, None),
+        *all_counts(summary).items(),
         ("mode", summary.mode),
         *_input_items(summary),
         *((f"mapping: {field}", _describe_column(name, header)) for field, name in used.items()),
-        *((f"option: {name}", _shown(value)) for name, value in options),
+        *((f"option: {name}", _shown(value)) for name, value in options if _set(value)),
         *_run_items(summary),
     ]
+
+
+def _set(value: Cell) -> bool:
+    """False for an option left unset (None, or empty text)."""
+    return value is not None and value != ""
+
+
+def shown_time(moment: datetime) -> str:
+    """A time as a person reads it, in UTC: `2026-12-02 17:06:37 UTC` (naive: taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
 
 
 def _shown(value: Cell) -> Cell:
@@ -76,8 +104,8 @@ def _run_items(summary: RunSummary) -> list[Item]:
         ("tool", summary.tool),
         ("tool version", summary.tool_version),
         ("phonenumbers version", summary.phonenumbers_version),
-        ("started at", summary.started_at.isoformat()),
-        ("finished at", summary.finished_at.isoformat()),
+        ("started at", shown_time(summary.started_at)),
+        ("finished at", shown_time(summary.finished_at)),
         ("duration (s)", round(summary.duration_seconds, 3)),
         ("rows per second", round(summary.rows_per_second, 1)),
         ("exit code", summary.exit_code),

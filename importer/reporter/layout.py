@@ -2,8 +2,9 @@
 
 * `Results`: the partner's columns in their order and header text, row for row in
   input order, then ours; the status cell coloured, the partner's columns text-formatted.
-* `Summary`: counts (charted), input facts, mapping, options, where the files are,
-  versions and timings, with notes first when something is elsewhere.
+* `Summary`: the headline, notes when something is elsewhere, counts (charted, under
+  `Rows by status`), input facts, mapping, options set, where the files are, versions
+  and timings; values left-aligned; printed one page wide with its chart.
 * `Errors`: one line per problem of the rows needing attention.
 * `Retry`: the rows worth sending again, in the original layout only (header text,
   columns), so `did-import run report.xlsx --sheet Retry` reads it; cells to fix are
@@ -96,6 +97,7 @@ class SheetCounts:
     errors: int
     retry: int
     deletes: int = 0
+    attention: int = 0  # rows needing attention (`summary.needs_attention`)
 
 
 def sheet_capacity() -> int:
@@ -104,12 +106,19 @@ def sheet_capacity() -> int:
 
 
 def count_lines(data: ReportData) -> SheetCounts:
-    """Count the Results, Errors and Retry lines of a report."""
-    errors = sum(flatten.error_line_count(result) for result in data.results)
+    """Count the Results, Errors and Retry lines of a report, and the rows needing
+    attention (those with an Errors line)."""
+    errors = attention = 0
+    for result in data.results:
+        lines = flatten.error_line_count(result)
+        errors += lines
+        attention += lines > 0
     retry = sum(1 for result in data.results if flatten.needs_retry(result))
     deletes = sum(1 for result in data.results if not flatten.is_sheet_row(result))
     total = len(data.results) - deletes if data.total_rows is None else data.total_rows
-    return SheetCounts(results=total, errors=errors, retry=retry, deletes=deletes)
+    return SheetCounts(
+        results=total, errors=errors, retry=retry, deletes=deletes, attention=attention
+    )
 
 
 def results_sheet(data: ReportData) -> Sheet:
@@ -212,19 +221,50 @@ def _retry_styles(width: int, problems: set[int]) -> dict[int, str]:
 
 
 def summary_sheet(items: Sequence[Item], *, active: bool = False) -> Sheet:
-    """The (item, value) pairs; notes in red."""
-    lines = (Line([name, value], {1: "note"} if name == NOTE_ITEM else {}) for name, value in items)
-    return Sheet(name=SUMMARY_SHEET, columns=flatten.SUMMARY_COLUMNS, lines=lines, active=active)
+    """The (item, value) pairs: the headline bold, notes in red, the status counts
+    indented under their heading; every value left-aligned, numbers as text is.
+
+    Printed one page wide whatever its width: the chart beside the items stays whole.
+    """
+    lines = (Line([name, value], _summary_styles(name)) for name, value in items)
+    return Sheet(
+        name=SUMMARY_SHEET,
+        columns=flatten.SUMMARY_COLUMNS,
+        lines=lines,
+        column_styles={1: "left"},
+        active=active,
+        print_fit=True,
+    )
 
 
-def summary_items(data: ReportData, extra: Sequence[Item]) -> list[Item]:
-    """Notes first, then the flattened summary with `extra` items after the options."""
+def _summary_styles(name: str) -> dict[int, str]:
+    if name in SUMMARY_STYLES:
+        return dict(SUMMARY_STYLES[name])
+    return {0: "indent"} if name in items.STATUS_NAMES else {}
+
+
+SUMMARY_STYLES: Mapping[str, Mapping[int, str]] = {
+    items.HEADLINE_ITEM: {0: "heading", 1: "headline"},
+    NOTE_ITEM: {1: "note"},
+    items.STATUS_HEADING: {0: "heading"},
+}
+
+
+def summary_items(
+    data: ReportData, extra: Sequence[Item], attention: int | None = None
+) -> list[Item]:
+    """The headline, notes, then the flattened summary with `extra` items after the
+    options; `attention`: the rows needing attention, for the headline."""
     notes = [item for item in extra if item[0] == NOTE_ITEM]
     others = [item for item in extra if item[0] != NOTE_ITEM]
-    listed = items.summary_items(
-        data.summary, data.used_mapping, header=data.header, options=data.options
+    headline, *listed = items.summary_items(
+        data.summary,
+        data.used_mapping,
+        header=data.header,
+        options=data.options,
+        attention=attention,
     )
-    return [*notes, *listed, *others]
+    return [headline, *notes, *listed, *others]
 
 
 def capped_note(sheet: str, shown: int, total: int, rest: str) -> Item:

@@ -10,6 +10,10 @@ A `Sheet` is a header and `Line`s: the cells of a row and, per column, the name 
 style in `STYLES` (a status colour, a cell to fix). The chart on the Summary sheet
 points at its count cells, written above it; its cached values are given with the
 series, since constant_memory keeps no cell to read them back from.
+
+Printed (or exported to PDF) every sheet is landscape with its header row on every
+page; it is fitted to one page wide only when that keeps its text at least
+`PRINT_MIN_SCALE` (`print_fits`), else printed at that scale, page after page across.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from importer.models import Status
 from importer.reporter.fastrows import FastRowsUnavailable, RowStream
-from importer.reporter.flatten import STATUS_ITEM_PREFIX, Cell, Item
+from importer.reporter.flatten import Cell, Item
 
 WORKBOOK_OPTIONS: dict[str, bool] = {
     "constant_memory": True,
@@ -45,6 +49,10 @@ WRAP_FILL = 0.85  # characters a wrapped line holds per unit of column width (bo
 FAST_ROWS = True  # rows as XML text (`fastrows`); False writes cell by cell through xlsxwriter
 CHART_CELL = "D2"
 CHART_SIZE = {"x_scale": 1.2, "y_scale": 1.1}
+PRINT_PAGE_WIDTH = 125
+"""Width units a landscape page holds at 100 % (Letter, the default margins; A4 more)."""
+PRINT_MIN_SCALE = 70
+"""Percent: fitted any smaller, 11 pt text prints below 8 pt (17 columns gave 3 pt)."""
 
 _GREEN = {"bg_color": "#C6EFCE", "font_color": "#006100"}
 _BLUE = {"bg_color": "#DDEBF7", "font_color": "#1F4E78"}
@@ -53,6 +61,7 @@ _RED = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
 _GREENS = (Status.REGISTERED, Status.ALREADY_REGISTERED, Status.UNCHANGED, Status.UPDATED)
 _BLUES = (Status.WOULD_REGISTER, Status.WOULD_UPDATE, Status.WOULD_REPLACE, Status.WOULD_DELETE)
 _ORANGES = (Status.INVALID, Status.DUPLICATE, Status.REJECTED, Status.BLOCKED)
+STATUS_NAMES = frozenset(status.value for status in Status)
 STATUS_COLOURS: Mapping[Status, Mapping[str, str]] = {
     **dict.fromkeys((*_GREENS, Status.REPLACED, Status.DELETED, Status.NOT_FOUND), _GREEN),
     **dict.fromkeys(_BLUES, _BLUE),
@@ -67,8 +76,12 @@ STYLES: Mapping[str, Mapping[str, object]] = {
     "header_ours": {"bold": True, "bg_color": "#BDD7EE", "bottom": 1},
     "text": {"num_format": "@"},
     "fix": {"num_format": "@", **_ORANGE},
-    "note": {"bold": True, "font_color": "#9C0006", "text_wrap": True},
+    "note": {"bold": True, "font_color": "#9C0006", "text_wrap": True, "align": "left"},
     "wrap": {"num_format": "@", "text_wrap": True},
+    "headline": {"bold": True, "align": "left"},
+    "heading": {"bold": True},
+    "indent": {"indent": 1},
+    "left": {"align": "left"},
     **{f"status:{status.value}": colour for status, colour in STATUS_COLOURS.items()},
 }
 
@@ -96,13 +109,15 @@ class Sheet:
     column_styles: Styles = field(default_factory=dict)
     active: bool = False
     narrow: Mapping[int, int] = field(default_factory=dict)  # column → its width cap (wraps)
+    print_fit: bool = False  # printed one page wide however wide (else: `print_fits`)
 
 
 @dataclass(frozen=True, slots=True)
 class CountChart:
-    """A bar chart of the `status: …` items of a sheet whose lines are summary items.
+    """A bar chart of the count items of a sheet whose lines are summary items: those
+    named by a bare status (`registered`, …).
 
-    `charted`: the statuses shown (None: every one), which must be listed first.
+    `charted`: the statuses shown (None: every one), which must be listed together.
     """
 
     sheet: str
@@ -110,10 +125,10 @@ class CountChart:
     charted: Collection[str] | None = None
 
     def wanted(self, name: str) -> bool:
-        """True for a `status: …` item the chart shows."""
-        if not name.startswith(STATUS_ITEM_PREFIX):
+        """True for a status count the chart shows."""
+        if name not in STATUS_NAMES:
             return False
-        return self.charted is None or name.removeprefix(STATUS_ITEM_PREFIX) in self.charted
+        return self.charted is None or name in self.charted
 
 
 def render_workbook(target: Path, sheets: Sequence[Sheet], chart: CountChart | None) -> None:
@@ -147,20 +162,27 @@ def write_sheet(worksheet: Worksheet, sheet: Sheet, formats: Mapping[str, Format
     last = _write_lines(worksheet, chain(sample, lines), formats, sheet.column_styles, widths)
     worksheet.freeze_panes(1, 0)
     worksheet.autofilter(0, 0, last, max(len(sheet.columns) - 1, 0))
-    _print_setup(worksheet)
+    _print_setup(worksheet, sheet.print_fit or print_fits(widths))
     if sheet.active:
         worksheet.activate()
 
 
-def _print_setup(worksheet: Worksheet) -> None:
-    """Printed (or exported to PDF): landscape, one page wide, the header on every page.
+def print_fits(widths: Sequence[int]) -> bool:
+    """True when columns of these widths fit one page wide at `PRINT_MIN_SCALE` or more."""
+    return sum(widths) * PRINT_MIN_SCALE <= PRINT_PAGE_WIDTH * 100
 
-    A wide Results sheet prints small, but each row stays whole on its line; a PDF of
-    it zooms (the text is not an image).
-    """
+
+def _print_setup(worksheet: Worksheet, fits: bool) -> None:
+    """Printed (or exported to PDF): landscape, the header on every page; one page wide
+    when it `fits`, else at `PRINT_MIN_SCALE`, the pages of a band of rows one after
+    the other (a row's columns read on across consecutive pages)."""
     worksheet.set_landscape()
-    worksheet.fit_to_pages(1, 0)
     worksheet.repeat_rows(0)
+    if fits:
+        worksheet.fit_to_pages(1, 0)
+    else:
+        worksheet.set_print_scale(PRINT_MIN_SCALE)
+        worksheet.print_across()
 
 
 def _write_lines(
@@ -256,5 +278,5 @@ def _series(sheet: str, first: int, last: int, rows: Sequence[tuple[int, str, Ce
 
 
 def _point(item: str) -> dict[str, Any]:
-    colour = _COLOUR_BY_NAME.get(item.removeprefix(STATUS_ITEM_PREFIX))
+    colour = _COLOUR_BY_NAME.get(item)
     return {"fill": {"color": colour["font_color"]}} if colour else {}
