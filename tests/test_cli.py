@@ -59,7 +59,10 @@ def test_validate_sample_prints_one_line_summary(runner: CliRunner, tmp_path: Pa
     assert result.exit_code == 1, result.output
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1
-    assert "40 would_register" in lines[0]
+    assert lines[0].startswith(
+        "partner_numbers.csv: 50 rows checked: 40 ready to register; 10 need attention — see"
+        " Errors · 40 would_register, 9 invalid, 1 duplicate · report: "
+    )
     assert str(report) in lines[0]
     assert report.exists()
 
@@ -78,8 +81,9 @@ def test_run_sandbox_twice_registers_once(runner: CliRunner, tmp_path: Path) -> 
     assert first.exit_code == 1, first.output
     assert "40 registered" in first.stdout
     second = runner.invoke(app, [*args, "--report", str(tmp_path / "second.xlsx")])
-    assert "40 already_registered" in second.stdout
-    assert " registered," not in second.stdout.replace("already_registered", "")
+    assert "0 of 50 numbers registered, 40 already registered;" in second.stdout
+    counts = second.stdout.split(" · ")[1]
+    assert counts == "40 already_registered, 9 invalid, 1 duplicate"
     with SandboxServer(SandboxConfig(state_file=state)) as server:
         numbers = [record["phonenumber"] for record in server.state.records]
     assert len(numbers) == len(set(numbers)) == 40

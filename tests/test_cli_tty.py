@@ -150,7 +150,10 @@ def test_validate_shows_a_progress_bar_on_a_terminal(tmp_path: Path, rows_20k: P
     assert not STYLE.search(shown), repr(shown[:300])
     assert re.search(r"numbers\.csv .*\d{1,2},\d{3} rows .*rows/s", shown), repr(shown[:600])
     summary = CONTROL.sub("", lines(shown)[-1]).strip("\r")  # the bar cleared, then the line
-    assert summary.startswith("numbers.csv: 20,000 rows — 20,000 would_register · report: ")
+    assert summary.startswith(
+        "numbers.csv: 20,000 rows checked: 20,000 ready to register; nothing needs attention"
+        " · 20,000 would_register · report: "
+    )
 
 
 def test_validate_quiet_on_a_terminal_draws_no_bar(tmp_path: Path, rows_20k: Path) -> None:

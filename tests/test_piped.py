@@ -18,7 +18,10 @@ from importer.errors import UnreadableFileError
 from importer.loader.piped import copy_name, is_piped, readable_copy
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
-SAMPLE_LINE = "stdin: 50 rows — 40 would_register, 9 invalid, 1 duplicate"
+SAMPLE_LINE = (
+    "stdin: 50 rows checked: 40 ready to register; 10 need attention — see Errors"
+    " · 40 would_register, 9 invalid, 1 duplicate"
+)
 
 
 @pytest.mark.parametrize("suffix", ["csv", "xlsx"])

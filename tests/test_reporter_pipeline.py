@@ -129,7 +129,10 @@ def test_retry_sheet_fed_back_through_the_cli(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 1, result.output
-    assert f"{len(invalid)} rows — {len(invalid)} invalid" in result.stdout
+    assert f"{len(invalid)} rows checked: none ready to register; {len(invalid)} need" in (
+        result.stdout
+    )
+    assert f" · {len(invalid)} invalid · " in result.stdout
     with opened(tmp_path / "retry.results.xlsx") as book:
         lines = values(book["Results"])
     assert [line[0] for line in lines[1:]] == [r.row.cells[0] or None for r in invalid]

@@ -570,13 +570,16 @@ def _fail(error: ImporterError) -> NoReturn:
 
 
 def one_line_summary(outcome: RunOutcome) -> str:
-    """`file: N rows — 40 registered, 8 invalid · report: path · exit 1`."""
-    counts = ", ".join(f"{n:,} {status}" for status, n in outcome.summary.counts.items() if n)
-    name = Path(outcome.summary.input.file).name
-    rows = outcome.summary.input.data_rows
+    """`file: <headline> · 40 registered, 8 invalid · report: path · exit 1`: the Summary
+    sheet's headline (`importer.reporter.headline`), then the count of each status."""
+    from importer.reporter.headline import headline
+
+    summary = outcome.summary
+    counts = ", ".join(f"{n:,} {status}" for status, n in summary.counts.items() if n)
     return (
-        f"{name}: {rows:,} rows — {counts or 'nothing to do'}"
-        f" · report: {outcome.report_path} · exit {outcome.exit_code}"
+        f"{Path(summary.input.file).name}: {headline(summary)}"
+        f" · {counts or 'nothing to do'} · report: {outcome.report_path}"
+        f" · exit {outcome.exit_code}"
     )
 
 
