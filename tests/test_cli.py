@@ -530,3 +530,11 @@ def test_shell_completion_completes_commands_and_options(tmp_path: Path) -> None
         timeout=60,
     ).stdout
     assert "complete -o default -F _did_import_completion did-import" in script
+
+
+def test_run_sandbox_of_a_missing_file_creates_nothing(runner: CliRunner) -> None:
+    """`run nosuch.xlsx --sandbox`: the loader's one line, exit 2, and no sandbox state file."""
+    result = runner.invoke(app, ["run", "nosuch.xlsx", "--sandbox"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "did-import: nosuch.xlsx: no such file\n"
+    assert not Path("reports").exists()

@@ -61,6 +61,13 @@ def test_the_state_file_is_in_wal_mode(store: SqliteStore, tmp_path: Path) -> No
     assert file_pragma(tmp_path / "state.sqlite", "journal_mode") == "wal"
 
 
+def test_a_new_state_file_is_its_owners_only(store: SqliteStore, tmp_path: Path) -> None:
+    """A state file the store creates is 0600, whatever the umask (its WAL files follow)."""
+    store.save(record(1), None).result()
+    for path in tmp_path.glob("state.sqlite*"):
+        assert path.stat().st_mode & 0o777 == 0o600, path.name
+
+
 def test_the_next_position_is_read_from_an_index(tmp_path: Path, store: SqliteStore) -> None:
     """The highest position is looked up through the position index, not by a scan."""
     with sqlite3.connect(tmp_path / "state.sqlite") as db:

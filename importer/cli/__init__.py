@@ -189,6 +189,8 @@ def run(
                 flags, shared.config, token_file=shared.token_file, profile=shared.profile
             )
             hooks = Hooks(stop=switch, handle_signals=True, tty=_tty(quiet=shared.quiet))
+            if sandbox:
+                _readable_before_sandbox(file)
             with _embedded_sandbox(settings, sandbox_state if sandbox else None) as settings:
                 log.configure(settings.log.format, _secrets(settings))
                 outcome = Run(file, settings, Command.RUN, hooks).execute()
@@ -486,6 +488,16 @@ def _announce(outcome: RunOutcome, settings: Settings) -> None:
 def _tty(*, quiet: bool) -> bool:
     """Whether progress is a bar (stderr is a terminal and --quiet is not given)."""
     return not quiet and sys.stderr.isatty()
+
+
+def _readable_before_sandbox(file: Path) -> None:
+    """A missing or unreadable input stops `run --sandbox` before the sandbox creates its
+    state file (the loader's own message; piped input is read by the run)."""
+    from importer.loader.detect import read_head
+    from importer.loader.piped import is_piped
+
+    if not is_piped(file):
+        read_head(file)
 
 
 @contextmanager

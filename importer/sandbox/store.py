@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import queue
 import sqlite3
 import threading
@@ -67,6 +68,7 @@ class SqliteStore:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
+        _create_private(path)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         for pragma in _PRAGMAS:
             self._db.execute(pragma)
@@ -215,3 +217,10 @@ class SqliteStore:
                 raise
             self._db.execute("COMMIT")
             self.commits += 1
+
+
+def _create_private(path: Path) -> None:
+    """Create `path` readable by its owner only (0600, as reports are), if it is new; SQLite
+    gives its -wal and -shm files the same mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
