@@ -48,14 +48,20 @@ def summary_of(input_file: Path, mode: str, **counts: int) -> RunSummary:
         ("plan", {"unchanged": 1}, "1 row planned: 1 unchanged; nothing needs attention"),
         (
             "plan",
+            {"would_register": 500, "unchanged": 3_300, "would_delete": 400},
+            "3,800 rows planned: 500 to register, 3,300 unchanged; 400 numbers not in the"
+            " sheet: 400 to delete; nothing needs attention",
+        ),
+        (
+            "plan",
             {"invalid": 2},
             "2 rows planned: nothing to change; 2 need attention — see Errors",
         ),
         (
             "apply",
             {"registered": 3, "replaced": 1, "deleted": 2, "not_found": 1, "failed": 1},
-            "8 rows applied: 3 registered, 1 replaced, 2 deleted, 1 already absent; "
-            "1 needs attention — see Errors",
+            "5 rows applied: 3 registered, 1 replaced; 3 numbers not in the sheet: 2 deleted,"
+            " 1 already absent; 1 needs attention — see Errors",
         ),
         (
             "delete",

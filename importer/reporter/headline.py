@@ -5,7 +5,8 @@ the terminal say the same thing::
 
     validate  50 rows checked: 40 ready to register, 10 need attention — see Errors
     run       40 of 50 numbers registered; 10 need attention — see Errors
-    plan      50 rows planned: 3 to register, 2 to update, 45 unchanged; nothing needs attention
+    plan      50 rows planned: 3 to register, 45 unchanged; 2 numbers not in the sheet: 2 to
+              delete; nothing needs attention
     apply     50 rows applied: 3 registered, 2 updated, 45 unchanged; nothing needs attention
     delete    3 of 4 numbers deleted, 1 already absent; nothing needs attention
 """
@@ -22,7 +23,6 @@ PLAN_PARTS: Sequence[tuple[Status, str]] = (
     (_S.WOULD_REGISTER, "to register"),
     (_S.WOULD_UPDATE, "to update"),
     (_S.WOULD_REPLACE, "to replace"),
-    (_S.WOULD_DELETE, "to delete"),
     (_S.UNCHANGED, "unchanged"),
 )
 APPLY_PARTS: Sequence[tuple[Status, str]] = (
@@ -30,10 +30,15 @@ APPLY_PARTS: Sequence[tuple[Status, str]] = (
     (_S.ALREADY_REGISTERED, "already registered"),
     (_S.UPDATED, "updated"),
     (_S.REPLACED, "replaced"),
-    (_S.DELETED, "deleted"),
-    (_S.NOT_FOUND, "already absent"),
     (_S.UNCHANGED, "unchanged"),
 )
+PRUNED_PARTS: Mapping[str, Sequence[tuple[Status, str]]] = {
+    "validate": (),
+    "plan": ((_S.WOULD_DELETE, "to delete"),),
+    "apply": ((_S.DELETED, "deleted"), (_S.NOT_FOUND, "already absent")),
+}
+"""The account's numbers a plan or apply deletes (`--prune`): not rows of the sheet, so
+said apart from them."""
 VALIDATE_PARTS: Sequence[tuple[Status, str]] = (
     (_S.WOULD_REGISTER, "ready to register"),
     (_S.ALREADY_REGISTERED, "already registered"),
@@ -65,9 +70,14 @@ def headline(summary: RunSummary, attention: int | None = None) -> str:
             "plan": ("planned", PLAN_PARTS),
             "apply": ("applied", APPLY_PARTS),
         }[mode]
-        start = f"{_rows(total, 'row')} {verb}: " + (
+        pruned = _parts(counts, PRUNED_PARTS[mode])
+        rows = total - sum(counts.get(s.value, 0) for s, _ in PRUNED_PARTS[mode])
+        start = f"{_rows(rows, 'row')} {verb}: " + (
             ", ".join(_parts(counts, parts)) or _nothing(mode)
         )
+        if pruned:
+            outside = sum(counts.get(s.value, 0) for s, _ in PRUNED_PARTS[mode])
+            start += f"; {_rows(outside, 'number')} not in the sheet: {', '.join(pruned)}"
     sentence = f"{start}; {_attention(attention)}"
     if summary.stopped_reason:
         sentence += "; stopped before the end — see stopped reason"
