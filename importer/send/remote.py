@@ -69,11 +69,7 @@ class ReadOnlyTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Pass GET/HEAD/OPTIONS through; raise `WriteRefusedError` for anything else."""
-        if request.method not in READ_METHODS:
-            raise WriteRefusedError(
-                f"dry run: refused to send {request.method} {request.url.path}; "
-                "validate never writes"
-            )
+        refuse_writes(request.method, request.url)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -92,11 +88,16 @@ class ReadOnlyDirect(ReadOnlyTransport):
         self, method: str, url: httpx.URL, headers: httpx.Headers, body: bytes | None
     ) -> httpx.Response:
         """Pass GET/HEAD/OPTIONS on; raise `WriteRefusedError` for anything else."""
-        if method not in READ_METHODS:
-            raise WriteRefusedError(
-                f"dry run: refused to send {method} {url.path}; validate never writes"
-            )
+        refuse_writes(method, url)
         return await self._direct.send_directly(method, url, headers, body)
+
+
+def refuse_writes(method: str, url: httpx.URL) -> None:
+    """Raise `WriteRefusedError` for a method that could change anything."""
+    if method not in READ_METHODS:
+        raise WriteRefusedError(
+            f"dry run: refused to send {method} {url.path}; validate never writes"
+        )
 
 
 def read_only_client(
