@@ -6,7 +6,7 @@ Only `ImporterError` is caught in the commands: it becomes a one-line message on
 and its exit code. Anything else is a bug, caught once in `main`: one line, exit 2 (3
 when it came from the HTTP stack), never the exit 1 of a finished run; the traceback
 only with `-v/--verbose` (the command's, or the top-level one). Commands that read a
-file turn SIGINT/SIGTERM into a stop request from their first line (`_execute`). Heavy
+file turn SIGINT/SIGTERM into a stop request from their first line (`ending.execute`). Heavy
 modules are imported inside the commands so that `did-import --help` starts fast.
 """
 
@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from importer.cli.ending import Diagnostics, execute, fail, unexpected
 from importer.cli.options import (
     DEFAULT_SANDBOX_STATE,
     BaseUrlOpt,
@@ -58,7 +58,7 @@ from importer.cli.options import (
 )
 from importer.cli.surface import CliCommand, CliGroup, version_option
 from importer.defaults import DEFAULT_INBOX_INTERVAL, DEFAULT_INBOX_SETTLE
-from importer.errors import ImporterError, RunStopped
+from importer.errors import ImporterError
 
 if TYPE_CHECKING:
     from importer.config import Settings
@@ -94,7 +94,7 @@ def _root(
     ] = False,
 ) -> None:
     """Register partner-owned phone numbers as CarrierX External DIDs from a spreadsheet."""
-    _Diagnostics.traceback = verbose
+    Diagnostics.traceback = verbose
 
 
 @app.command(
@@ -123,7 +123,7 @@ def validate(file: FileArg, check_remote: CheckRemoteOpt = False, *, shared: Sha
         return Run(file, settings, command, hooks).execute()
 
     with _stderr_log(None, quiet=shared.quiet):  # warnings as `did-import: warning: …`
-        _execute(job, quiet=shared.quiet, verbose=shared.verbose)
+        execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
 
 @app.command(
@@ -197,7 +197,7 @@ def run(
             _announce(outcome, settings)
             return outcome
 
-        _execute(job, quiet=shared.quiet, verbose=shared.verbose)
+        execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
 
 @app.command(
@@ -253,7 +253,7 @@ def sandbox(
             state_file=state,
         )
     except ImporterError as error:
-        _fail(error)
+        fail(error)
 
     def ready(base_url: str, token: str) -> None:
         typer.echo(f"sandbox listening on {base_url}")
@@ -262,7 +262,7 @@ def sandbox(
     try:
         serve(config, host=host, port=port, on_ready=ready)
     except ImporterError as error:
-        _fail(error)
+        fail(error)
 
 
 @app.command(
@@ -285,7 +285,7 @@ def template(
     try:
         write_template(out, rows=rows)
     except ImporterError as error:
-        _fail(error)
+        fail(error)
     typer.echo(f"template written: {out}")
 
 
@@ -313,7 +313,7 @@ def history(
         settings = _settings({"journal": {"path": journal}}, config, profile=profile)
         lines = format_history(iter_history(journal_path(settings), limit))
     except ImporterError as error:
-        _fail(error)
+        fail(error)
     typer.echo("\n".join(lines))
 
 
@@ -389,19 +389,8 @@ def inbox(
             log.configure(settings.log.format, _secrets(settings))
             code = _run_inbox(directory, settings, watch=watch, quiet=quiet)
         except ImporterError as error:
-            _fail(error)
+            fail(error)
     raise typer.Exit(code)
-
-
-class _Diagnostics:
-    """Whether an unexpected error shows its traceback: `-v` given, before the command
-    (`did-import -v history`) or after it (`did-import validate FILE -v`)."""
-
-    traceback = False
-
-
-HTTP_STACK = frozenset({"httpx", "httpcore", "aiohttp", "h11"})
-"""Packages whose unexpected exceptions end with exit 3, the API's code, instead of 2."""
 
 
 def main() -> None:
@@ -411,30 +400,7 @@ def main() -> None:
     except (SystemExit, KeyboardInterrupt, GeneratorExit):
         raise
     except BaseException as error:  # a bug, or a third-party error left untranslated
-        sys.exit(unexpected(error, show_traceback=_Diagnostics.traceback))
-
-
-def unexpected(error: BaseException, *, show_traceback: bool) -> int:
-    """Report an exception no stage translated: one line on stderr (after the traceback
-    with `show_traceback`); the exit code, 3 when it came from the HTTP stack, else 2."""
-    if show_traceback:
-        traceback.print_exception(error)
-    text = " ".join(str(error).split()) or "no message"
-    hint = "" if show_traceback else " (run again with -v for the traceback)"
-    typer.echo(f"did-import: unexpected error: {type(error).__name__}: {text}{hint}", err=True)
-    return 3 if _from_http_stack(error) else 2
-
-
-def _from_http_stack(error: BaseException) -> bool:
-    """Whether `error`, or an exception it was raised from or during, is the HTTP stack's."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if type(current).__module__.partition(".")[0] in HTTP_STACK:
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+        sys.exit(unexpected(error, show_traceback=Diagnostics.traceback))
 
 
 # -- helpers -----------------------------------------------------------------------
@@ -541,58 +507,6 @@ def _run_inbox(directory: Path, settings: Settings, *, watch: bool, quiet: bool)
             return process_inbox(directory, settings, runner=runner, stop=stop).exit_code
         watch_inbox(directory, settings, stop=stop, runner=runner)
         return 0
-
-
-def _execute(
-    job: Callable[[StopSwitch], RunOutcome], *, quiet: bool, verbose: bool = False
-) -> None:
-    """Run `job` with SIGINT/SIGTERM as stop requests on its switch; render its outcome."""
-    from importer.signals import StopSwitch, stop_on_signals
-
-    _Diagnostics.traceback |= verbose
-    switch = StopSwitch()
-    try:
-        with stop_on_signals(switch):
-            outcome = job(switch)
-    except ImporterError as error:
-        _fail(error)
-    except KeyboardInterrupt:  # only where no handler of ours could be set (not main thread)
-        _fail(RunStopped("interrupted"))
-    from importer.logs import error_line, logs_json
-
-    if outcome.stopped_by is not None:
-        typer.echo(error_line(str(outcome.stopped_by), exit_code=outcome.exit_code), err=True)
-    if logs_json():  # the `run_end` event is the summary, the mapping in its `input`
-        raise typer.Exit(outcome.exit_code)
-    if verbose:
-        from importer.mapping import mapping_lines
-
-        for line in mapping_lines(outcome.summary.input.mapping):
-            typer.echo(f"mapping: {line}")
-    if not quiet:
-        typer.echo(one_line_summary(outcome))
-    raise typer.Exit(outcome.exit_code)
-
-
-def _fail(error: ImporterError) -> NoReturn:
-    from importer.logs import error_line
-
-    typer.echo(error_line(str(error), exit_code=error.exit_code), err=True)
-    raise typer.Exit(error.exit_code)
-
-
-def one_line_summary(outcome: RunOutcome) -> str:
-    """`file: <headline> · 40 registered, 8 invalid · report: path · exit 1`: the Summary
-    sheet's headline (`importer.reporter.headline`), then the count of each status."""
-    from importer.reporter.headline import headline
-
-    summary = outcome.summary
-    counts = ", ".join(f"{n:,} {status}" for status, n in summary.counts.items() if n)
-    return (
-        f"{Path(summary.input.file).name}: {headline(summary)}"
-        f" · {counts or 'nothing to do'} · report: {outcome.report_path}"
-        f" · exit {outcome.exit_code}"
-    )
 
 
 # Commands defined in their own modules register themselves on `app` when imported.

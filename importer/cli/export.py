@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from importer.cli import _embedded_sandbox, _fail, _settings, _tty, app
+from importer.cli import _embedded_sandbox, _settings, _tty, app
+from importer.cli.ending import fail
 from importer.cli.options import (
     _API,
     DEFAULT_SANDBOX_STATE,
@@ -89,7 +90,7 @@ def export(
         settings = _settings(flags, config, token_file=token_file, profile=profile)
         outcome = _export(settings, out, sandbox_state if sandbox else None, quiet=quiet)
     except ImporterError as error:
-        _fail(error)
+        fail(error)
     if not quiet:
         typer.echo(f"export: {outcome.records:,} numbers → {outcome.path}", err=True)
 

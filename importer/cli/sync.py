@@ -16,13 +16,13 @@ import typer
 from importer.cli import (
     _announce,
     _embedded_sandbox,
-    _execute,
     _secrets,
     _settings,
     _stderr_log,
     _tty,
     app,
 )
+from importer.cli.ending import execute
 from importer.cli.options import (
     DEFAULT_SANDBOX_STATE,
     CampaignOpt,
@@ -255,7 +255,7 @@ def _sync(
             _announce(outcome, settings)
             return outcome
 
-        _execute(job, quiet=shared.quiet, verbose=shared.verbose)
+        execute(job, quiet=shared.quiet, verbose=shared.verbose)
 
 
 PROMPT_WORDS = {
