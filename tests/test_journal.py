@@ -74,12 +74,17 @@ def test_journal_is_wal_and_holds_every_sendable_row(journal: Journal) -> None:
 
 
 def test_row_moves_pending_sending_done(journal: Journal) -> None:
-    """`sending` is recorded before a POST, `done` with its sid and outcome after."""
-    run = start(journal, [row(0)])
+    """`sending` is recorded before a POST; `done`, with its sid and outcome, goes in with
+    the next commit (the next row's `sending`), not a statement of its own."""
+    run = start(journal, [row(0), row(1)])
     run.sending(2, 1)
-    assert states(journal) == {2: RowState.SENDING}
+    assert states(journal) == {2: RowState.SENDING, 3: RowState.PENDING}
     run.settled(registered(row(0), "sid-0"))
-    state, sid, attempts = journal.db.execute("select state, sid, attempts from rows").fetchone()
+    assert states(journal)[2] == RowState.SENDING
+    run.sending(3, 1)
+    state, sid, attempts = journal.db.execute(
+        "select state, sid, attempts from rows where row_number = 2"
+    ).fetchone()
     assert (state, sid, attempts) == ("done", "sid-0", 1)
 
 
@@ -89,6 +94,7 @@ def test_failed_row_is_failed_and_not_attempted_stays_pending(journal: Journal) 
     issue = register.API_FAILED.issue(attempts=2, detail="HTTP 503")
     run.settled(replace(row(0), status=Status.FAILED, attempts=2, issues=(issue,)))
     run.settled(replace(row(1), status=Status.NOT_ATTEMPTED))
+    run.write_outcomes()
     assert states(journal) == {2: "failed", 3: "pending"}
     error = journal.db.execute("select last_error from rows where row_number = 2").fetchone()
     assert "HTTP 503" in error[0]

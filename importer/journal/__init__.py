@@ -42,7 +42,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -223,6 +223,7 @@ class Journal:
         self.path = path
         self._lock = lock or lock_of(path)
         self._owns_lock = lock is None  # a lock handed in is its giver's to release
+        self._runs: list[RunJournal] = []  # their held outcomes are written on `close`
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600, exist_ok=True)  # rows carry partner data: owner only
@@ -249,6 +250,8 @@ class Journal:
         """Commit what is pending, close the file and let the lock go (idempotent)."""
         try:
             with contextlib.suppress(sqlite3.ProgrammingError):  # already closed
+                for run in self._runs:
+                    run.write_outcomes()
                 if self.db.in_transaction:
                     self.db.execute("commit")
             self.db.close()
@@ -290,6 +293,8 @@ class Journal:
     ) -> RunJournal:
         """`start_run` with no rows yet: they come chunk by chunk (`RunJournal.add`)."""
         self.lock()
+        for earlier in self._runs:  # what they settled is seen by this run's look-back
+            earlier.write_outcomes()
         last = None if fresh else self._last_run(sha256, base_url, operation)
         resumed_from = last.run_id if last and last.status != RunStatus.FINISHED else None
         cursor = self.db.execute(
@@ -307,6 +312,7 @@ class Journal:
             ),
         )
         run = RunJournal(self.db, int(cursor.lastrowid or 0), (sha256, base_url, operation))
+        self._runs.append(run)
         run.path = self.path
         run.resumed_from = resumed_from
         run.begin(resume=resumed_from is not None)
@@ -406,6 +412,9 @@ class RunJournal:
         """Rows a new plan only registers whose replace an earlier run began: given back
         their journaled replace plan (see `importer.journal.plans`)."""
         self._known: dict[int, dict[str, Any]] = {}
+        self._outcomes: list[tuple[Any, ...]] = []
+        """Outcomes `settled` holds until the next commit (`_commit`), written then in one
+        statement: the same transaction as writing each at once, a tenth of the calls."""
 
     def load(self, results: Sequence[RowResult], *, resume: bool) -> None:
         """Journal every planned write; on resume, keep what earlier runs learnt."""
@@ -433,6 +442,7 @@ class RunJournal:
             elif result.status in PLANNED_WRITES:
                 fresh.append(result)
         self.reconcile.update(reconcile)
+        self.write_outcomes()  # rows found done above: committed with the new rows
         self._reset(fresh)
 
     def _resumed(self, result: RowResult, entry: dict[str, Any]) -> bool:
@@ -509,7 +519,7 @@ class RunJournal:
             " and operation = ? and row_number = ?",
             (step, _now(), *self.key, row_number),
         )
-        self.db.execute("commit")
+        self._commit()
 
     @_translated
     def sending(self, row_number: int, attempts: int) -> None:
@@ -528,7 +538,7 @@ class RunJournal:
             " where sha256 = ? and base_url = ? and operation = ? and row_number = ?",
             [(RowState.SENDING, tries, self.run_id, now, *self.key, row) for row, tries in marks],
         )
-        self.db.execute("commit")
+        self._commit()
 
     @_translated
     def settled(self, result: RowResult) -> None:
@@ -542,23 +552,26 @@ class RunJournal:
             return
         state = RowState.DONE if result.status in _DONE_STATUSES else RowState.FAILED
         error = result.errors[-1].message if result.errors else None
-        self._begin()
-        self.db.execute(
-            "update rows set state = ?, sid = ?, attempts = ?, last_error = ?, outcome = ?,"
-            " run_id = ?, updated_at = ? where sha256 = ? and base_url = ? and operation = ?"
-            " and row_number = ?",
-            (
-                state,
-                result.external_did_sid,
-                result.attempts,
-                error,
-                _outcome_json(result),
-                self.run_id,
-                _now(),
-                *self.key,
-                result.row.number,
-            ),
-        )
+        sid, attempts, outcome = result.external_did_sid, result.attempts, _outcome_json(result)
+        self._outcomes.append((state, sid, attempts, error, outcome, result.row.number))
+
+    def _commit(self) -> None:
+        """Write the outcomes `settled` holds, then commit (a transaction is open)."""
+        self.write_outcomes()
+        self.db.execute("commit")
+
+    def write_outcomes(self) -> None:
+        """Write the outcomes `settled` holds into the open transaction (not committed)."""
+        if self._outcomes:
+            self._begin()
+            now, key = _now(), self.key
+            self.db.executemany(
+                "update rows set state = ?, sid = ?, attempts = ?, last_error = ?, outcome = ?,"
+                " run_id = ?, updated_at = ? where sha256 = ? and base_url = ?"
+                " and operation = ? and row_number = ?",
+                [(*kept, self.run_id, now, *key, row) for *kept, row in self._outcomes],
+            )
+            self._outcomes.clear()
 
     @_translated
     def finish(
@@ -578,7 +591,7 @@ class RunJournal:
                 self.run_id,
             ),
         )
-        self.db.execute("commit")
+        self._commit()
 
     def _begin(self) -> None:
         if not self.db.in_transaction:
@@ -604,17 +617,28 @@ class _Transaction:
 
 
 def _outcome_json(result: RowResult) -> str:
-    return json.dumps(
+    return _OUTCOME_ENCODER.encode(
         {
             "status": result.status.value,
             "external_did_sid": result.external_did_sid,
             "http_status": result.http_status,
             "attempts": result.attempts,
-            "issues": [asdict(issue) for issue in result.issues],
+            "issues": [_issue_fields(issue) for issue in result.issues],
             "extra": dict(result.extra),
-        },
-        default=str,
+        }
     )
+
+
+_OUTCOME_ENCODER = json.JSONEncoder(default=str)
+"""`json.dumps(…, default=str)` made once (`dumps` makes an encoder a call when given one)."""
+
+
+def _issue_fields(issue: Issue) -> dict[str, Any]:
+    """An issue's fields, as `dataclasses.asdict` gives them (without its deep copies)."""
+    return {name: getattr(issue, name) for name in _ISSUE_FIELDS}
+
+
+_ISSUE_FIELDS = tuple(field.name for field in fields(Issue))
 
 
 def _restore(result: RowResult, outcome: str) -> RowResult:

@@ -26,7 +26,7 @@ import httpx
 from importer import __version__
 from importer.config import ApiSettings, redact
 from importer.errors import ApiUnreachableError, AuthError
-from importer.send.transport import SafeAiohttpTransport
+from importer.send.transport import Outgoing, SafeAiohttpTransport
 
 EXTERNAL_DIDS = "/phonenumber/external_dids"
 USER_AGENT = f"did-import/{__version__}"
@@ -76,9 +76,7 @@ class ApiClient(httpx.AsyncClient):
 class DirectTransport(Protocol):
     """A transport with a direct route (`importer.send.transport` says what it skips)."""
 
-    async def send_directly(
-        self, method: str, url: httpx.URL, headers: httpx.Headers, body: bytes | None
-    ) -> httpx.Response: ...
+    async def send_directly(self, outgoing: Outgoing, body: bytes | None) -> httpx.Response: ...
 
 
 def direct_route(client: httpx.AsyncClient) -> DirectTransport | None:

@@ -48,6 +48,7 @@ from importer.send.operation import Operation, RowLog, RowOperation
 from importer.send.reading import Request
 from importer.send.retry import RetryPolicy
 from importer.send.steps import Steps, Tally
+from importer.send.transport import Outgoing
 from importer.send.watch import UNREACHABLE_AFTER_ITEMS, StopReason, Watch
 from importer.signals import STOP_GRACE_SECONDS, StopSwitch
 
@@ -99,6 +100,7 @@ class Executor:
         self.breaker = CircuitBreaker(settings.max_error_rate)
         self._base = str(client.base_url).rstrip("/")
         self._urls: dict[str, httpx.URL] = {}
+        self._outgoing: dict[tuple[str, str, bool], Outgoing] = {}
         self._direct = direct_route(client)
         self._headers = httpx.Headers(client.headers)
         self._json_headers = httpx.Headers(client.headers)
@@ -161,25 +163,40 @@ class Executor:
     async def send(self, request: Request) -> httpx.Response:
         """Send `request` once: by the transport's direct route when the client has one
         (`importer.send.client.direct_route`), else through the httpx client."""
-        url = self.url(request.path)
         if self._direct is None:
             return await self.client.request(
                 request.method,
-                url,
+                self.url(request.path),
                 json=request.json,
                 content=request.content,
                 headers=request.headers,
                 params=request.params,
             )
-        headers, body = self._headers, request.content
-        if request.json is not None:
-            headers, body = self._json_headers, encode_json(request.json)
+        body = request.content if request.json is None else encode_json(request.json)
+        return await self._direct.send_directly(self.outgoing(request), body)
+
+    def outgoing(self, request: Request) -> Outgoing:
+        """`request` made whole for the direct route: once per method and path when it
+        adds no headers and no query (every registration alike)."""
+        if request.headers or request.params:
+            return self._made(request)
+        key = (request.method, request.path, request.json is not None)
+        made = self._outgoing.get(key)
+        if made is None:
+            made = self._made(request)
+            if len(self._outgoing) < URL_CACHE_SIZE:
+                self._outgoing[key] = made
+        return made
+
+    def _made(self, request: Request) -> Outgoing:
+        url = self.url(request.path)
+        headers = self._headers if request.json is None else self._json_headers
         if request.headers:
             headers = httpx.Headers(headers)
             headers.update(request.headers)
         if request.params:
             url = url.copy_merge_params(request.params)
-        return await self._direct.send_directly(request.method, url, headers, body)
+        return Outgoing.of(request.method, url, headers)
 
     def url(self, path: str) -> httpx.URL:
         """The absolute URL of `path`, parsed once per path (httpx parses a relative URL

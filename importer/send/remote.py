@@ -37,7 +37,7 @@ from importer.models import Issue, IssueType, RowResult, Severity, Status
 from importer.send import Executor
 from importer.send.client import make_client
 from importer.send.operations.lookup import BATCH_SIZE, Lookup, Records
-from importer.send.transport import SafeAiohttpTransport
+from importer.send.transport import Outgoing, SafeAiohttpTransport
 
 REMOTE_CAPABILITIES_DIFFER = IssueType(
     "remote.capabilities_differ",
@@ -84,12 +84,10 @@ class ReadOnlyDirect(ReadOnlyTransport):
         super().__init__(inner)
         self._direct = inner
 
-    async def send_directly(
-        self, method: str, url: httpx.URL, headers: httpx.Headers, body: bytes | None
-    ) -> httpx.Response:
+    async def send_directly(self, outgoing: Outgoing, body: bytes | None) -> httpx.Response:
         """Pass GET/HEAD/OPTIONS on; raise `WriteRefusedError` for anything else."""
-        refuse_writes(method, url)
-        return await self._direct.send_directly(method, url, headers, body)
+        refuse_writes(outgoing.method, outgoing.url)
+        return await self._direct.send_directly(outgoing, body)
 
 
 def refuse_writes(method: str, url: httpx.URL) -> None:
