@@ -19,6 +19,7 @@ from importer.validate.numberpolicy import KIND_PHRASES
 from importer.validate.phone import clean_text, normalize_phonenumber
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, database=None)
+NATIONAL = PhoneNumberFormat.NATIONAL
 
 
 @pytest.mark.parametrize(
@@ -441,6 +442,45 @@ def test_sms_unlikely_names_each_kind_once(kind: str) -> None:
     (issue,) = phone.NumberPolicy(sms_incapable=frozenset({kind})).issues(reading, "x")
     assert issue.message.startswith(f"+4915123456789 is {KIND_PHRASES[kind]}, which")
     assert "number number" not in issue.message
+
+
+def _valid_e164(text: str, region: str | None) -> str | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    valid = phonenumbers.is_valid_number(number)
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:] if valid else None
+
+
+def _bare_digits(drawn: tuple[phonenumbers.PhoneNumber, bool, int]) -> str:
+    """An example number's E.164 digits or national significant number, last three redrawn."""
+    number, national, tail = drawn
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:]
+    digits = phonenumbers.national_significant_number(number) if national else e164
+    return f"{digits[:-3]}{tail:03d}"
+
+
+@PROPERTY_SETTINGS
+@given(
+    digits=st.tuples(EXAMPLES, st.booleans(), st.integers(0, 999)).map(_bare_digits),
+    region=st.sampled_from(["US", "CA", "DE", "NL", "SE", "BR", "VN", "CN", "ES", "DK", "IT"]),
+)
+def test_a_second_valid_reading_is_never_dropped_silently(digits: str, region: str) -> None:
+    """Bare digits valid as `+digits` and nationally as another number are ambiguous, except
+    short ones written as the region writes its number at home, without its calling code."""
+    international, national = _valid_e164("+" + digits, None), _valid_e164(digits, region)
+    reading = phone.read_number(digits, region)
+    if international is None or national is None or international == national:
+        assert reading.problem is not CATALOGUE["phonenumber.ambiguous"]
+        return
+    formatted = phonenumbers.format_number(phonenumbers.parse("+" + national), NATIONAL)
+    home = "".join(filter(str.isdigit, formatted)) == digits
+    code = str(phonenumbers.country_code_for_region(region))
+    if len(digits) < phone.INTERNATIONAL_MIN_DIGITS and home and not digits.startswith(code):
+        assert reading.digits == national
+    else:
+        assert reading.problem is CATALOGUE["phonenumber.ambiguous"]
 
 
 # -- libphonenumber's example numbers --------------------------------------------------
