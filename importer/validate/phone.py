@@ -44,7 +44,7 @@ spreadsheet has visibly damaged, then lets `phonenumbers` decide. The rules, in 
    So short digits written exactly as the region writes them at home, not starting
    with its calling code, are read nationally: ten NANP digits in the US are a US
    number even though about one in ten (`3647430517`) is also a valid number abroad
-   once a `+` is put in front (see the README, "Which readings are ambiguous").
+   once a `+` is put in front (README, "Digits without `+`").
 5. **Checks.** When no reading is valid, the problem of the reading that got furthest
    is reported (`invalid` beats `not_possible` beats `not_a_number`, ties go to the
    international reading): unparseable → `not_a_number`, wrong length for the country
