@@ -88,8 +88,8 @@ OUTCOMES: dict[str, Rows | Refused] = {
     "phone_characters.csv": Rows(
         [
             *ok(2, 3, 4, 5, 6),  # ' marker, NBSP, zero-width, fullwidth, tel:
-            (7, BAD, ("phonenumber.not_a_number",)),  # x123 extension
-            (8, BAD, ("phonenumber.not_a_number",)),  # ;ext=9
+            (7, BAD, ("phonenumber.extension",)),  # x123
+            (8, BAD, ("phonenumber.extension",)),  # ;ext=9
         ]
     ),
     # composed mapping

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import get_args
+
 import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
+from bench import example_numbers
+from importer.config import NumberKind
 from importer.validate import phone, phonebatch
 from importer.validate.catalogue import CATALOGUE
+from importer.validate.numberpolicy import KIND_PHRASES
 from importer.validate.phone import clean_text, normalize_phonenumber
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, database=None)
+NATIONAL = PhoneNumberFormat.NATIONAL
 
 
 @pytest.mark.parametrize(
@@ -47,9 +54,12 @@ PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, database=None)
         ("020 7946 0958", "GB", "442079460958"),
         ("02079460958", "GB", "442079460958"),
         ("030 123456", "DE", "4930123456"),
-        # both readings valid: own calling code, or a reading the region never writes
-        ("4915112345678", "DE", "4915112345678"),
-        ("43664123456", "DE", "43664123456"),
+        # ten NANP digits in US/CA stay national, even when `+` and them is a number too
+        ("3647430517", "US", "13647430517"),  # +36 47 430 517 is Hungarian
+        ("6592544397", "CA", "16592544397"),  # +65 9254 4397 is in Singapore
+        # short digits the region writes that way: read nationally, as before
+        ("626124415", "ES", "34626124415"),  # +62 61 24415 is Indonesian
+        ("49665905", "DK", "4549665905"),  # +49 6659 05 is German
         # wrappers and invisible damage
         ("tel:+12059051025", None, "12059051025"),
         ("TEL:+1-205-905-1025", None, "12059051025"),
@@ -104,7 +114,6 @@ def test_good_forms_normalise_to_e164_digits(text: str, region: str | None, expe
         ("+", None, "phonenumber.not_a_number"),
         ("n/a", "US", "phonenumber.not_a_number"),
         ("+1-800-FLOWERS", None, "phonenumber.not_a_number"),
-        ("+1 205 905 1025 ext 12", None, "phonenumber.not_a_number"),
         ("+1 205 905 1025 / +1 205 905 1026", None, "phonenumber.not_a_number"),
         ("tel:+12059051025;phone-context=example.com", None, "phonenumber.not_a_number"),
         ("--", None, "phonenumber.not_a_number"),
@@ -127,6 +136,9 @@ def test_good_forms_normalise_to_e164_digits(text: str, region: str | None, expe
         ("(555) 010-0123", "US", "phonenumber.invalid"),
         # a Chinese mobile that is also a US number: the tool does not pick one
         ("15012345678", "CN", "phonenumber.ambiguous"),
+        # a lost `+` against a lost trunk 0: both readings valid, whatever the length
+        ("4915112345678", "DE", "phonenumber.ambiguous"),
+        ("43664123456", "DE", "phonenumber.ambiguous"),
     ],
 )
 def test_bad_forms_get_their_code(text: str, region: str | None, code: str) -> None:
@@ -136,6 +148,63 @@ def test_bad_forms_get_their_code(text: str, region: str | None, code: str) -> N
     assert issue is not None
     assert issue.code == code
     assert code in CATALOGUE
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "international", "national"),
+    [
+        ("4916412345", "DE", "4916412345", "494916412345"),
+        ("318001234", "NL", "318001234", "31318001234"),
+        ("468123456", "SE", "468123456", "46468123456"),
+        ("5540041234", "BR", "5540041234", "555540041234"),
+        ("841992000", "VN", "841992000", "84841992000"),
+    ],
+)
+def test_short_digits_valid_both_ways_are_ambiguous(
+    text: str, region: str, international: str, national: str
+) -> None:
+    """Short digits that are a complete international number and a national one are refused."""
+    assert phonenumbers.is_valid_number(phonenumbers.parse("+" + international))
+    assert phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    reading = phone.read_number(text, region)
+    assert reading.problem is CATALOGUE["phonenumber.ambiguous"]
+    assert dict(reading.params) == {
+        "international": international,
+        "national": national,
+        "region": region,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "extension"),
+    [
+        ("+1 205 905 1029 x123", None, "123"),
+        ("+1 205 905 1029 ext. 45", None, "45"),
+        ("+12059051029;ext=9", None, "9"),
+        ("tel:+12059051029;ext=9", None, "9"),
+        ("(205) 905-1029 Ext: 45", "US", "45"),
+        ("+1 205 905 1025 extension 12", None, "12"),
+        ("2059051029#12", "US", "12"),
+    ],
+)
+def test_extensions_are_named_as_such(text: str, region: str | None, extension: str) -> None:
+    """A number with an extension is `phonenumber.extension`, naming the extension."""
+    digits, issue = normalize_phonenumber(text, region)
+    assert digits is None
+    assert issue is not None
+    assert issue.code == "phonenumber.extension"
+    assert f"extension {extension}:" in issue.message
+    assert "PBX" in issue.message
+    assert issue.hint is not None
+    assert "without the extension" in issue.hint
+
+
+@pytest.mark.parametrize("text", ["+1-800-FLOWERS", "x123", "ext. 45", "+1 205 905 1029 x"])
+def test_letters_without_a_number_and_extension_are_not_a_number(text: str) -> None:
+    """Letters that do not end a number with an extension stay `not_a_number`."""
+    _, issue = normalize_phonenumber(text, None)
+    assert issue is not None
+    assert issue.code == "phonenumber.not_a_number"
 
 
 def test_issue_names_field_column_and_original_text() -> None:
@@ -364,3 +433,68 @@ def test_country_checks() -> None:
     assert phone.check_country("gb") == "GB"
     with pytest.raises(ValueError, match="XX"):
         phone.check_country("XX")
+
+
+@pytest.mark.parametrize("kind", get_args(NumberKind))
+def test_sms_unlikely_names_each_kind_once(kind: str) -> None:
+    """Every configurable kind reads as a phrase in the warning, never "personal number number"."""
+    reading = phone.Reading("4915123456789", kind=kind)
+    (issue,) = phone.NumberPolicy(sms_incapable=frozenset({kind})).issues(reading, "x")
+    assert issue.message.startswith(f"+4915123456789 is {KIND_PHRASES[kind]}, which")
+    assert "number number" not in issue.message
+
+
+def _valid_e164(text: str, region: str | None) -> str | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    valid = phonenumbers.is_valid_number(number)
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:] if valid else None
+
+
+def _bare_digits(drawn: tuple[phonenumbers.PhoneNumber, bool, int]) -> str:
+    """An example number's E.164 digits or national significant number, last three redrawn."""
+    number, national, tail = drawn
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:]
+    digits = phonenumbers.national_significant_number(number) if national else e164
+    return f"{digits[:-3]}{tail:03d}"
+
+
+@PROPERTY_SETTINGS
+@given(
+    digits=st.tuples(EXAMPLES, st.booleans(), st.integers(0, 999)).map(_bare_digits),
+    region=st.sampled_from(["US", "CA", "DE", "NL", "SE", "BR", "VN", "CN", "ES", "DK", "IT"]),
+)
+def test_a_second_valid_reading_is_never_dropped_silently(digits: str, region: str) -> None:
+    """Bare digits valid as `+digits` and nationally as another number are ambiguous, except
+    short ones written as the region writes its number at home, without its calling code."""
+    international, national = _valid_e164("+" + digits, None), _valid_e164(digits, region)
+    reading = phone.read_number(digits, region)
+    if international is None or national is None or international == national:
+        assert reading.problem is not CATALOGUE["phonenumber.ambiguous"]
+        return
+    formatted = phonenumbers.format_number(phonenumbers.parse("+" + national), NATIONAL)
+    home = "".join(filter(str.isdigit, formatted)) == digits
+    code = str(phonenumbers.country_code_for_region(region))
+    if len(digits) < phone.INTERNATIONAL_MIN_DIGITS and home and not digits.startswith(code):
+        assert reading.digits == national
+    else:
+        assert reading.problem is CATALOGUE["phonenumber.ambiguous"]
+
+
+# -- libphonenumber's example numbers --------------------------------------------------
+
+
+def test_no_example_number_is_read_as_another_number() -> None:
+    """Every example number of every region and type, in six spellings, reads as itself or is
+    refused; written with `+` or nationally with its region it is never refused but ambiguous."""
+    found = list(example_numbers.outcomes())
+    verdicts = Counter((outcome.spelling, outcome.verdict) for outcome in found)
+    assert not [outcome for outcome in found if outcome.verdict == "different"]
+    assert len(found) > 8000
+    for spelling in ("e164", "international"):
+        assert {verdict for s, verdict in verdicts if s == spelling} == {"same", "warned"}
+    allowed = {"same", "warned", "refused phonenumber.ambiguous"}
+    for spelling in ("national", "nsn", "bare"):
+        assert {verdict for s, verdict in verdicts if s == spelling} == allowed

@@ -202,6 +202,32 @@ def test_nanp_type_is_number_type_for_every_region_and_kind() -> None:
     assert len(kinds) >= 6  # fixed line, mobile, toll free, premium, personal, unknown...
 
 
+def test_nanp_home_digits_are_the_national_format() -> None:
+    """A valid NANP number's national form is its ten digits, as `nanp_home_digits` says:
+    every NANP region's examples and 20,000 random valid numbers (a seven-digit one, and
+    other countries, get None: the slow path formats them)."""
+    pick = random.Random(2)
+    numbers = [
+        phonenumbers.example_number_for_type(region, kind)
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]
+        for kind in nanp.PhoneNumberType.values()
+    ]
+    numbers += [
+        phonenumbers.PhoneNumber(1, pick.randrange(2 * 10**9, 10**10)) for _ in range(20_000)
+    ]
+    valid = [number for number in numbers if number and phonenumbers.is_valid_number(number)]
+    assert len(valid) > 5_000
+    answered = 0
+    for number in valid:
+        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        home = nanp.nanp_home_digits(e164[1:])
+        assert home in (None, "".join(filter(str.isdigit, national))), e164
+        answered += home is not None
+    assert answered > 0.99 * len(valid)  # all but short ones (CA's seven-digit UAN example)
+    assert nanp.nanp_home_digits("4930123456") is None
+
+
 @pytest.mark.parametrize("region", ["US", "CA", "JM", "AG", "DE", None])
 def test_nanp_fast_path_gives_what_phonenumbers_gives(
     region: str | None, monkeypatch: pytest.MonkeyPatch

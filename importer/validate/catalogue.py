@@ -61,6 +61,12 @@ PHONENUMBER_EXCEL_PRECISION_LOST = IssueType(
     "'{value}' was damaged by a spreadsheet (scientific notation or lost digits)",
     "format the column as Text and type the number again, e.g. +12059051025",
 )
+PHONENUMBER_EXTENSION = IssueType(
+    "phonenumber.extension",
+    "'{value}' has extension {extension}: it names a line behind a switchboard (PBX), "
+    "not a number that can be registered",
+    "enter the main number alone, without the extension, if that is the number to register",
+)
 PHONENUMBER_AMBIGUOUS = IssueType(
     "phonenumber.ambiguous",
     "'{value}' reads as +{international}, or in region {region} as +{national}",
@@ -78,7 +84,7 @@ PHONENUMBER_PREFIX_NOT_ALLOWED = IssueType(
 )
 PHONENUMBER_SMS_UNLIKELY = IssueType(
     "phonenumber.sms_unlikely",
-    "+{normalized} is a {kind} number, which usually cannot take SMS",
+    "+{normalized} is {kind}, which usually cannot take SMS",
     "check with the number's carrier that it can receive SMS ([validation] sms_incapable_types)",
     _WARNING,
 )

@@ -21,16 +21,19 @@ def nanp_reading(digits: str, region: str | None) -> tuple[str | None, int] | No
     """(E.164 digits or None when invalid, number type) without `parse`; None: not a plain NANP.
 
     `+1` and ten digits whose first is 2-9 (or, in a region of calling code 1 that
-    strips only a `1` prefix, the ten digits alone) is exactly what `parse` makes into
-    `PhoneNumber(1, digits)`: no prefix to strip, no leading zero, no extension; its type
-    is `nanp_type`'s, exactly `number_type`'s at a fraction of the cost.
-    Ten national digits are always a possible NANP length, so an invalid one is
-    `invalid`, as the full path would say.
+    strips only a `1` prefix, the ten digits alone or after a `1`) is exactly what
+    `parse` makes into `PhoneNumber(1, digits)`: no prefix to strip, no leading zero, no
+    extension (eleven digits are too long for NANP, so `parse` takes the `1` as the
+    calling code); its type is `nanp_type`'s, exactly `number_type`'s at a fraction of
+    the cost. Ten national digits are always a possible NANP length, so an invalid one
+    is `invalid`, as the full path would say.
     """
     if digits[:2] == "+1" and len(digits) == NANP_E164_LENGTH:
         national = digits[2:]
     elif len(digits) == NANP_NATIONAL_LENGTH and _nanp_region(region):
         national = digits
+    elif digits[:1] == "1" and len(digits) == NANP_NATIONAL_LENGTH + 1 and _nanp_region(region):
+        national = digits[1:]
     else:
         return None
     if national[0] in "01" or not (national.isascii() and national.isdigit()):
@@ -39,6 +42,17 @@ def nanp_reading(digits: str, region: str | None) -> tuple[str | None, int] | No
     if kind == PhoneNumberType.UNKNOWN:
         return None, kind
     return "1" + national, kind
+
+
+def nanp_home_digits(e164_digits: str) -> str | None:
+    """The digits of a valid NANP number's national form: its ten; None for another country.
+
+    `format_number(…, NATIONAL)` writes every valid NANP number `(NXX) NXX-XXXX`, with
+    no trunk prefix (tested on every NANP region's examples and random numbers).
+    """
+    if e164_digits[:1] == "1" and len(e164_digits) == NANP_NATIONAL_LENGTH + 1:
+        return e164_digits[1:]
+    return None
 
 
 @lru_cache(maxsize=256)

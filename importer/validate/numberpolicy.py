@@ -21,6 +21,20 @@ if TYPE_CHECKING:
 
 FIELD = PHONE_FIELD
 CACHE_SIZE = 1 << 16
+# How a message names each libphonenumber type (`phonenumber.sms_unlikely`: "+… is a pager").
+KIND_PHRASES: dict[str, str] = {
+    "fixed_line": "a landline",
+    "mobile": "a mobile number",
+    "fixed_line_or_mobile": "a landline or mobile number",
+    "toll_free": "a toll-free number",
+    "premium_rate": "a premium-rate number",
+    "shared_cost": "a shared-cost number",
+    "voip": "a VoIP number",
+    "personal_number": "a personal number",
+    "pager": "a pager",
+    "uan": "a UAN (universal access number)",
+    "voicemail": "a voicemail access number",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +76,7 @@ class NumberPolicy:
     def _kind(self, kind: str | None) -> tuple[IssueType, dict[str, str]] | None:
         if kind is None or kind not in self.sms_incapable:
             return None
-        return catalogue.PHONENUMBER_SMS_UNLIKELY, {"kind": kind.replace("_", " ")}
+        return catalogue.PHONENUMBER_SMS_UNLIKELY, {"kind": KIND_PHRASES[kind]}
 
 
 @lru_cache(maxsize=CACHE_SIZE)

@@ -19,22 +19,32 @@ spreadsheet has visibly damaged, then lets `phonenumbers` decide. The rules, in 
 3. **Shape.** A leading minus (`-12059051025`, a negative number) is
    `phonenumber.not_a_number`: no phone number starts with one. After cleaning, only
    digits, one leading `+` and the separators space `-` `.` `(` `)` `/` (and Unicode
-   dashes) are allowed; letters, extensions and URI parameters are
-   `phonenumber.not_a_number`.
+   dashes) are allowed. A number followed by an extension (`x123`, `ext. 45`, `#12`,
+   `;ext=9`) is `phonenumber.extension`: it names a line behind a switchboard, not a
+   number that can be registered. Other letters and URI parameters are
+   `phonenumber.not_a_number`. (`importer.validate.phonetext` does 1 to 3.)
 4. **Readings.** Text starting with `+` is read as international. Text without `+` has
    up to two readings:
 
-   - *international*, when it has 11 or more digits or starts with the `00` call
-     prefix: `+` is put in front of the digits (after dropping the `00`);
+   - *international*: `+` put in front of the digits (after dropping a `00` call
+     prefix);
    - *national*, when a default region is given: the digits in that region's plan.
 
-   Fewer than 11 digits, no `00` and no default region is `phonenumber.no_region`. When
-   exactly one distinct valid number comes out, that is the answer. When both readings
-   are valid but differ, the international one wins if the digits start with the
-   region's own calling code (`4915112345678` in DE) or if the region would never write
-   its reading that way (in DE `43664123456` would need a trunk `0`, so it is Austrian).
-   Otherwise the cell is `phonenumber.ambiguous` (a Chinese mobile `15012345678` is also
-   `+1 501-234-5678`): the partner must add the `+country` code; the tool never picks.
+   Without a default region, the international reading is the only one, and it is
+   tried only for 11 or more digits or a `00` (fewer is `phonenumber.no_region`).
+   With one, the national reading is always made, and the international one too when
+   the digits have 11 or more, a `00`, or when the national reading is valid but
+   could as well be a number that lost its `+`: the digits start with the region's
+   own calling code (`5540041234` in BR), or the region would not write its reading
+   that way (`4916412345` in DE lacks the trunk `0` of `0491 6412345`). When exactly
+   one distinct valid number comes out, that is the answer. When both readings are
+   valid but differ, whatever the length, the cell is `phonenumber.ambiguous` (a
+   Chinese mobile `15012345678` is also `+1 501-234-5678`; `4916412345` in DE is also
+   `+49 16412345`): the partner must add the `+country` code; the tool never picks.
+   So short digits written exactly as the region writes them at home, not starting
+   with its calling code, are read nationally: ten NANP digits in the US are a US
+   number even though about one in ten (`3647430517`) is also a valid number abroad
+   once a `+` is put in front (README, "Digits without `+`").
 5. **Checks.** When no reading is valid, the problem of the reading that got furthest
    is reported (`invalid` beats `not_possible` beats `not_a_number`, ties go to the
    international reading): unparseable → `not_a_number`, wrong length for the country
@@ -51,14 +61,15 @@ countries and prefixes (errors) and the types that usually cannot take SMS (a wa
 Speed: `phonenumbers` is the costly step of a row. `normalize_phonenumber` caches per
 `(text, region)`; `importer.validate.phonebatch` reads a file's distinct cells in batches, in
 worker processes when there are many. A plain NANP number (`+1` and ten digits, or ten
-digits in the US) skips `phonenumbers.parse` (`importer.validate.nanp`, exactly the same answer).
+digits in the US, alone or after a `1`) skips `phonenumbers.parse`, and so does the
+question whether ten NANP digits are written as at home (`importer.validate.nanp`,
+exactly the same answers).
 Results are the same whichever way they were computed.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import replace
 from functools import lru_cache
 from typing import NamedTuple
@@ -69,8 +80,9 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberTyp
 from importer.mapping import PHONE_FIELD
 from importer.models import Issue, IssueType
 from importer.validate import catalogue
-from importer.validate.nanp import nanp_reading
+from importer.validate.nanp import nanp_home_digits, nanp_reading
 from importer.validate.numberpolicy import NumberPolicy, check_country, country_of
+from importer.validate.phonetext import clean_text, refused_shape
 
 __all__ = [
     "NumberPolicy",
@@ -85,7 +97,6 @@ __all__ = [
 
 FIELD = PHONE_FIELD
 INTERNATIONAL_MIN_DIGITS = 11
-EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number and zeroes the rest
 CACHE_SIZE = 1 << 16
 FAST_NANP = True  # `importer.validate.nanp`; False sends every number through phonenumbers.parse
 KIND_NAMES: dict[int, str] = {
@@ -94,14 +105,7 @@ KIND_NAMES: dict[int, str] = {
     if name.isupper() and isinstance(value, int)
 }
 
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
-_SHAPE = re.compile(rf"\+?[0-9 ().\-/{_DASHES}]*")
-_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
-_FLOAT_TAIL = re.compile(r"\+?\d+[.,]0+")
 _NOT_DIGIT = re.compile(r"\D")
-_MINUS_SIGNS = frozenset("-" + _DASHES)
-_LONG_DIGITS = re.compile(r"0*([1-9][0-9]{15,})")  # no `+`: Excel drops it from a number
-_TEL_PREFIX = "tel:"
 
 # How far a reading got; the furthest one names the row's problem.
 _PROGRESS: dict[IssueType, int] = {
@@ -173,114 +177,90 @@ def _read_text(text: str, region: str | None) -> Reading:
     cleaned = clean_text(text)
     if not cleaned:
         return Reading(None, catalogue.PHONENUMBER_MISSING)
-    refused = _refused_shape(cleaned)
+    refused = refused_shape(cleaned)
     if refused is not None:
-        return Reading(None, refused)
+        return Reading(None, *refused)
     digits = _NOT_DIGIT.sub("", cleaned)
     if cleaned.startswith("+"):
         return _read("+" + digits, None, plus_typed=True)
+    if region is None:
+        international = _international_reading(digits) if _long(digits) else None
+        return international or Reading(None, catalogue.PHONENUMBER_NO_REGION)
     return _read_unsigned(digits, region)
 
 
 _normalize = lru_cache(maxsize=CACHE_SIZE)(_read_text)
 
 
-def _refused_shape(cleaned: str) -> IssueType | None:
-    """Spreadsheet damage, a leading minus, or text that is not a number's shape."""
-    if _SCIENTIFIC.fullmatch(cleaned) or _FLOAT_TAIL.fullmatch(cleaned):
-        return catalogue.PHONENUMBER_EXCEL_PRECISION_LOST
-    if cleaned[0] in _MINUS_SIGNS:
-        return catalogue.PHONENUMBER_NOT_A_NUMBER
-    if _digits_zeroed(cleaned):
-        return catalogue.PHONENUMBER_EXCEL_PRECISION_LOST
-    if not _SHAPE.fullmatch(cleaned) or not any(ch.isdigit() for ch in cleaned):
-        return catalogue.PHONENUMBER_NOT_A_NUMBER
-    return None
-
-
-def _digits_zeroed(cleaned: str) -> bool:
-    """Plain digits past Excel's 15 significant ones, all zero: what Excel leaves of them."""
-    long_number = _LONG_DIGITS.fullmatch(cleaned)
-    return long_number is not None and not long_number.group(1)[EXCEL_DIGITS:].strip("0")
-
-
-def clean_text(text: str) -> str:
-    """Fold Unicode look-alikes, drop invisible characters and Excel/URI prefixes."""
-    if not text.isascii():
-        text = _fold_unicode(text)
-    text = text.strip()
-    if text.startswith("'"):
-        text = text[1:].lstrip()
-    if text[:4].lower() == _TEL_PREFIX:
-        text = text[4:].lstrip()
-    return text
-
-
-def _fold_unicode(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text)
-    return "".join(_fold_char(ch) for ch in folded if unicodedata.category(ch) != "Cf")
-
-
-def _fold_char(ch: str) -> str:
-    if ch.isascii() or not ch.isdecimal():
-        return ch
-    return str(unicodedata.decimal(ch))
-
-
-def _read_unsigned(digits: str, region: str | None) -> Reading:
-    """Digits written without `+`: weigh the international and national readings."""
+def _read_unsigned(digits: str, region: str) -> Reading:
+    """Digits written without `+`, with a default region: weigh both readings (rule 4)."""
+    national = _read(digits, region, plus_typed=False)
+    if national.digits == digits:  # the country code typed without `+`: both readings agree
+        return national
+    if not (_long(digits) or _questionable(digits, region, national)):
+        return national
     international = _international_reading(digits)
-    if international and international.digits and _own_code(digits, region):
-        return international  # what `_choose` would pick whatever the national reading
-    national = _read(digits, region, plus_typed=False) if region is not None else None
-    if national is None:
-        return international or Reading(None, catalogue.PHONENUMBER_NO_REGION)
     if international is None:
         return national
-    return _choose(digits, region, international, national)
+    return _choose(region, international, national)
 
 
-def _own_code(digits: str, region: str | None) -> bool:
-    """True when `digits` start with `region`'s own calling code (1 for US)."""
-    return region is not None and digits.startswith(str(_calling_code(region)))
+def _long(digits: str) -> bool:
+    """True for digits long enough to be read as international on their own (or after `00`)."""
+    return len(digits) >= INTERNATIONAL_MIN_DIGITS or digits.startswith("00")
+
+
+def _questionable(digits: str, region: str, national: Reading) -> bool:
+    """True for a valid short national reading that could as well be a number with a lost `+`.
+
+    That is when the digits start with the region's own calling code (`5540041234` in
+    BR, area code 55, is also +55 4004-1234), or when the region would not write the
+    national reading that way: `4916412345` in DE is written `0491 6412345`, so reading
+    it nationally repairs a lost trunk prefix as much as reading it internationally
+    repairs a lost `+`. Digits starting with 0 start no country code: no doubt.
+    """
+    if national.digits is None or digits[0] == "0":
+        return False
+    if digits.startswith(_calling_code(region)):
+        return True
+    return not _written_nationally(digits, national.digits)
 
 
 @lru_cache(maxsize=256)
-def _calling_code(region: str) -> int:
-    return int(phonenumbers.country_code_for_region(region))
+def _calling_code(region: str) -> str:
+    return str(phonenumbers.country_code_for_region(region))
 
 
 def _international_reading(digits: str) -> Reading | None:
-    """`+` in front of the digits; None when they do not start with a country code."""
+    """`+` in front of the digits (after a `00`); None when they start with no country code."""
     if digits.startswith("00"):
         digits = digits[2:]
-    elif len(digits) < INTERNATIONAL_MIN_DIGITS:
-        return None
     reading = _read("+" + digits, None, plus_typed=False)
     return None if reading.problem is catalogue.PHONENUMBER_NO_REGION else reading
 
 
-def _choose(digits: str, region: str | None, international: Reading, national: Reading) -> Reading:
+def _choose(region: str, international: Reading, national: Reading) -> Reading:
+    """The one valid number; two different ones are `ambiguous`; else the furthest problem."""
     if international.digits is None or national.digits is None:
         valid = [reading for reading in (international, national) if reading.digits]
         return valid[0] if valid else max(international, national, key=_progress)
-    if international.digits == national.digits or _own_code(digits, region):
-        return international
-    if not _written_nationally(digits, national.digits):
+    if international.digits == national.digits:
         return international
     params = (
         ("international", international.digits),
         ("national", national.digits),
-        ("region", region or ""),
+        ("region", region),
     )
     return Reading(None, catalogue.PHONENUMBER_AMBIGUOUS, params)
 
 
 def _written_nationally(digits: str, e164_digits: str) -> bool:
-    """True when `digits` are exactly how the region writes that number at home."""
-    number = phonenumbers.parse("+" + e164_digits, None)
-    national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
-    return _NOT_DIGIT.sub("", national) == digits
+    """True when `digits` are exactly how the number's region writes it at home."""
+    home = nanp_home_digits(e164_digits) if FAST_NANP else None
+    if home is None:
+        number = phonenumbers.parse("+" + e164_digits, None)
+        home = _NOT_DIGIT.sub("", phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
+    return home == digits
 
 
 def _progress(reading: Reading) -> int:
