@@ -197,8 +197,9 @@ def _sheet_table(
 ) -> Table:
     """The sheet's table: header found on plain cell text, phone cells read strictly."""
     path = where[0]
+    sheet = workbook.get_sheet_by_name(name)  # calamine reads (and checks) the cells first
     facts = _sheet_facts(path, where[1], name)
-    raw = _guarded(_sheet_values(workbook, name, facts.errors), *where)
+    raw = _guarded(_sheet_values(sheet, facts.errors), *where)
     texts = ((number, row_text(values)) for number, values in raw)
 
     def rest(phone: int) -> Rows:
@@ -228,7 +229,7 @@ def _guarded(
 
 
 def _sheet_values(
-    workbook: calamine.CalamineWorkbook, name: str, errors: ErrorCells
+    sheet: calamine.CalamineSheet, errors: ErrorCells
 ) -> Iterator[tuple[int, list[Cell]]]:
     """(sheet row number, values from column A) for each row of the sheet.
 
@@ -236,7 +237,6 @@ def _sheet_values(
     columns left of it are put back to keep column letters true. Error cells, which
     calamine reads as empty, get their text back (`#N/A`).
     """
-    sheet = workbook.get_sheet_by_name(name)
     if sheet.start is None:
         return
     padding: list[Cell] = [None] * sheet.start[1]
