@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import openpyxl
 import pytest
+from typer.testing import CliRunner
 
+from importer.cli import app
 from importer.config import InputSettings
 from importer.loader import load_file, sheetxml
 from importer.loader.sheetxml import ErrorCells, SheetFacts
@@ -110,3 +113,18 @@ def test_error_cells_reach_the_rows_as_their_text() -> None:
         (5, ("+12059051026", "27", "Beta")),
     ]
     assert loaded.source.blank_rows == 0
+
+
+def test_error_cells_are_in_the_report_as_the_partner_saw_them(tmp_path: Path) -> None:
+    """The results workbook shows #REF! as text in its column, and cell.error on #N/A."""
+    report = tmp_path / "r.xlsx"
+    path = FIXTURES / "error_cells.xlsx"
+    result = CliRunner().invoke(app, ["validate", str(path), "--report", str(report)])
+    assert result.exit_code == 1, result.output
+    sheet = openpyxl.load_workbook(report, read_only=True)["Results"]
+    rows = [row[:3] + row[6:7] for row in sheet.iter_rows(min_row=2, max_row=4, values_only=True)]
+    assert rows == [
+        ("#N/A", "3", "Alpha", "cell.error"),
+        ("+12059051025", "3", "#REF!", None),
+        ("#N/A", "#N/A", "#N/A", "cell.error; capabilities.not_an_integer"),
+    ]
