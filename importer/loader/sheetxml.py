@@ -128,8 +128,11 @@ def _note_errors(errors: ErrorCells, window: bytes) -> int | None:
         start = window.rfind(b"<c", 0, hit.start())
         if start < 0 or window[start + 2 : start + 3] not in _SPACES:
             continue  # not in a cell's start tag: text that looks like one
-        if b">" in window[start : hit.start()]:
-            continue
+        if (
+            b">" in window[start : hit.start()]
+            or window[hit.start() - 1 : hit.start()] not in _SPACES
+        ):
+            continue  # past the start tag, or another attribute ending in "t"
         tag_end = window.find(b">", hit.end())
         cell_end = window.find(b"</c>", tag_end)
         if tag_end < 0 or (cell_end < 0 and window[tag_end - 1 : tag_end] != b"/"):
