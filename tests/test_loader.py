@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from importer import loader
@@ -25,6 +26,7 @@ from importer.loader import (
     load_file,
     sniff_delimiter,
 )
+from importer.loader.workbook import MESSAGE_SHEETS
 from importer.models import RawRow, SourceInfo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "loader"
@@ -392,6 +394,50 @@ def test_empty_first_sheet_is_passed_over() -> None:
     """An empty first sheet is skipped in favour of the next one with a header."""
     loaded = load("empty_first_sheet.xlsx")
     assert (loaded.source.sheet, rows_of(loaded)) == ("Data", [(2, ("+12059051025", "3"))])
+
+
+def test_data_on_a_later_sheet_is_found() -> None:
+    """Past a title-only sheet and an empty one, the third sheet's table is read."""
+    loaded = load("data_on_third_sheet.xlsx")
+    assert (loaded.source.sheet, [number for number, _ in rows_of(loaded)]) == ("Numbers", [2, 3])
+
+
+@pytest.mark.parametrize(
+    ("titles", "error", "tail"),
+    [
+        ([], UnreadableFileError, '"S1" (every row is blank), "S2" (every row is blank)'),
+        (["Notes"], MappingError, '"S1" (no phone-number column; headers found: "Notes"), "S2"'),
+    ],
+)
+def test_no_sheet_with_a_phone_column_gives_each_sheets_reason(
+    titles: list[str], error: type[Exception], tail: str, tmp_path: Path
+) -> None:
+    """Each visible sheet's reason on one line; a mapping error when any sheet had a header."""
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "S1"
+    workbook.active.append(titles)
+    workbook.create_sheet("S2")
+    path = tmp_path / "two.xlsx"
+    workbook.save(path)
+    with pytest.raises(error) as caught:
+        load_file(path, InputSettings())
+    assert str(caught.value).startswith(f"{path}: no sheet has a phone-number column: ")
+    assert tail in str(caught.value)
+
+
+def test_many_sheets_without_a_phone_column_are_named_up_to_a_limit(tmp_path: Path) -> None:
+    """The one-line message names the first sheets and counts the others."""
+    workbook = openpyxl.Workbook()
+    for number in range(2, MESSAGE_SHEETS + 3):
+        workbook.create_sheet(f"S{number}")
+    path = tmp_path / "many.xlsx"
+    workbook.save(path)
+    with pytest.raises(UnreadableFileError) as caught:
+        load_file(path, InputSettings())
+    message = str(caught.value)
+    assert message.count("(every row is blank)") == MESSAGE_SHEETS
+    assert message.endswith(", ... (2 more)")
+    assert "\n" not in message
 
 
 def test_workbook_without_visible_worksheet() -> None:

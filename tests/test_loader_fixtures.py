@@ -3,7 +3,8 @@
 One table pins each fixture's outcome end to end: the rows read with their status and
 issue codes (through `streaming.stream_file`, as every command reads them), or the
 exact one-line error `did-import validate` prints with exit code 2. A fixture without
-an entry here fails the suite. The files are written by tests/fixtures/make_loader_fixtures.py.
+an entry here fails the suite. The files are written by tests/fixtures/make_loader_fixtures.py and
+make_workbook_fixtures.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "loader"
 OK = "would_register"
 BAD = "invalid"
 LOST = "phonenumber.excel_precision_lost"
+CELL_ERROR = "cell.error"
 
 Row = tuple[int, str, tuple[str, ...]]
 
@@ -114,6 +116,24 @@ OUTCOMES: dict[str, Rows | Refused] = {
     "empty_first_sheet.xlsx": Rows(ok(2)),
     "merged_cells.xlsx": Rows([(3, OK, ()), (4, BAD, ("capabilities.missing",))]),
     "phantom_rows.xlsx": Rows(ok(2, 3)),
+    "backslash_names.xlsx": Rows(ok(2, 3)),  # xl\\workbook.xml
+    "workbook_elsewhere.xlsx": Rows(ok(2, 3)),  # book/workbook.xml, through _rels/.rels
+    "data_on_third_sheet.xlsx": Rows(ok(2, 3)),  # past a title-only sheet and an empty one
+    # error cells: kept as the partner's sheet shows them, never blank
+    "error_cells.xlsx": Rows(
+        [
+            (2, BAD, (CELL_ERROR,)),  # #N/A
+            (3, OK, ()),  # #REF! in the Name column is carried as it is
+            (4, BAD, (CELL_ERROR, "capabilities.not_an_integer")),  # a row of #N/A
+            (5, OK, ()),
+        ]
+    ),
+    "error_formulas.xlsx": Rows(
+        [(n, BAD, (CELL_ERROR, "capabilities.not_an_integer")) for n in (2, 3, 4)]
+    ),
+    "error_literals.csv": Rows(
+        [(2, BAD, (CELL_ERROR,)), (3, OK, ()), (4, BAD, (CELL_ERROR,)), (5, BAD, (CELL_ERROR,))]
+    ),
     # refused
     "empty.csv": Refused("{path}: the file is empty"),
     "only_blank_lines.csv": Refused("{path}: no data (every row is blank)"),
@@ -132,6 +152,18 @@ OUTCOMES: dict[str, Rows | Refused] = {
     "duplicate_headers.csv": Refused('{path}: duplicate column "Phone" in columns A and C'),
     "duplicate_headers.xlsx": Refused('{path}: duplicate column "Phone" in columns B and E'),
     "chart_only.xlsx": Refused("{path}: the workbook has no visible worksheet"),
+    "no_phone_sheet.xlsx": Refused(
+        '{path}: no sheet has a phone-number column: "Cover" (every row is blank), '
+        '"Notes" (no phone-number column; headers found: "Read me first")'
+    ),
+    "biff2.xls": Refused(
+        "{path}: an Excel 2.x (BIFF2) file, a format too old to read; "
+        "open it in Excel or LibreOffice and save it as .xlsx"
+    ),
+    "biff4.xls": Refused(
+        "{path}: an Excel 4.0 (BIFF4) file, a format too old to read; "
+        "open it in Excel or LibreOffice and save it as .xlsx"
+    ),
     "formulas_no_cache.xlsx": Refused(
         '{path}: sheet "Sheet" has 2 formula cell(s) with no saved result (first: C2); '
         "open the file in Excel or LibreOffice and save it again"

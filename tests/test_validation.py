@@ -724,3 +724,26 @@ def test_payload_order_holds_with_defaults_and_cells_mixed() -> None:
         "callback_url",
         "name",
     ]
+
+
+@pytest.mark.parametrize(
+    "text", ["#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!"]
+)
+def test_spreadsheet_error_in_the_phone_cell_is_cell_error(
+    text: str, mapping: ColumnMapping, make_row: MakeRow
+) -> None:
+    """A phone cell showing a spreadsheet error is cell.error naming it, never missing."""
+    result = validate_one(make_row(phonenumber=text, capabilities="3"), mapping, RowDefaults())
+    (issue,) = result.issues
+    assert (issue.code, issue.value, issue.field) == ("cell.error", text, "phonenumber")
+    assert f"spreadsheet error {text} (" in issue.message
+    assert issue.hint
+
+
+@pytest.mark.parametrize(("text", "code"), [("#n/a", "cell.error"), ("#N/A x", None)])
+def test_only_a_whole_error_value_is_cell_error(
+    text: str, code: str | None, mapping: ColumnMapping, make_row: MakeRow
+) -> None:
+    """An error value in any case is cell.error; text around it makes it another problem."""
+    result = validate_one(make_row(phonenumber=text, capabilities="3"), mapping, RowDefaults())
+    assert (codes(result)[0] == "cell.error") is (code is not None)

@@ -1,7 +1,9 @@
 """What kind of file this is, told by its first bytes rather than its name.
 
-A zip archive is the XLSX family (XLSX, XLSM, XLSB, ODS, told apart by the archive's
-members), an OLE2 container is XLS, anything else is CSV text. A file named like a
+A zip archive is the XLSX family (XLSX, XLSM, XLSB, ODS: told apart by the workbook
+part its relationships name, wherever it is, see `package`), an OLE2 container is XLS,
+an Excel 2.x-4.0 file (BIFF2-4, no container) is refused naming its format, anything
+else is CSV text. A file named like a
 workbook whose content is not one is refused, saying what it holds instead when its
 first bytes tell (a PDF, an image, text: most often a CSV file renamed).
 """
@@ -9,16 +11,18 @@ first bytes tell (a PDF, an image, text: most often a CSV file renamed).
 from __future__ import annotations
 
 import codecs
+import struct
 import zipfile
 import zlib
 from pathlib import Path
 
 from importer.errors import UnreadableFileError
+from importer.loader.package import Package
 
 WORKBOOK_FORMATS = frozenset({"xlsx", "xlsm", "xlsb", "xls", "ods"})
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
 OTHER_MAGIC = (  # what a file named .xlsx holds when it is not a workbook (lower case)
     (b"%pdf", "a PDF document"),
     (b"\x89png", "a PNG image"),
@@ -29,8 +33,14 @@ OTHER_MAGIC = (  # what a file named .xlsx holds when it is not a workbook (lowe
     (b"<!doctype", "an HTML page"),
     (b"<html", "an HTML page"),
 )
+# BIFF2-4 BOF opcodes (OpenOffice.org's "Excel File Format" 5.8), and the document types.
+OLD_EXCEL_BOF = {
+    0x0009: "Excel 2.x (BIFF2)",
+    0x0209: "Excel 3.0 (BIFF3)",
+    0x0409: "Excel 4.0 (BIFF4)",
+}
+BIFF_DOCUMENT_TYPES = frozenset({0x0010, 0x0020, 0x0040, 0x0100})  # sheet, chart, macro, book
 TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
-SMALL_PART = 1024 * 1024  # [Content_Types].xml and mimetype are a few kB in real files
 # Zip bombs: real workbook parts inflate about 10 times; a deflate bomb about 1,000 times.
 MAX_RATIO = 100
 RATIO_FLOOR = 1024 * 1024  # parts smaller than this inflated may compress as they like
@@ -55,11 +65,32 @@ def detect_format(path: Path) -> str:
         return _zip_format(path, claimed)
     if head.startswith(OLE_MAGIC):
         return "xls"
+    old_excel = biff_version(head)
+    if old_excel is not None:
+        raise UnreadableFileError(
+            f"{path}: an {old_excel} file, a format too old to read;"
+            " open it in Excel or LibreOffice and save it as .xlsx"
+        )
     if claimed in WORKBOOK_FORMATS:
         raise UnreadableFileError(
             f"{path}: not a readable {claimed.upper()} workbook ({_what_it_is(head)})"
         )
     return "csv"
+
+
+def biff_version(head: bytes) -> str | None:
+    """ "Excel 4.0 (BIFF4)" and the like when `head` is the BOF record of a BIFF2-4 file.
+
+    Those files are a bare record stream (no OLE2 container, unlike BIFF5/8 XLS) that
+    starts with a BOF record: opcode, length, then the BIFF version and the document type.
+    """
+    if len(head) < 8:
+        return None
+    opcode, length, _, kind = struct.unpack_from("<4H", head)
+    name = OLD_EXCEL_BOF.get(opcode)
+    if name is None or length not in (4, 6) or kind not in BIFF_DOCUMENT_TYPES:
+        return None
+    return name
 
 
 def _what_it_is(head: bytes) -> str:
@@ -101,31 +132,24 @@ def _zip_format(path: Path, claimed: str) -> str:
     label = claimed.upper() if claimed in WORKBOOK_FORMATS else "XLSX"
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
             bomb = _inflation_problem(archive)
-            mimetype = _small_member(archive, "mimetype")
-            types = _small_member(archive, "[Content_Types].xml")
+            if bomb is not None:
+                raise UnreadableFileError(f"{path}: not a readable {label} workbook ({bomb})")
+            package = Package(archive)
+            mimetype = package.small_text("mimetype")
+            workbook = package.workbook_part()
+            types = package.small_text("[Content_Types].xml")
     except ZIP_FAILURES:
         reason = "damaged or truncated zip archive"
         raise UnreadableFileError(f"{path}: not a readable {label} workbook ({reason})") from None
-    if bomb is not None:
-        raise UnreadableFileError(f"{path}: not a readable {label} workbook ({bomb})")
     if mimetype.startswith(ODS_MIMETYPE):
         return "ods"
-    if "xl/workbook.bin" in names:
+    if workbook is not None and workbook.lower().endswith(".bin"):
         return "xlsb"
-    if "xl/workbook.xml" in names:
-        return "xlsm" if b"macroEnabled" in types else "xlsx"
+    if workbook is not None:
+        return "xlsm" if "macroEnabled" in types else "xlsx"
     reason = "a zip archive without a workbook in it"
     raise UnreadableFileError(f"{path}: not a readable {label} workbook ({reason})")
-
-
-def _small_member(archive: zipfile.ZipFile, name: str) -> bytes:
-    """A small archive member's first bytes (b"" when absent): never inflates a bomb."""
-    if name not in archive.NameToInfo:
-        return b""
-    with archive.open(name) as member:
-        return member.read(SMALL_PART)
 
 
 def _inflation_problem(archive: zipfile.ZipFile) -> str | None:

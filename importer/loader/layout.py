@@ -29,11 +29,16 @@ Rows = Iterator[tuple[int, list[str]]]
 
 
 class HeaderNotFound(Exception):
-    """No header in a sheet: the next sheet may have one, else `error` is raised."""
+    """No header in a sheet: the next sheet may have one, else `error` is raised.
 
-    def __init__(self, error: MappingError | UnreadableFileError) -> None:
+    `reason` is the error's message without the file's name, for a message about
+    several sheets.
+    """
+
+    def __init__(self, error: MappingError | UnreadableFileError, reason: str) -> None:
         super().__init__(error.message)
         self.error = error
+        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -102,8 +107,10 @@ def find_header(
         if seen >= HEADER_SEARCH_ROWS:
             break
     if likeliest is None:
-        raise HeaderNotFound(UnreadableFileError(f"{path}: no data (every row is blank)"))
-    raise HeaderNotFound(missing_phone_error(likeliest, overrides, source=str(path)))
+        reason = "every row is blank"
+        raise HeaderNotFound(UnreadableFileError(f"{path}: no data ({reason})"), reason)
+    missing = missing_phone_error(likeliest, overrides, source=str(path))
+    raise HeaderNotFound(missing, missing_phone_error(likeliest, overrides).message)
 
 
 def _named_cell_count(header: Sequence[str]) -> int:

@@ -13,12 +13,14 @@ for the valid German number +49 1511 2345678: a number is never guessed from a f
 
 Merged cells read as Excel stores them (and as Excel's own "Save as CSV" writes them):
 the value in the top-left cell, the other cells empty. Formulas read as their cached
-values; an XLSX formula with no saved result is refused (see `formulas`), never read
-as an empty cell. Formatted-but-empty cells (a style applied down to row 1,048,576) are not cells
-to calamine and cost nothing.
+values; an XLSX formula with no saved result is refused (see `sheetxml`), never read
+as an empty cell, and an XLSX error cell (`#N/A`) reads as its text. (calamine reads
+error cells as empty: in XLS, XLSB and ODS files they stay empty.) Formatted-but-empty
+cells (a style applied down to row 1,048,576) are not cells to calamine and cost nothing.
 
 The sheet: the one named (or numbered, from 1) in the settings, even a hidden one;
-otherwise the first visible worksheet that has a recognisable header.
+otherwise the first visible worksheet that has a phone-number header. When none has,
+the message gives each visible sheet's reason on one line.
 """
 
 from __future__ import annotations
@@ -33,11 +35,11 @@ from xml.etree import ElementTree
 import python_calamine as calamine
 
 from importer.config import InputSettings
-from importer.errors import UnreadableFileError
+from importer.errors import InputError, MappingError, UnreadableFileError
 from importer.loader.detect import ZIP_FAILURES
-from importer.loader.formulas import DoctypeFound, uncached_formulas
 from importer.loader.layout import HeaderNotFound, Rows, Table, read_table
 from importer.loader.probe import is_panic, probe_in_child
+from importer.loader.sheetxml import COLUMN_BITS, DoctypeFound, ErrorCells, SheetFacts, sheet_facts
 
 EXACT_INTEGER_LIMIT = 2**53
 
@@ -45,6 +47,7 @@ Cell = str | int | float | bool | datetime.date | datetime.time | datetime.timed
 # What calamine raises on damaged or hostile files (its own errors, and a few builtins).
 FORMULA_CHECKED = frozenset({"xlsx", "xlsm"})
 PROBED = frozenset({"xls"})  # read in a child first: see `probe`
+MESSAGE_SHEETS = 10  # sheets named in the message when none has a phone-number column
 CALAMINE_FAILURES = (calamine.CalamineError, ValueError, OverflowError, OSError, EOFError)
 
 
@@ -96,24 +99,28 @@ def read_workbook(path: Path, file_format: str, options: InputSettings) -> tuple
         if not is_panic(error):
             raise
         raise unreadable(path, file_format, error) from None
-    if file_format in FORMULA_CHECKED:
-        _refuse_uncached_formulas(path, file_format, sheet)
     return sheet, table
 
 
-def _refuse_uncached_formulas(path: Path, file_format: str, sheet: str) -> None:
+def _sheet_facts(path: Path, file_format: str, sheet: str) -> SheetFacts:
+    """The sheet XML's formulas and error cells (XLSX and XLSM only: see `sheetxml`)."""
+    if file_format not in FORMULA_CHECKED:
+        return SheetFacts()
     try:
-        found = uncached_formulas(path, sheet)
+        return sheet_facts(path, sheet)
     except DoctypeFound:
         reason = ValueError("the sheet XML declares a DTD: refused, as XML entity bombs do")
         raise unreadable(path, file_format, reason) from None
     except (ElementTree.ParseError, *ZIP_FAILURES):
         raise unreadable(path, file_format, ValueError("damaged sheet XML")) from None
-    if found is not None:
-        count, cell = found
+
+
+def _refuse_uncached_formulas(path: Path, sheet: str, facts: SheetFacts) -> None:
+    if facts.uncached:
+        count, first = facts.uncached, facts.first_uncached
         raise UnreadableFileError(
             f'{path}: sheet "{sheet}" has {count} formula cell(s) with no saved result '
-            f"(first: {cell}); open the file in Excel or LibreOffice and save it again"
+            f"(first: {first}); open the file in Excel or LibreOffice and save it again"
         )
 
 
@@ -138,15 +145,28 @@ def _pick_sheet(
         names = [_requested_sheet(workbook, path, options.sheet)]
     else:
         names = _visible_sheets(workbook)
-    first_missing: HeaderNotFound | None = None
+    passed_over: list[tuple[str, HeaderNotFound]] = []
     for name in names:
         try:
             return name, _sheet_table(workbook, name, (path, file_format), options)
         except HeaderNotFound as missing:
-            first_missing = first_missing or missing
-    if first_missing is None:
-        raise UnreadableFileError(f"{path}: the workbook has no visible worksheet")
-    raise first_missing.error
+            passed_over.append((name, missing))
+    raise _no_sheet_error(path, passed_over)
+
+
+def _no_sheet_error(path: Path, passed_over: list[tuple[str, HeaderNotFound]]) -> InputError:
+    """Why no sheet was taken: the one sheet's reason, or each sheet's on one line."""
+    if not passed_over:
+        return UnreadableFileError(f"{path}: the workbook has no visible worksheet")
+    if len(passed_over) == 1:
+        return passed_over[0][1].error
+    said = [f'"{name}" ({missing.reason})' for name, missing in passed_over[:MESSAGE_SHEETS]]
+    if len(passed_over) > MESSAGE_SHEETS:
+        said.append(f"... ({len(passed_over) - MESSAGE_SHEETS} more)")
+    message = f"{path}: no sheet has a phone-number column: {', '.join(said)}"
+    if any(isinstance(missing.error, MappingError) for _, missing in passed_over):
+        return MappingError(message)
+    return UnreadableFileError(message)
 
 
 def _requested_sheet(workbook: calamine.CalamineWorkbook, path: Path, wanted: str) -> str:
@@ -177,7 +197,9 @@ def _sheet_table(
 ) -> Table:
     """The sheet's table: header found on plain cell text, phone cells read strictly."""
     path = where[0]
-    raw = _guarded(_sheet_values(workbook, name), *where)
+    sheet = workbook.get_sheet_by_name(name)  # calamine reads (and checks) the cells first
+    facts = _sheet_facts(path, where[1], name)
+    raw = _guarded(_sheet_values(sheet, facts.errors), *where)
     texts = ((number, row_text(values)) for number, values in raw)
 
     def rest(phone: int) -> Rows:
@@ -187,7 +209,9 @@ def _sheet_table(
                 cells[phone] = phone_cell_text(values[phone])
             yield number, cells
 
-    return read_table(texts, path, options.columns, rest=rest)
+    table = read_table(texts, path, options.columns, rest=rest)
+    _refuse_uncached_formulas(path, name, facts)
+    return table
 
 
 def _guarded(
@@ -205,16 +229,36 @@ def _guarded(
 
 
 def _sheet_values(
-    workbook: calamine.CalamineWorkbook, name: str
+    sheet: calamine.CalamineSheet, errors: ErrorCells
 ) -> Iterator[tuple[int, list[Cell]]]:
     """(sheet row number, values from column A) for each row of the sheet.
 
     calamine's `iter_rows` starts at sheet row 1 but at the first used column, so the
-    columns left of it are put back to keep column letters true.
+    columns left of it are put back to keep column letters true. Error cells, which
+    calamine reads as empty, get their text back (`#N/A`).
     """
-    sheet = workbook.get_sheet_by_name(name)
     if sheet.start is None:
         return
     padding: list[Cell] = [None] * sheet.start[1]
-    for number, values in enumerate(sheet.iter_rows(), start=1):
+    rows = enumerate(sheet.iter_rows(), start=1)
+    if errors.positions:
+        yield from _with_errors(((number, [*padding, *values]) for number, values in rows), errors)
+        return
+    for number, values in rows:
         yield number, [*padding, *values]
+
+
+def _with_errors(
+    rows: Iterator[tuple[int, list[Cell]]], errors: ErrorCells
+) -> Iterator[tuple[int, list[Cell]]]:
+    """The rows, each error cell's text in place of the empty value calamine gave."""
+    positions, kinds, texts = errors.positions, errors.kinds, errors.texts
+    index, end = 0, len(positions)
+    for number, values in rows:
+        while index < end and positions[index] >> COLUMN_BITS <= number:
+            row, column = divmod(positions[index], 1 << COLUMN_BITS)
+            if row == number:
+                values.extend([None] * (column + 1 - len(values)))
+                values[column] = texts[kinds[index]]
+            index += 1
+        yield number, values

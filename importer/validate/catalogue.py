@@ -30,6 +30,13 @@ ROW_DUPLICATE_CONFLICT = IssueType(
     "keep one row per number with the capabilities you want",
 )
 
+# -- cells -------------------------------------------------------------------------
+CELL_ERROR = IssueType(
+    "cell.error",
+    "the cell shows the spreadsheet error {value} ({meaning}), not a phone number",
+    "fix the formula, or what it refers to, in the sheet; or type the number, e.g. +12059051025",
+)
+
 # -- phonenumber -------------------------------------------------------------------
 PHONENUMBER_MISSING = IssueType(
     "phonenumber.missing",

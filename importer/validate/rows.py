@@ -45,6 +45,7 @@ from importer.mapping import CANONICAL_FIELDS, PHONE_FIELD, ColumnMapping
 from importer.models import Issue, IssueType, RawRow, RowResult, Severity, Status
 from importer.validate import catalogue
 from importer.validate.capabilities import MAX_MASK, mask_warning, parse_capabilities
+from importer.validate.cellerrors import error_meaning
 from importer.validate.checks import (
     CALLBACK_URL,
     CALLBACK_URL_MAX,
@@ -269,9 +270,15 @@ class RowValidator:
 
     def _judge_number(self, text: str) -> tuple[str | None, tuple[Issue, ...]]:
         reading = self._readings.pop(text, None)
+        column = self._columns[PHONENUMBER]
+        meaning = error_meaning(text)
+        if meaning is not None:
+            issue = catalogue.CELL_ERROR.issue(
+                field=PHONENUMBER, column=column, value=text, meaning=meaning
+            )
+            return None, (issue,)
         if reading is None:
             reading = read_numbers([text], self._defaults.region)[text]
-        column = self._columns[PHONENUMBER]
         found = [reading.issue(text, column), *self._defaults.policy.issues(reading, text, column)]
         return reading.digits, tuple(issue for issue in found if issue is not None)
 
