@@ -34,7 +34,7 @@ from importer.loader.layout import (
     is_ragged,
     read_table,
 )
-from importer.loader.text import CsvReader, sniff_delimiter
+from importer.loader.text import CsvReader, DecodedBytes, sniff_delimiter
 from importer.loader.workbook import EXACT_INTEGER_LIMIT, cell_text, read_workbook
 from importer.logs import event, get_logger
 from importer.models import LoadedFile, RawRow, SourceInfo
@@ -95,14 +95,26 @@ def _load_csv(path: Path, options: InputSettings) -> LoadedFile:
         sha256="",
         header=table.header,
         header_row=table.header_row,
-        encoding=reader.feed.encoding,  # final for a file read in one chunk
         delimiter=reader.dialect.delimiter,
     )
 
     def complete(done: SourceInfo) -> SourceInfo:
-        return replace(done, sha256=reader.feed.sha256 or "", encoding=reader.feed.encoding)
+        return _encoding_facts(replace(done, sha256=reader.feed.sha256 or ""), reader.feed)
 
-    return _lazy(source, table, complete)
+    return _lazy(_encoding_facts(source, reader.feed), table, complete)
+
+
+def _encoding_facts(source: SourceInfo, feed: DecodedBytes) -> SourceInfo:
+    """The encoding in use, and how it was detected (final for a file read in one chunk)."""
+    guess = feed.guess
+    if guess is None:
+        return replace(source, encoding=feed.encoding)
+    return replace(
+        source,
+        encoding=feed.encoding,
+        encoding_detection=guess.describe(),
+        encoding_confidence=guess.confidence,
+    )
 
 
 def _lazy(source: SourceInfo, table: Table, complete: _Completion) -> LoadedFile:
