@@ -177,11 +177,13 @@ def _sheet_table(
 ) -> Table:
     """The sheet's table: header found on plain cell text, phone cells read strictly."""
     path = where[0]
-    raw = _guarded(_sheet_values(workbook, name), *where)
-    texts = ((number, row_text(values)) for number, values in raw)
+    sheet = workbook.get_sheet_by_name(name)
+    texts = (
+        (number, row_text(values)) for number, values in _guarded(_sheet_values(sheet), *where)
+    )
 
     def rest(phone: int) -> Rows:
-        for number, values in raw:  # the same iterator: continues below the header
+        for number, values in _guarded(_sheet_values(sheet), *where):  # from the top again
             cells = row_text(values)
             if phone < len(values):
                 cells[phone] = phone_cell_text(values[phone])
@@ -204,15 +206,12 @@ def _guarded(
         raise unreadable(path, file_format, error) from None
 
 
-def _sheet_values(
-    workbook: calamine.CalamineWorkbook, name: str
-) -> Iterator[tuple[int, list[Cell]]]:
+def _sheet_values(sheet: calamine.CalamineSheet) -> Iterator[tuple[int, list[Cell]]]:
     """(sheet row number, values from column A) for each row of the sheet.
 
     calamine's `iter_rows` starts at sheet row 1 but at the first used column, so the
     columns left of it are put back to keep column letters true.
     """
-    sheet = workbook.get_sheet_by_name(name)
     if sheet.start is None:
         return
     padding: list[Cell] = [None] * sheet.start[1]
