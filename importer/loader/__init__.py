@@ -1,7 +1,8 @@
 """Loader: a partner's file -> its header and raw rows of text cells, read lazily.
 
 `load_file` tells the format by content (`detect`), reads CSV text (`text`: encoding,
-delimiter, one pass that also hashes the file) or a workbook sheet (`workbook`, through
+delimiter, one pass that also hashes the file; `charset`: the code page of a file that
+is not UTF-8) or a workbook sheet (`workbook`, through
 python-calamine), and finds the table in it (`layout`: header below any title rows,
 blank rows skipped and counted). Every row keeps the row number the partner sees.
 
