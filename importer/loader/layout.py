@@ -106,14 +106,18 @@ class ReadAhead:
 
     def ahead(self, count: int) -> list[list[str]]:
         """The cells of up to `count` non-blank rows after the current one (at most
-        `AHEAD_RAW_ROWS` rows read, blank ones included), kept to be read again."""
+        `AHEAD_RAW_ROWS` rows read, blank ones included), kept to be read again.
+
+        A blank row is kept as no cells (still blank, still counted), so a hostile run
+        of long whitespace lines held here costs nothing.
+        """
         found: list[list[str]] = []
         for index in range(AHEAD_RAW_ROWS):
             if index == len(self.held):
                 row = next(self._rows, None)
                 if row is None:
                     break
-                self.held.append(row)
+                self.held.append(row if not is_blank(row[1]) else (row[0], []))
             cells = self.held[index][1]
             if not is_blank(cells):
                 found.append(cells)
