@@ -111,8 +111,9 @@ class SourceInfo:
     """What the loader read and detected, for the report's Summary sheet.
 
     `sha256` and `blank_rows` (and a CSV's `encoding`, which may fall back from UTF-8 to
-    cp1252 late in the file) are final only once `LoadedFile.rows` has been read to the
-    end; until then `sha256` may be "".
+    a detected code page late in the file) are final only once `LoadedFile.rows` has
+    been read to the end; until then `sha256` may be "". A detected encoding comes with
+    `encoding_detection` (how, from what, how sure) and `encoding_confidence` (0 to 1).
     """
 
     path: Path
@@ -122,6 +123,8 @@ class SourceInfo:
     header_row: int
     sheet: str | None = None
     encoding: str | None = None
+    encoding_detection: str | None = None
+    encoding_confidence: float | None = None
     delimiter: str | None = None
     blank_rows: int = 0
 

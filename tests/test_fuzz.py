@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from importer.config import InputSettings
 from importer.errors import ImporterError
 from importer.loader import load_file
+from importer.loader.layout import AHEAD_ROWS, is_data_below
 from importer.validate.capabilities import parse_capabilities
 from importer.validate.phone import normalize_phonenumber
 
@@ -153,7 +154,8 @@ def _csv_bytes(rows: list[list[str]], delimiter: str, quoting: int, ending: str,
 def _dialect_round_trip(
     rows: list[list[str]], delimiter: str, quoting: int, ending: str, encoding: str
 ) -> None:
-    """A table written in any dialect reads back cell for cell (the delimiter given)."""
+    """A table written in any dialect reads back cell for cell (the delimiter given), or
+    is refused because the phone cells below the header are mostly words (layout's rule)."""
     # csv.writer quotes only the line terminator's own characters: with a bare "\r"
     # or "\n" ending, a cell holding the other one is written ambiguously.
     assume(ending == "\r\n" or not any("\r" in c or "\n" in c for row in rows for c in row))
@@ -165,7 +167,8 @@ def _dialect_round_trip(
         cells = read_all(data, ".csv", options)
     except ImporterError as error:  # only "nothing below the header" may refuse it
         cells = [("refused", error.message)]
-    assert cells == expected or (not expected and cells[0][0] == "refused")
+    words = not is_data_below([row[0].strip() for row in expected][:AHEAD_ROWS])
+    assert cells == expected or ((not expected or words) and cells[0][0] == "refused")
 
 
 test_csv_dialect_round_trip, test_csv_dialect_round_trip_slow = twice(

@@ -89,8 +89,8 @@ OUTCOMES: dict[str, Refused | Processed] = {
         "{path}: not a text or spreadsheet file (it has binary content)"
     ),
     "hostile/garbage_no_nul.csv": Refused(
-        "{path}: cannot decode the file as cp1252 (bad byte at offset 8);"
-        " give the right encoding with --encoding"
+        "{path}: the file is not UTF-8 (byte 0x84 at offset 1) and no known code page"
+        " reads it; give the right encoding with --encoding"
     ),
     "loader/binary_junk.csv": Refused(
         "{path}: not a text or spreadsheet file (it has binary content)"

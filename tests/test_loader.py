@@ -115,11 +115,14 @@ def test_explicit_encoding_undecodable() -> None:
     )
 
 
-def test_undecodable_even_as_cp1252(tmp_path: Path) -> None:
-    """A byte undefined in cp1252 (0x81) is refused rather than guessed."""
+def test_undecodable_in_every_code_page(tmp_path: Path) -> None:
+    """A stray byte no candidate code page reads plausibly is refused rather than guessed."""
     path = tmp_path / "odd.csv"
     path.write_bytes(b"Phone\r\n+1205\x81\r\n")
-    with pytest.raises(UnreadableFileError, match=r"as cp1252 \(bad byte at offset 12\)"):
+    with pytest.raises(
+        UnreadableFileError,
+        match=r"not UTF-8 \(byte 0x81 at offset 12\) and no known code page reads it",
+    ):
         load_file(path, InputSettings())
 
 
@@ -247,7 +250,7 @@ def test_column_override_missing(tmp_path: Path) -> None:
     with pytest.raises(MappingError) as caught:
         load_file(path, InputSettings(columns={"phonenumber": "Tel"}))
     assert str(caught.value) == (
-        f'{path}: column "Tel" given for phonenumber is not in the header; '
+        f'{path}: column "Tel" given for phonenumber is not in row 1; '
         'headers found: "Phone Number", "Capabilities"'
     )
 
@@ -363,7 +366,9 @@ def test_requested_sheet_without_header() -> None:
     path = FIXTURES / "hidden_first_sheet.xlsx"
     with pytest.raises(MappingError) as caught:
         load_file(path, InputSettings(sheet="Notes"))
-    assert str(caught.value) == f'{path}: no phone-number column; headers found: "Read me first"'
+    assert str(caught.value) == (
+        f'{path}: no phone-number column in row 1; headers found: "Read me first"'
+    )
 
 
 def test_requested_sheet_missing() -> None:
@@ -406,7 +411,7 @@ def test_data_on_a_later_sheet_is_found() -> None:
     ("titles", "error", "tail"),
     [
         ([], UnreadableFileError, '"S1" (every row is blank), "S2" (every row is blank)'),
-        (["Notes"], MappingError, '"S1" (no phone-number column; headers found: "Notes"), "S2"'),
+        (["Notes"], MappingError, '"S1" (no phone-number column in row 1; headers found: "Notes"), "S2"'),
     ],
 )
 def test_no_sheet_with_a_phone_column_gives_each_sheets_reason(
@@ -504,12 +509,12 @@ def test_sha256_of_file_bytes(name: str) -> None:
         (
             "no_phone_column.csv",
             MappingError,
-            '{path}: no phone-number column; headers found: "Name", "Caps"',
+            '{path}: no phone-number column in row 1; headers found: "Name", "Caps"',
         ),
         (
             "no_phone_column.xlsx",
             MappingError,
-            '{path}: no phone-number column; headers found: "Name", "Caps"',
+            '{path}: no phone-number column in row 1; headers found: "Name", "Caps"',
         ),
         (
             "duplicate_headers.csv",

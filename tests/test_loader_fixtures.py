@@ -145,16 +145,18 @@ OUTCOMES: dict[str, Rows | Refused] = {
         "{path}: cannot decode the file as utf-8 (bad byte at offset 46); "
         "give the right encoding with --encoding"
     ),
-    "no_phone_column.csv": Refused('{path}: no phone-number column; headers found: "Name", "Caps"'),
+    "no_phone_column.csv": Refused(
+        '{path}: no phone-number column in row 1; headers found: "Name", "Caps"'
+    ),
     "no_phone_column.xlsx": Refused(
-        '{path}: no phone-number column; headers found: "Name", "Caps"'
+        '{path}: no phone-number column in row 1; headers found: "Name", "Caps"'
     ),
     "duplicate_headers.csv": Refused('{path}: duplicate column "Phone" in columns A and C'),
     "duplicate_headers.xlsx": Refused('{path}: duplicate column "Phone" in columns B and E'),
     "chart_only.xlsx": Refused("{path}: the workbook has no visible worksheet"),
     "no_phone_sheet.xlsx": Refused(
         '{path}: no sheet has a phone-number column: "Cover" (every row is blank), '
-        '"Notes" (no phone-number column; headers found: "Read me first")'
+        '"Notes" (no phone-number column in row 1; headers found: "Read me first")'
     ),
     "biff2.xls": Refused(
         "{path}: an Excel 2.x (BIFF2) file, a format too old to read; "

@@ -14,6 +14,7 @@ from importer.mapping import (
     find_phone_column,
     header_key,
     mapping_lines,
+    quote,
 )
 from importer.models import RawRow
 
@@ -363,3 +364,21 @@ def test_mapping_lines() -> None:
     """mapping_lines lays describe() out for a terminal, one field a line."""
     lines = mapping_lines({"phonenumber": "Phone", "capabilities": "SMS + MMS columns"})
     assert lines == ['phonenumber  <- "Phone"', 'capabilities <- "SMS + MMS columns"']
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Phone Number", '"Phone Number"'),
+        ('"03"-"08"-"2017"', '"\\"03\\"-\\"08\\"-\\"2017\\""'),
+        ("C:\\path", '"C:\\\\path"'),
+        ("a\x00b\x1bc", '"a\\x00b\\x1bc"'),
+        ("two\nlines", '"two lines"'),
+        ("x" * 50, '"' + "x" * 37 + '..."'),
+    ],
+    ids=["plain", "quotes", "backslash", "control", "newline", "long"],
+)
+def test_quote_escapes_header_text(text: str, shown: str) -> None:
+    """A quoted header is one token: quotes and backslashes escaped, control characters
+    shown as escapes, whitespace flattened, long text cut."""
+    assert quote(text) == shown

@@ -98,13 +98,20 @@ def fail(error: ImporterError) -> NoReturn:
 
 def one_line_summary(outcome: RunOutcome) -> str:
     """`file: <headline> · 40 registered, 8 invalid · report: path · exit 1`: the Summary
-    sheet's headline (`importer.reporter.headline`), then the count of each status."""
+    sheet's headline (`importer.reporter.headline`), then the count of each status, and
+    a detected encoding (`· encoding cp1253 detected, 66% sure`) before the report."""
     from importer.reporter.headline import headline
 
     summary = outcome.summary
     counts = ", ".join(f"{n:,} {status}" for status, n in summary.counts.items() if n)
+    facts = summary.input
+    detected = (
+        f" · encoding {facts.encoding} detected, {facts.encoding_confidence:.0%} sure"
+        if facts.encoding_confidence is not None
+        else ""
+    )
     return (
-        f"{Path(summary.input.file).name}: {headline(summary)}"
-        f" · {counts or 'nothing to do'} · report: {outcome.report_path}"
+        f"{Path(facts.file).name}: {headline(summary)}"
+        f" · {counts or 'nothing to do'}{detected} · report: {outcome.report_path}"
         f" · exit {outcome.exit_code}"
     )

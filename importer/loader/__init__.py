@@ -1,7 +1,8 @@
 """Loader: a partner's file -> its header and raw rows of text cells, read lazily.
 
 `load_file` tells the format by content (`detect`), reads CSV text (`text`: encoding,
-delimiter, one pass that also hashes the file) or a workbook sheet (`workbook`, through
+delimiter, one pass that also hashes the file; `charset`: the code page of a file that
+is not UTF-8) or a workbook sheet (`workbook`, through
 python-calamine), and finds the table in it (`layout`: header below any title rows,
 blank rows skipped and counted). Every row keeps the row number the partner sees.
 
@@ -34,7 +35,7 @@ from importer.loader.layout import (
     is_ragged,
     read_table,
 )
-from importer.loader.text import CsvReader, sniff_delimiter
+from importer.loader.text import CsvReader, DecodedBytes, sniff_delimiter
 from importer.loader.workbook import EXACT_INTEGER_LIMIT, cell_text, read_workbook
 from importer.logs import event, get_logger
 from importer.models import LoadedFile, RawRow, SourceInfo
@@ -95,14 +96,26 @@ def _load_csv(path: Path, options: InputSettings) -> LoadedFile:
         sha256="",
         header=table.header,
         header_row=table.header_row,
-        encoding=reader.feed.encoding,  # final for a file read in one chunk
         delimiter=reader.dialect.delimiter,
     )
 
     def complete(done: SourceInfo) -> SourceInfo:
-        return replace(done, sha256=reader.feed.sha256 or "", encoding=reader.feed.encoding)
+        return _encoding_facts(replace(done, sha256=reader.feed.sha256 or ""), reader.feed)
 
-    return _lazy(source, table, complete)
+    return _lazy(_encoding_facts(source, reader.feed), table, complete)
+
+
+def _encoding_facts(source: SourceInfo, feed: DecodedBytes) -> SourceInfo:
+    """The encoding in use, and how it was detected (final for a file read in one chunk)."""
+    guess = feed.guess
+    if guess is None:
+        return replace(source, encoding=feed.encoding)
+    return replace(
+        source,
+        encoding=feed.encoding,
+        encoding_detection=guess.describe(),
+        encoding_confidence=guess.confidence,
+    )
 
 
 def _lazy(source: SourceInfo, table: Table, complete: _Completion) -> LoadedFile:

@@ -2,16 +2,19 @@
 
 Both CSV and workbook rows arrive here as `(sheet row number, text cells)`. The header
 is the first of the first `HEADER_SEARCH_ROWS` non-blank rows that has a phone-number
-column (rows above it are titles and notes). Below it, blank rows are skipped and
+column (rows above it are titles and notes) whose cells in the next `AHEAD_ROWS`
+non-blank rows are mostly phone-like: a data row with a cell saying `Number` below a
+header with no phone-like name is not a header. Below it, blank rows are skipped and
 counted, and each data row is cut to its content. Everything is an iterator: a row is
 read, handed on and forgotten, so a sheet of any length costs the same memory.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, dropwhile
 from pathlib import Path
 
 from importer.errors import MappingError, UnreadableFileError
@@ -20,10 +23,15 @@ from importer.mapping import (
     build_mapping,
     find_phone_column,
     missing_phone_error,
+    quote,
 )
+from importer.mapping.composed import cell
 from importer.models import RawRow
+from importer.validate.cellerrors import error_meaning
 
 HEADER_SEARCH_ROWS = 20
+AHEAD_ROWS = 10  # non-blank rows below a candidate header whose phone cells are judged
+AHEAD_RAW_ROWS = 200  # rows read at most to find them (blank rows included)
 
 Rows = Iterator[tuple[int, list[str]]]
 
@@ -67,50 +75,118 @@ def read_table(
 ) -> Table:
     """Find the header, check the mapping, and make sure at least one data row follows.
 
-    The data rows are the rest of `rows`, or `rest(phone column index)` when given (a
-    workbook turns its phone-number cells into text its own way).
+    The data rows are the rest of `rows`, or `rest(phone column index)` from the top of
+    the sheet (the rows down to the header are skipped) when given: a workbook turns its
+    phone-number cells into text its own way.
 
     Raises `HeaderNotFound` (no header in the first rows), `MappingError` (the header
     cannot be mapped) or `UnreadableFileError` (a header but no data row below it).
     """
-    header_row, header = find_header(rows, path, overrides)
+    ahead = ReadAhead(rows)
+    header_row, header = find_header(ahead, path, overrides)
     mapping = build_mapping(header, overrides, source=str(path))  # refuse duplicates now
-    if rest is not None:
-        rows = rest(mapping.fields[PHONE_FIELD])
+    if rest is None:
+        below: Rows = chain(ahead.held, rows)
+    else:
+        below = dropwhile(lambda row: row[0] <= header_row, rest(mapping.fields[PHONE_FIELD]))
     counts = RowCounts()
-    data = data_rows(rows, len(header), counts)
+    data = data_rows(below, len(header), counts)
     first = next(data, None)
     if first is None:
         raise UnreadableFileError(f"{path}: no data rows below the header (row {header_row})")
     return Table(header, header_row, chain((first,), data), counts)
 
 
+class ReadAhead:
+    """Rows, where those read ahead of the current one are kept (`held`) to be read again."""
+
+    def __init__(self, rows: Rows) -> None:
+        self._rows = rows
+        self.held: deque[tuple[int, list[str]]] = deque()
+
+    def __iter__(self) -> ReadAhead:
+        return self
+
+    def __next__(self) -> tuple[int, list[str]]:
+        return self.held.popleft() if self.held else next(self._rows)
+
+    def ahead(self, count: int) -> list[list[str]]:
+        """The cells of up to `count` non-blank rows after the current one (at most
+        `AHEAD_RAW_ROWS` rows read, blank ones included), kept to be read again.
+
+        A blank row is kept as no cells (still blank, still counted), so a hostile run
+        of long whitespace lines held here costs nothing.
+        """
+        found: list[list[str]] = []
+        for index in range(AHEAD_RAW_ROWS):
+            if index == len(self.held):
+                row = next(self._rows, None)
+                if row is None:
+                    break
+                self.held.append(row if not is_blank(row[1]) else (row[0], []))
+            cells = self.held[index][1]
+            if not is_blank(cells):
+                found.append(cells)
+                if len(found) >= count:
+                    break
+        return found
+
+
 def find_header(
-    rows: Rows, path: Path, overrides: Mapping[str, str]
+    rows: ReadAhead, path: Path, overrides: Mapping[str, str]
 ) -> tuple[int, tuple[str, ...]]:
-    """The first row, of the first `HEADER_SEARCH_ROWS` non-blank ones, naming a phone column.
+    """The first row, of the first `HEADER_SEARCH_ROWS` non-blank ones, naming a phone
+    column whose cells below are mostly phone-like (`is_data_below`).
 
     Without one, the error quotes the row with the most named cells (the first of
-    them): the header itself rather than a one-cell title above it.
+    them): the header itself rather than a one-cell title above it, with its number;
+    a row refused for the cells below it is named too.
     """
-    likeliest: tuple[str, ...] | None = None
+    likeliest: tuple[int, tuple[str, ...]] | None = None
+    refused = ""
     seen = 0
     for number, cells in rows:
         if is_blank(cells):
             continue
         header = header_cells(cells)
-        if find_phone_column(header, overrides) is not None:
-            return number, header
-        if likeliest is None or _named_cell_count(header) > _named_cell_count(likeliest):
-            likeliest = header
+        phone = find_phone_column(header, overrides)
+        if phone is not None:
+            below = [cell(cells_below, phone) for cells_below in rows.ahead(AHEAD_ROWS)]
+            if is_data_below(below):
+                return number, header
+            refused = refused or _refused_note(number, header[phone], below)
+        if likeliest is None or _named_cell_count(header) > _named_cell_count(likeliest[1]):
+            likeliest = number, header
         seen += 1
         if seen >= HEADER_SEARCH_ROWS:
             break
     if likeliest is None:
         reason = "every row is blank"
         raise HeaderNotFound(UnreadableFileError(f"{path}: no data ({reason})"), reason)
-    missing = missing_phone_error(likeliest, overrides, source=str(path))
-    raise HeaderNotFound(missing, missing_phone_error(likeliest, overrides).message)
+    row, header = likeliest
+    error = missing_phone_error(header, overrides, source=str(path), row=row)
+    reason = missing_phone_error(header, overrides, row=row).message + refused
+    raise HeaderNotFound(MappingError(error.message + refused) if refused else error, reason)
+
+
+def is_data_below(cells: Sequence[str]) -> bool:
+    """Whether a candidate phone column's cells below it are data, not words: no more
+    of the non-empty ones are without a digit ("Number", "n/a") than with one (however
+    wrong a number, validation says so row by row). Spreadsheet error values (`#N/A`)
+    are no evidence either way (validation names them: `cell.error`), nor is no
+    non-empty cell at all (a header-only file is refused later, saying so)."""
+    filled = [text for text in cells if text and error_meaning(text.strip()) is None]
+    digits = sum(1 for text in filled if any(char.isdigit() for char in text))
+    return digits >= len(filled) - digits
+
+
+def _refused_note(row: int, name: str, below: Sequence[str]) -> str:
+    """Why a row naming a phone column was not taken as the header."""
+    words = [text for text in below if text][:3]
+    return (
+        f"; row {row} has a column {quote(name)}, but the cells below it are not phone"
+        f" numbers ({', '.join(quote(text) for text in words)})"
+    )
 
 
 def _named_cell_count(header: Sequence[str]) -> int:

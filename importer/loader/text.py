@@ -2,11 +2,13 @@
 
 Encoding: the one given (`--encoding`), else a BOM's (UTF-8, UTF-16 LE/BE: Excel's
 "Unicode text"), else UTF-16 recognised by its NUL bytes, else strict UTF-8 falling back
-to cp1252 (Excel's Windows default). Bytes are decoded strictly as they are read; one
-that does not decode stops the load with its byte offset, never replaced. The fallback
-is taken at the first byte that is not UTF-8, provided everything before it was ASCII
-(the same text in both encodings); a file that is UTF-8 for a while and then is not is
-refused rather than read in two encodings.
+to the single-byte code page `charset.guess_encoding` detects (or refuses to guess).
+Bytes are decoded strictly as they are read; one that does not decode stops the load
+with its byte offset, never replaced. The fallback is taken at the first byte that is
+not UTF-8, provided everything before it was ASCII (the same text in every candidate);
+a file that is UTF-8 for a while and then is not is refused rather than read in two
+encodings. The detector samples the chunk being read from that byte on, so a UTF-8
+file never pays for it.
 
 The bytes are hashed (sha256) on the same pass, so a CSV file is read once. The first
 lines (up to `SNIFF_CHARS` characters) are kept aside to find Excel's `sep=;` line and
@@ -32,12 +34,12 @@ from pathlib import Path
 from typing import BinaryIO, TextIO, cast
 
 from importer.errors import ConfigError, UnreadableFileError
+from importer.loader.charset import EncodingGuess, detection_sample, guess_encoding
 
 CSV_DELIMITERS = ",;\t|"
 SNIFF_CHARS = 64 * 1024
 SNIFF_BYTES = 4096
 SCAN_CHUNK = 1024 * 1024
-FALLBACK_ENCODING = "cp1252"
 MAX_RECORD_CHARS = 4 * 1024 * 1024
 MAX_COLUMNS = 16_384
 
@@ -63,13 +65,15 @@ class CsvDialect:
 class DecodedBytes(io.BufferedIOBase):
     """The file's bytes decoded strictly and handed on as UTF-8, hashed on the way.
 
-    `encoding` is the one in use (it changes once if the cp1252 fallback is taken);
-    `sha256` is set when the end of the file has been read.
+    `encoding` is the one in use (it changes once if the fallback from UTF-8 is taken,
+    and `guess` then says how it was detected); `sha256` is set when the end of the
+    file has been read.
     """
 
     def __init__(self, stream: BinaryIO, path: Path, encoding: str, *, fallback: bool) -> None:
         super().__init__()
         self.encoding = encoding
+        self.guess: EncodingGuess | None = None
         self.sha256: str | None = None
         self._stream, self._path = stream, path
         self._decoder = codecs.getincrementaldecoder(encoding)("strict")
@@ -119,16 +123,18 @@ class DecodedBytes(io.BufferedIOBase):
         try:
             return self._decoder.decode(raw, final=final)
         except UnicodeDecodeError as error:
-            data = pending + raw
-            if not (self._fallback and data[: error.start].isascii()):
-                raise self._undecodable(start + error.start) from None
+            data, first = pending + raw, error.start
+            if not (self._fallback and data[:first].isascii()):
+                raise self._undecodable(start + first) from None
         except UnicodeError as error:  # "UTF-16 stream does not start with BOM"
             raise UnreadableFileError(
                 f"{self._path}: cannot decode the file as {self.encoding} ({_flat(error)});"
                 " give the right encoding with --encoding"
             ) from None
-        self.encoding, self._fallback = FALLBACK_ENCODING, False
-        self._decoder = codecs.getincrementaldecoder(FALLBACK_ENCODING)("strict")
+        sample = detection_sample(data, first)
+        self.guess = guess_encoding(sample, str(self._path), start + first)
+        self.encoding, self._fallback = self.guess.encoding, False
+        self._decoder = codecs.getincrementaldecoder(self.encoding)("strict")
         try:
             return self._decoder.decode(data, final=final)
         except UnicodeDecodeError as error:
@@ -207,7 +213,7 @@ class CsvReader:
 
 
 def _choose_encoding(path: Path, stream: BinaryIO, explicit: str | None) -> tuple[str, bool]:
-    """(encoding, whether the cp1252 fallback is still open) from the first bytes."""
+    """(encoding, whether the fallback from UTF-8 is still open) from the first bytes."""
     if explicit is not None:
         try:
             info = codecs.lookup(explicit)

@@ -199,11 +199,13 @@ def _sheet_table(
     path = where[0]
     sheet = workbook.get_sheet_by_name(name)  # calamine reads (and checks) the cells first
     facts = _sheet_facts(path, where[1], name)
-    raw = _guarded(_sheet_values(sheet, facts.errors), *where)
-    texts = ((number, row_text(values)) for number, values in raw)
+    texts = (
+        (number, row_text(values))
+        for number, values in _guarded(_sheet_values(sheet, facts.errors), *where)
+    )
 
     def rest(phone: int) -> Rows:
-        for number, values in raw:  # the same iterator: continues below the header
+        for number, values in _guarded(_sheet_values(sheet, facts.errors), *where):  # again
             cells = row_text(values)
             if phone < len(values):
                 cells[phone] = phone_cell_text(values[phone])

@@ -179,14 +179,20 @@ def build_mapping(
 
 
 def missing_phone_error(
-    header: Sequence[str], overrides: Mapping[str, str] | None = None, *, source: str = ""
+    header: Sequence[str],
+    overrides: Mapping[str, str] | None = None,
+    *,
+    source: str = "",
+    row: int | None = None,
 ) -> MappingError:
-    """The error for a header without a phone-number column (or without the overridden one)."""
+    """The error for a header without a phone-number column (or without the overridden
+    one); `row`, the sheet row the header was looked for in, is named when given."""
     found = quote_headers(header)
     wanted = (overrides or {}).get(PHONE_FIELD)
     if wanted is not None:
-        return _override_missing(wanted, PHONE_FIELD, found, source)
-    return MappingError(f"{_prefix(source)}no phone-number column; headers found: {found}")
+        return _override_missing(wanted, PHONE_FIELD, found, source, row)
+    where = f" in row {row}" if row is not None else ""
+    return MappingError(f"{_prefix(source)}no phone-number column{where}; headers found: {found}")
 
 
 def quote_headers(header: Sequence[str]) -> str:
@@ -198,11 +204,15 @@ def quote_headers(header: Sequence[str]) -> str:
 
 
 def quote(text: str) -> str:
-    """A header quoted for a message: on one line, and cut short if very long."""
+    """A header quoted for a message: on one line, cut short if very long, and with
+    quotes, backslashes and unprintable characters escaped as in a Python or JSON
+    string, so that `"03"-"08"` reads as one header: `"\\"03\\"-\\"08\\""`."""
     flat = " ".join(text.split())
     if len(flat) > MESSAGE_HEADER_CHARS:
         flat = flat[: MESSAGE_HEADER_CHARS - 3] + "..."
-    return f'"{flat}"'
+    escaped = flat.replace("\\", "\\\\").replace('"', '\\"')
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in escaped)
+    return f'"{shown}"'
 
 
 def _prefix(source: str) -> str:
@@ -252,9 +262,12 @@ def _override_matches(
     return fields
 
 
-def _override_missing(wanted: str, field: str, found: str, source: str) -> MappingError:
+def _override_missing(
+    wanted: str, field: str, found: str, source: str, row: int | None = None
+) -> MappingError:
+    where = "the header" if row is None else f"row {row}"
     return MappingError(
-        f"{_prefix(source)}column {quote(wanted)} given for {field} is not in the header; "
+        f"{_prefix(source)}column {quote(wanted)} given for {field} is not in {where}; "
         f"headers found: {found}"
     )
 

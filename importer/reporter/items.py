@@ -91,6 +91,7 @@ def _input_items(summary: RunSummary) -> list[Item]:
         ("input: format", facts.format),
         ("input: sheet", facts.sheet),
         ("input: encoding", facts.encoding),
+        ("input: encoding detection", facts.encoding_detection),
         ("input: delimiter", describe_delimiter(facts.delimiter)),
         ("input: header row", facts.header_row),
         ("input: data rows", facts.data_rows),

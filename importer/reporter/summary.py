@@ -62,6 +62,8 @@ class InputFacts(BaseModel):
     format: str
     sheet: str | None = None
     encoding: str | None = None
+    encoding_detection: str | None = None
+    encoding_confidence: float | None = None
     delimiter: str | None = None
     header_row: int
     data_rows: int
@@ -148,6 +150,8 @@ def input_facts(source: SourceInfo, data_rows: int, mapping: dict[str, str]) -> 
         format=source.format,
         sheet=source.sheet,
         encoding=source.encoding,
+        encoding_detection=source.encoding_detection,
+        encoding_confidence=source.encoding_confidence,
         delimiter=source.delimiter,
         header_row=source.header_row,
         data_rows=data_rows,
