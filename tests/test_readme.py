@@ -62,4 +62,4 @@ def test_readme_demo_command_works_word_for_word(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "40 registered" in done.stdout.splitlines()[-1]
-    assert (copy / "reports" / "partner_numbers.results.xlsx").is_file()
+    assert (copy / "reports" / "partner_numbers.xlsx.results.xlsx").is_file()

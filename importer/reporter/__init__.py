@@ -36,6 +36,7 @@ from importer.reporter.files import (
     default_report_path,
     plan_reports,
     refuse_input,
+    remove_stale,
     twin_paths,
     write_all,
 )
@@ -86,6 +87,7 @@ def write_report(files: ReportFiles, data: ReportData) -> ReportFiles:
     if files.deletes_csv is not None:
         jobs.append((files.deletes_csv, lambda target: _sheet_csv(target, data, _deletes)))
     write_all(jobs)
+    remove_stale(files)
     return files
 
 
