@@ -113,6 +113,10 @@ class SourceInfo:
     `sha256` and `blank_rows` (and a CSV's `encoding`, which may fall back from UTF-8 to
     cp1252 late in the file) are final only once `LoadedFile.rows` has been read to the
     end; until then `sha256` may be "".
+
+    `path` is the file read; `given`, the input as the user named it (`-`, `/dev/stdin`,
+    `/dev/fd/63`) when `path` is a private copy of it (`importer.loader.piped`). `file`
+    is what summaries, the journal and a saved plan name.
     """
 
     path: Path
@@ -124,6 +128,12 @@ class SourceInfo:
     encoding: str | None = None
     delimiter: str | None = None
     blank_rows: int = 0
+    given: str | None = None
+
+    @property
+    def file(self) -> str:
+        """The input as the user named it: `given`, else `path`."""
+        return self.given or str(self.path)
 
 
 @dataclass(slots=True, eq=False, weakref_slot=True)

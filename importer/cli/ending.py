@@ -99,12 +99,13 @@ def fail(error: ImporterError) -> NoReturn:
 def one_line_summary(outcome: RunOutcome) -> str:
     """`file: <headline> · 40 registered, 8 invalid · report: path · exit 1`: the Summary
     sheet's headline (`importer.reporter.headline`), then the count of each status."""
+    from importer.loader.piped import copy_name
     from importer.reporter.headline import headline
 
     summary = outcome.summary
     counts = ", ".join(f"{n:,} {status}" for status, n in summary.counts.items() if n)
     return (
-        f"{Path(summary.input.file).name}: {headline(summary)}"
+        f"{copy_name(Path(summary.input.file))}: {headline(summary)}"
         f" · {counts or 'nothing to do'} · report: {outcome.report_path}"
         f" · exit {outcome.exit_code}"
     )
