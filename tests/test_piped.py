@@ -202,6 +202,9 @@ def test_a_plan_of_piped_input_is_applied_to_the_same_bytes_piped_again() -> Non
     applied = _did_import("apply", "p.json", "--yes", *sandbox, data=data)
     assert applied.returncode == 1, applied.stderr
     assert "40 registered" in applied.stdout
+    history = _did_import("history").stdout.splitlines()
+    assert [line.split()[3] for line in history] == ["apply", "plan"]
+    assert all(" finished exit 1  -  " in line for line in history), history
 
 
 def test_a_run_on_a_busy_journal_exits_5_before_reading_stdin(tmp_path: Path) -> None:
