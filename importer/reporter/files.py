@@ -3,7 +3,8 @@
 `plan_reports` decides, before anything is written (the summary names the main file):
 
 * the workbook, unless `report_format` is "csv" (or the report path ends in .csv);
-* the CSV twins `<stem>.results.csv` and `<stem>.errors.csv` beside it (and, for a
+* the CSV twins `<stem>.results.csv` and `<stem>.errors.csv` beside it, `<stem>` the
+  report's name without `.results.xlsx` (`numbers.csv`: `default_report_path`) (and, for a
   report with a Deletes sheet, `<stem>.deletes.csv`: `ReportFiles.with_deletes`), for
   CSV input or with `report_format` "csv"/"both", and always when the rows are more than
   `workbook_row_limit`: then the workbook keeps Summary, Errors and Retry only, and
