@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -232,6 +233,20 @@ def test_a_report_removes_the_twins_it_no_longer_writes(tmp_path: Path, data: Re
         "partner.csv",
         "r.xlsx",
     ]
+
+
+def test_a_results_csv_fed_back_is_never_removed_as_a_stale_twin(
+    tmp_path: Path, data: ReportData
+) -> None:
+    """The input `r.results.csv` (a report fed back), reported to `r.xlsx` without twins,
+    stays: only earlier reports' files are removed."""
+    fed_back = tmp_path / "r.results.csv"
+    fed_back.write_bytes(b"Phone\n")
+    summary = data.summary.model_copy(
+        update={"input": data.summary.input.model_copy(update={"file": str(fed_back)})}
+    )
+    write_report(ReportFiles(workbook=tmp_path / "r.xlsx"), replace(data, summary=summary))
+    assert fed_back.read_bytes() == b"Phone\n"
 
 
 def test_a_failed_write_keeps_every_old_report(

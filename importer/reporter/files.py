@@ -104,9 +104,12 @@ def stale_twins(files: ReportFiles) -> list[Path]:
     return [path for path in named if path not in files.paths]
 
 
-def remove_stale(files: ReportFiles) -> None:
-    """Remove `stale_twins(files)`; raise `ConfigError` when one cannot be removed."""
+def remove_stale(files: ReportFiles, input_file: Path) -> None:
+    """Remove `stale_twins(files)`, never the input file (a results CSV fed back);
+    raise `ConfigError` when one cannot be removed."""
     for path in stale_twins(files):
+        if same_file(path, input_file):
+            continue
         try:
             path.unlink(missing_ok=True)
         except OSError as error:
