@@ -114,6 +114,10 @@ class SourceInfo:
     a detected code page late in the file) are final only once `LoadedFile.rows` has
     been read to the end; until then `sha256` may be "". A detected encoding comes with
     `encoding_detection` (how, from what, how sure) and `encoding_confidence` (0 to 1).
+
+    `path` is the file read; `given`, the input as the user named it (`-`, `/dev/stdin`,
+    `/dev/fd/63`) when `path` is a private copy of it (`importer.loader.piped`). `file`
+    is what summaries, the journal and a saved plan name.
     """
 
     path: Path
@@ -127,6 +131,12 @@ class SourceInfo:
     encoding_confidence: float | None = None
     delimiter: str | None = None
     blank_rows: int = 0
+    given: str | None = None
+
+    @property
+    def file(self) -> str:
+        """The input as the user named it: `given`, else `path`."""
+        return self.given or str(self.path)
 
 
 @dataclass(slots=True, eq=False, weakref_slot=True)

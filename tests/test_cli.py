@@ -538,3 +538,25 @@ def test_run_sandbox_of_a_missing_file_creates_nothing(runner: CliRunner) -> Non
     assert result.exit_code == 2, result.output
     assert result.stderr == "did-import: nosuch.xlsx: no such file\n"
     assert not Path("reports").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "numbers.csv", "--report", "-"],
+        ["validate", "numbers.csv", "--summary-json", "-"],
+        ["validate", "numbers.csv", "--config", "-"],
+        ["run", "numbers.csv", "--token-file", "-"],
+        ["run", "numbers.csv", "--sandbox", "--sandbox-state", "-"],
+        ["plan", "numbers.csv", "--out", "-"],
+        ["history", "--journal", "-"],
+        ["inbox", "-"],
+    ],
+)
+def test_dash_names_no_file_but_the_input(runner: CliRunner, args: list[str]) -> None:
+    """`-` given for an option's file (or the inbox) is a usage error, exit 2, that
+    names the option; nothing is written to a file called `-`."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "`-` is not a file here (only FILE reads standard input)" in result.output
+    assert not Path("-").exists()

@@ -92,16 +92,16 @@ def test_good_and_unusable_files_land_in_done_and_failed(
     assert done.parent == inbox / "done"
     assert sorted(p.name for p in done.iterdir()) == [
         "good.csv",
-        "good.errors.csv",
-        "good.results.csv",
-        "good.results.xlsx",
-        "good.summary.json",
+        "good.csv.errors.csv",
+        "good.csv.results.csv",
+        "good.csv.results.xlsx",
+        "good.csv.summary.json",
     ]
-    summary = json.loads((done / "good.summary.json").read_text(encoding="utf-8"))
-    assert summary["report_path"] == str(done / "good.results.xlsx")
+    summary = json.loads((done / "good.csv.summary.json").read_text(encoding="utf-8"))
+    assert summary["report_path"] == str(done / "good.csv.results.xlsx")
     assert summary["input"]["file"] == str(done / "good.csv")
     failed = only(run, "no_phone.csv")
-    error = json.loads((failed / "no_phone.error.json").read_text(encoding="utf-8"))
+    error = json.loads((failed / "no_phone.csv.error.json").read_text(encoding="utf-8"))
     assert error["exit_code"] == 2
     assert "no phone-number column" in error["error"]
     assert str(failed / "no_phone.csv") in error["error"]
@@ -135,7 +135,7 @@ def test_same_bytes_under_another_name_are_not_imported_again(
     (outcome,) = second.files
     assert (outcome.state, outcome.exit_code) == (FileState.DUPLICATE, 1)
     assert outcome.folder.parent == inbox / "duplicates"
-    note = json.loads((outcome.folder / "resend_of_good.duplicate.json").read_text("utf-8"))
+    note = json.loads((outcome.folder / "resend_of_good.csv.duplicate.json").read_text("utf-8"))
     assert first.files[0].job in note["note"]
     assert posts(sandbox) == sent
     assert len(sandbox.state.records) == GOOD_ROWS
@@ -153,7 +153,7 @@ def test_a_file_that_failed_may_be_dropped_again(
     first = process_inbox(inbox, refused)
     (outcome,) = first.files
     assert (outcome.state, outcome.exit_code) == (FileState.FAILED, 3)
-    assert (outcome.folder / "good.results.xlsx").exists()
+    assert (outcome.folder / "good.csv.results.xlsx").exists()
     assert outcome.counts["not_attempted"] == GOOD_ROWS
     drop(inbox, "good.csv")
     second = process_inbox(inbox, good)
@@ -423,10 +423,10 @@ def test_two_concurrent_runs_one_works_one_exits_on_the_lock(
         "copy_of_good.csv": "duplicates",
     }
     for home, stem, report in [
-        ("done", "good", "good.results.xlsx"),
-        ("done", "bad_rows", "bad_rows.results.xlsx"),
-        ("failed", "broken", "broken.error.json"),
-        ("duplicates", "copy_of_good", "copy_of_good.duplicate.json"),
+        ("done", "good", "good.csv.results.xlsx"),
+        ("done", "bad_rows", "bad_rows.csv.results.xlsx"),
+        ("failed", "broken", "broken.xlsx.error.json"),
+        ("duplicates", "copy_of_good", "copy_of_good.csv.duplicate.json"),
     ]:
         (job,) = [p for p in (inbox / home).iterdir() if p.name.endswith(f"_{stem}" + p.suffix)]
         assert (job / report).exists(), (home, report)
@@ -453,7 +453,7 @@ def test_a_killed_run_resumes_from_processing(
     again = cli(inbox, env, "--settle", "0")
     _, err = again.communicate(timeout=120)
     assert again.returncode == 1, err
-    assert (inbox / "done" / job.name / "bad_rows.results.xlsx").exists()
+    assert (inbox / "done" / job.name / "bad_rows.csv.results.xlsx").exists()
     numbers = [record["phonenumber"] for record in server.state.records]
     assert len(numbers) == len(set(numbers)) == BAD_FILE_GOOD_ROWS
 
@@ -583,5 +583,5 @@ def test_history_points_at_the_report_in_done(
     drop(inbox, "good.csv")
     run = process_inbox(inbox, make_settings(sandbox, tmp_path))
     (record,) = iter_history(inbox / ".did-import" / "journal.sqlite", 5)
-    assert record.report_path == str(only(run, "good.csv") / "good.results.xlsx")
+    assert record.report_path == str(only(run, "good.csv") / "good.csv.results.xlsx")
     assert Path(record.report_path).is_file()

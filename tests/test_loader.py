@@ -411,7 +411,11 @@ def test_data_on_a_later_sheet_is_found() -> None:
     ("titles", "error", "tail"),
     [
         ([], UnreadableFileError, '"S1" (every row is blank), "S2" (every row is blank)'),
-        (["Notes"], MappingError, '"S1" (no phone-number column in row 1; headers found: "Notes"), "S2"'),
+        (
+            ["Notes"],
+            MappingError,
+            '"S1" (no phone-number column in row 1; headers found: "Notes"), "S2"',
+        ),
     ],
 )
 def test_no_sheet_with_a_phone_column_gives_each_sheets_reason(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -13,8 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from reporter_samples import opened, values
 
 from importer.errors import UnreadableFileError
+from importer.journal import held
 from importer.loader.piped import copy_name, is_piped, readable_copy
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
@@ -137,3 +140,93 @@ def _wait_for_copy(folder: Path, timeout: float = 60) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("no copy of stdin appeared")
+
+
+def _did_import(*args: str, data: bytes = b"", **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m importer.cli ARGS` with `data` piped in (text output)."""
+    return subprocess.run(
+        [sys.executable, "-m", "importer.cli", *args],
+        input=data.decode("latin-1"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=os.environ | env,
+    )
+
+
+@pytest.mark.parametrize("argument", ["-", "/dev/stdin"])
+def test_summaries_name_piped_input_as_given(argument: str) -> None:
+    """The JSON summary's and Summary sheet's input file is `-` or `/dev/stdin` as given,
+    never the private copy; the one-line summary calls it `stdin`."""
+    data = (SAMPLES / "partner_numbers.csv").read_bytes()
+    done = _did_import("validate", argument, "--summary-json", "s.json", data=data)
+    assert done.stdout.startswith(SAMPLE_LINE), done.stderr
+    assert json.loads(Path("s.json").read_text(encoding="utf-8"))["input"]["file"] == argument
+    with opened(Path("reports/stdin.results.xlsx")) as book:
+        assert ["input: file", argument] in values(book["Summary"])
+
+
+def test_errors_name_piped_input_not_its_copy() -> None:
+    """A piped sheet without a phone column is refused naming `stdin`, not the copy."""
+    done = _did_import("validate", "-", data=b"Name,Caps\nshop,1\n")
+    assert done.returncode == 2
+    message = 'did-import: stdin: no phone-number column; headers found: "Name", "Caps"\n'
+    assert done.stderr == message
+
+
+def test_a_piped_saved_plan_is_refused_by_apply() -> None:
+    """`apply -` reads a sheet; a saved plan piped in is refused in one line (exit 2),
+    before any request, rather than read as a sheet."""
+    plan = b'{\n "format": "did-import-plan/1",\n "file": "numbers.csv"\n}\n'
+    api = {"CARRIERX_TOKEN": "never-sent", "CARRIERX_BASE_URL": "http://127.0.0.1:9/v2"}
+    done = _did_import("apply", "-", "--yes", data=plan, **api)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "did-import: stdin: a saved plan is not read from standard input;"
+        " give its file: did-import apply PLAN.json\n"
+    )
+
+
+def test_a_plan_of_piped_input_is_applied_to_the_same_bytes_piped_again() -> None:
+    """`plan - --out p.json` saves `-` as its file; `apply p.json` reads the sheet from
+    standard input again, and carries the plan out only while it is the same bytes."""
+    data = (SAMPLES / "partner_numbers.csv").read_bytes()
+    sandbox = ("--sandbox", "--sandbox-state", "state.sqlite")
+    planned = _did_import("plan", "-", "--out", "p.json", *sandbox, data=data)
+    assert planned.returncode == 1, planned.stderr
+    assert json.loads(Path("p.json").read_text(encoding="utf-8"))["file"] == "-"
+    changed = _did_import("apply", "p.json", "--yes", *sandbox, data=data + b"+12025550123,3\n")
+    assert changed.returncode == 2
+    assert "the input changed since the plan was made" in changed.stderr
+    applied = _did_import("apply", "p.json", "--yes", *sandbox, data=data)
+    assert applied.returncode == 1, applied.stderr
+    assert "40 registered" in applied.stdout
+    history = _did_import("history").stdout.splitlines()
+    assert [line.split()[3] for line in history] == ["apply", "plan"]
+    assert all(" finished exit 1  -  " in line for line in history), history
+
+
+def test_a_run_on_a_busy_journal_exits_5_before_reading_stdin(tmp_path: Path) -> None:
+    """With the journal's lock held, `run -` exits 5 at once, its standard input still
+    open and unread (it used to read all of it first): nothing is copied."""
+    env = os.environ | {"TMPDIR": str(tmp_path), "CARRIERX_TOKEN": "never-sent"}
+    env |= {"CARRIERX_BASE_URL": "http://127.0.0.1:9/v2"}
+    with (
+        held(Path("reports/journal.sqlite")),
+        subprocess.Popen(
+            [sys.executable, "-m", "importer.cli", "run", "-"],
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        ) as child,
+    ):
+        assert child.stderr is not None
+        child.wait(timeout=60)  # its stdin stays open: EOF never comes
+        err = child.stderr.read()
+    assert child.returncode == 5, err
+    assert err.startswith("did-import: another run (pid ")
+    assert err.endswith(") holds reports/journal.sqlite\n")
+    assert err.count("\n") == 1
+    assert not list(tmp_path.glob("did-import-*"))

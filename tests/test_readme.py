@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
+
+import importer
 
 REPO = Path(__file__).resolve().parent.parent
 VENV = "python3 -m venv .venv && "
@@ -62,4 +67,55 @@ def test_readme_demo_command_works_word_for_word(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "40 registered" in done.stdout.splitlines()[-1]
-    assert (copy / "reports" / "partner_numbers.results.xlsx").is_file()
+    assert (copy / "reports" / "partner_numbers.xlsx.results.xlsx").is_file()
+
+
+def test_readme_demo_runs_from_a_fresh_venv(tmp_path: Path) -> None:
+    """The README's demo, fast enough for CI: in a copy of the checkout, `python3 -m venv
+    .venv` (the README's first step, verbatim), the project built and installed into it
+    by its own pip (`--no-deps`: the build backend is fetched as the README's install
+    fetches it; the dependencies are lent from this environment by a .pth file instead),
+    then the README's `.venv/bin/did-import …` step verbatim: 40 rows registered, exit 1.
+    The full install, every dependency downloaded, is the `slow` test above."""
+    venv_step, install_step, *run_steps = setup_commands()[0].split(" && ")
+    copy = tmp_path / "did-import"
+    shutil.copytree(REPO, copy, ignore=SKIPPED_IN_COPY)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and "VIRTUAL_ENV" not in k}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+
+    def shell(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", command],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+
+    assert venv_step == "python3 -m venv .venv"
+    assert shell(venv_step).returncode == 0
+    lend_this_environment(copy / ".venv")
+    assert install_step == ".venv/bin/python -m pip install ."
+    installed = shell(f"{install_step} --no-deps")
+    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+    where = shell(".venv/bin/python -I -c 'import importer; print(importer.__file__)'")
+    assert where.stdout.startswith(str(copy / ".venv" / "lib")), where.stdout + where.stderr
+    version = shell(".venv/bin/did-import --version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip().endswith(importer.__version__)
+    (demo,) = run_steps
+    done = shell(demo)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "40 registered" in done.stdout.splitlines()[-1]
+    assert (copy / "reports" / "partner_numbers.xlsx.results.xlsx").is_file()
+
+
+def lend_this_environment(venv: Path) -> None:
+    """A .pth file in `venv` that puts this interpreter's site-packages after its own:
+    the dependencies resolve there, the project from the venv (it comes first)."""
+    ours = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+    (site_packages,) = venv.glob("lib/python3*/site-packages")
+    assert site_packages.parent.name == f"python{sys.version_info.major}.{sys.version_info.minor}"
+    (site_packages / "lent-from-the-test-runner.pth").write_text("\n".join(sorted(ours)) + "\n")

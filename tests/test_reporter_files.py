@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,12 @@ def data(results: list[RowResult], summary: RunSummary) -> ReportData:
 
 # -- planning --------------------------------------------------------------------------
 def test_default_report_path() -> None:
-    """The default report sits in the report folder, named after the input's stem."""
+    """The default report sits in the report folder, named after the input's whole file
+    name: `numbers.csv` and `numbers.xlsx` never share a report."""
     path = default_report_path(Path("in/partner.2026.csv"), Path("reports"))
-    assert path == Path("reports/partner.2026.results.xlsx")
+    assert path == Path("reports/partner.2026.csv.results.xlsx")
+    other = default_report_path(Path("in/partner.2026.xlsx"), Path("reports"))
+    assert other == Path("reports/partner.2026.xlsx.results.xlsx")
 
 
 @pytest.mark.parametrize(
@@ -214,6 +218,35 @@ def test_replaces_old_reports_without_leaving_temporaries(tmp_path: Path, data: 
     assert (tmp_path / "r.xlsx").read_bytes()[:2] == b"PK"
     assert (tmp_path / "r.results.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_report_removes_the_twins_it_no_longer_writes(tmp_path: Path, data: ReportData) -> None:
+    """CSV twins left by an earlier report of the same name (its CSV run, `--report-format
+    both`) are removed once a report without twins is in place: none is read as its own."""
+    stale = ["r.results.csv", "r.errors.csv", "r.deletes.csv"]
+    for name in stale:
+        (tmp_path / name).write_bytes(b"old")
+    (tmp_path / "other.results.csv").write_bytes(b"another report's")
+    write_report(ReportFiles(workbook=tmp_path / "r.xlsx"), data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "other.results.csv",
+        "partner.csv",
+        "r.xlsx",
+    ]
+
+
+def test_a_results_csv_fed_back_is_never_removed_as_a_stale_twin(
+    tmp_path: Path, data: ReportData
+) -> None:
+    """The input `r.results.csv` (a report fed back), reported to `r.xlsx` without twins,
+    stays: only earlier reports' files are removed."""
+    fed_back = tmp_path / "r.results.csv"
+    fed_back.write_bytes(b"Phone\n")
+    summary = data.summary.model_copy(
+        update={"input": data.summary.input.model_copy(update={"file": str(fed_back)})}
+    )
+    write_report(ReportFiles(workbook=tmp_path / "r.xlsx"), replace(data, summary=summary))
+    assert fed_back.read_bytes() == b"Phone\n"
 
 
 def test_a_failed_write_keeps_every_old_report(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def test_hostile_cells_never_become_formulas(tmp_path: Path, name: str) -> None:
 def test_hostile_csv_twins_are_neutralised(tmp_path: Path) -> None:
     """CSV input gets CSV twins; their hostile cells are quoted, numbers left intact."""
     outcome = validate_file(FIXTURES / "hostile_cells.csv", _settings(tmp_path))
-    twins = [tmp_path / "hostile_cells.results.csv", tmp_path / "hostile_cells.errors.csv"]
+    twins = [tmp_path / "hostile_cells.csv.results.csv", tmp_path / "hostile_cells.csv.errors.csv"]
     assert all(path.exists() for path in twins)
     with twins[0].open(encoding="utf-8-sig", newline="") as handle:
         lines = list(csv.reader(handle))
@@ -91,7 +92,7 @@ def test_hostile_csv_twins_are_neutralised(tmp_path: Path) -> None:
                 for cell in line:
                     assert csvout.neutralize(cell) == cell or not cell, cell
                     assert not cell.startswith(("=", "@", "\t", "\r")), cell
-    assert outcome.report_path == tmp_path / "hostile_cells.results.xlsx"
+    assert outcome.report_path == tmp_path / "hostile_cells.csv.results.xlsx"
 
 
 @pytest.mark.parametrize("sample", ["partner_numbers.csv", "partner_numbers.xlsx"])
@@ -177,6 +178,25 @@ def test_report_format_csv_writes_only_the_csv_files(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.errors.csv", "out.results.csv"]
     assert str(tmp_path / "out.results.csv") in result.stdout
+
+
+def test_inputs_differing_only_by_extension_keep_their_own_reports(tmp_path: Path) -> None:
+    """`numbers.csv` and `numbers.xlsx` write `numbers.csv.results.xlsx` (with its CSV
+    twins) and `numbers.xlsx.results.xlsx`; running either again replaces only its own."""
+    for suffix in (".csv", ".xlsx"):
+        shutil.copy(SAMPLES / f"partner_numbers{suffix}", tmp_path / f"numbers{suffix}")
+    reports = tmp_path / "reports"
+    for name in ("numbers.csv", "numbers.xlsx", "numbers.csv"):
+        outcome = validate_file(tmp_path / name, _settings(reports))
+        assert outcome.report_path == reports / f"{name}.results.xlsx"
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "numbers.csv.errors.csv",
+        "numbers.csv.results.csv",
+        "numbers.csv.results.xlsx",
+        "numbers.xlsx.results.xlsx",
+    ]
+    with opened(reports / "numbers.xlsx.results.xlsx") as book:
+        assert "numbers.xlsx" in str(values(book["Summary"]))
 
 
 def test_report_format_is_checked(tmp_path: Path) -> None:

@@ -340,7 +340,7 @@ def test_inbox_files_are_private_whatever_the_umask(sandbox: SandboxServer, tmp_
         if path.is_file() and path.name not in partner_files
     ]
     assert {path.suffix for path in ours} == {".xlsx", ".csv", ".json"}
-    assert {path.name.split(".", 1)[1] for path in ours if path.suffix == ".json"} == {
+    assert {path.name.split(".", 2)[2] for path in ours if path.suffix == ".json"} == {
         "summary.json",
         "error.json",
         "duplicate.json",

@@ -238,5 +238,5 @@ def test_an_inbox_file_interrupted_while_read_waits_in_processing(
     assert "interrupted (SIGTERM) while validating" in err
     assert "stays in processing/" in err
     (job,) = (inbox / "processing").iterdir()
-    assert (job / "big.results.xlsx").exists()
+    assert (job / "big.csv.results.xlsx").exists()
     assert_no_orphan(helpers)

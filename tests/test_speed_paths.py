@@ -121,7 +121,7 @@ def test_spilled_results_csv_is_the_plain_results_csv(
     sample = SPEED / "partner_5k.xlsx"
     fast = validate_file(sample, settings(tmp_path / "fast", limit=1_000))
     slow = plain(sample, settings(tmp_path / "plain", limit=1_000), monkeypatch)
-    for name in ("partner_5k.results.csv", "partner_5k.errors.csv"):
+    for name in ("partner_5k.xlsx.results.csv", "partner_5k.xlsx.errors.csv"):
         assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
     for sheet in ("Errors", "Retry"):
         assert sheet_values(fast.report_path, sheet) == sheet_values(slow.report_path, sheet)
@@ -166,7 +166,7 @@ def test_chunks_judged_in_two_processes_give_the_plain_report(
         assert sheet_values(fast.report_path, sheet) == sheet_values(slow.report_path, sheet)
     written = sorted(path.name for path in (tmp_path / "plain").iterdir())
     assert sorted(path.name for path in (tmp_path / "fast").iterdir()) == written
-    assert ("partner_5k.results.csv" in written) == (limit < 5_000)
+    assert ("partner_5k.xlsx.results.csv" in written) == (limit < 5_000)
     for name in (name for name in written if name.endswith(".csv")):
         assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
 
@@ -500,5 +500,5 @@ def test_a_dead_helper_leaves_the_work_to_this_process(
     monkeypatch.setattr(chunks.ChunkPool, "submit", broken)
     fast = validate_file(sample, settings(tmp_path / "fast", limit=1_000))
     assert fast.summary.counts == slow.summary.counts
-    for name in ("partner_5k.results.csv", "partner_5k.errors.csv"):
+    for name in ("partner_5k.xlsx.results.csv", "partner_5k.xlsx.errors.csv"):
         assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()

@@ -53,6 +53,7 @@ from importer.cli.options import (
     TimeoutOpt,
     TokenFileOpt,
     VerifyOpt,
+    not_stdio,
     shared_options,
     shown,
 )
@@ -334,6 +335,7 @@ def inbox(
             help="The inbox: files dropped in it or in its incoming/ folder.",
             show_default=False,
             metavar="DIR",
+            callback=not_stdio,
         ),
     ],
     watch: Annotated[

@@ -100,6 +100,7 @@ def one_line_summary(outcome: RunOutcome) -> str:
     """`file: <headline> · 40 registered, 8 invalid · report: path · exit 1`: the Summary
     sheet's headline (`importer.reporter.headline`), then the count of each status, and
     a detected encoding (`· encoding cp1253 detected, 66% sure`) before the report."""
+    from importer.loader.piped import copy_name
     from importer.reporter.headline import headline
 
     summary = outcome.summary
@@ -111,7 +112,7 @@ def one_line_summary(outcome: RunOutcome) -> str:
         else ""
     )
     return (
-        f"{Path(facts.file).name}: {headline(summary)}"
+        f"{copy_name(Path(facts.file))}: {headline(summary)}"
         f" · {counts or 'nothing to do'}{detected} · report: {outcome.report_path}"
         f" · exit {outcome.exit_code}"
     )

@@ -38,6 +38,13 @@ def shown(help_text: str, default: object) -> str:
     return f"{help_text} [dim]\\[default: {value}][/dim]"
 
 
+def not_stdio(value: Path | None) -> Path | None:
+    """Refuse `-` for an option naming a file: only FILE reads standard input."""
+    if value is not None and str(value) == "-":
+        raise typer.BadParameter("`-` is not a file here (only FILE reads standard input)")
+    return value
+
+
 FileArg = Annotated[
     Path,
     typer.Argument(
@@ -45,7 +52,8 @@ FileArg = Annotated[
     ),
 ]
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="TOML config file.", rich_help_panel=_INPUT)
+    Path | None,
+    typer.Option("--config", help="TOML config file.", rich_help_panel=_INPUT, callback=not_stdio),
 ]
 SheetOpt = Annotated[
     str | None,
@@ -74,11 +82,16 @@ CallbackOpt = Annotated[
 ReportOpt = Annotated[
     Path | None,
     typer.Option(
-        help=shown("Results workbook.", "reports/<name>.results.xlsx"), rich_help_panel=_OUTPUT
+        help=shown("Results workbook.", "reports/<file name>.results.xlsx"),
+        rich_help_panel=_OUTPUT,
+        callback=not_stdio,
     ),
 ]
 SummaryOpt = Annotated[
-    Path | None, typer.Option(help="Also write the JSON summary here.", rich_help_panel=_OUTPUT)
+    Path | None,
+    typer.Option(
+        help="Also write the JSON summary here.", rich_help_panel=_OUTPUT, callback=not_stdio
+    ),
 ]
 ReportFormatOpt = Annotated[
     Literal["xlsx", "csv", "both"] | None,
@@ -122,7 +135,9 @@ BaseUrlOpt = Annotated[
 TokenFileOpt = Annotated[
     Path | None,
     typer.Option(
-        help="File holding the API token (else env CARRIERX_TOKEN).", rich_help_panel=_API
+        help="File holding the API token (else env CARRIERX_TOKEN).",
+        rich_help_panel=_API,
+        callback=not_stdio,
     ),
 ]
 AllowInsecureOpt = Annotated[
@@ -169,7 +184,9 @@ RateOpt = Annotated[
 JournalOpt = Annotated[
     Path | None,
     typer.Option(
-        help=shown("Run journal (SQLite).", "reports/journal.sqlite"), rich_help_panel=_OUTPUT
+        help=shown("Run journal (SQLite).", "reports/journal.sqlite"),
+        rich_help_panel=_OUTPUT,
+        callback=not_stdio,
     ),
 ]
 FreshOpt = Annotated[
@@ -232,7 +249,11 @@ SandboxOpt = Annotated[
 ]
 SandboxStateOpt = Annotated[
     Path,
-    typer.Option(help="Where the embedded sandbox keeps its records.", rich_help_panel=_API),
+    typer.Option(
+        help="Where the embedded sandbox keeps its records.",
+        rich_help_panel=_API,
+        callback=not_stdio,
+    ),
 ]
 VerifyOpt = Annotated[
     bool,

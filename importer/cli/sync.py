@@ -40,6 +40,7 @@ from importer.cli.options import (
     SandboxStateOpt,
     SharedOptions,
     TimeoutOpt,
+    not_stdio,
     shared_options,
 )
 from importer.cli.surface import CliCommand
@@ -83,7 +84,9 @@ YesOpt = Annotated[
 ]
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", help="Save the plan to this JSON file.", rich_help_panel=_PLAN),
+    typer.Option(
+        "--out", help="Save the plan to this JSON file.", rich_help_panel=_PLAN, callback=not_stdio
+    ),
 ]
 
 

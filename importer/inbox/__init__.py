@@ -6,12 +6,12 @@ folders created as needed::
 
     DIR/  and  DIR/incoming/     drop files here (SFTP, shared drive, a script)
     DIR/processing/<job>/        a file while it runs, with its report
-    DIR/done/<job>/              exit 0 or 1: the file, <stem>.results.xlsx (+ CSV twins),
-                                 <stem>.summary.json
-    DIR/failed/<job>/            exit 2 (unusable: <stem>.error.json) or 3 (API refused:
+    DIR/done/<job>/              exit 0 or 1: the file, <name>.results.xlsx (+ CSV twins),
+                                 <name>.summary.json (<name>: the whole file name)
+    DIR/failed/<job>/            exit 2 (unusable: <name>.error.json) or 3 (API refused:
                                  the report of what was done)
     DIR/duplicates/<job>/        the same bytes as a file already in done/, not imported
-                                 again: the file and <stem>.duplicate.json
+                                 again: the file and <name>.duplicate.json
     DIR/.did-import/lock         flock'd for the whole run: an overlapping run exits 5
     DIR/.did-import/ledger.sqlite      sha256 → job, outcome, exit code, time
     DIR/.did-import/journal.sqlite     the run journal, unless the settings name one

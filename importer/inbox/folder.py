@@ -24,6 +24,7 @@ from importer.journal import JOURNAL_NAME, Journal
 from importer.journal.lock import Holder, locked
 from importer.loader import sha256_of
 from importer.logs import describe_counts, event, get_logger
+from importer.reporter.files import default_report_path
 from importer.run.notify import notify
 from importer.run.outcome import RunOutcome
 
@@ -45,11 +46,6 @@ class _Job:
     folder: Path
     name: str
     sha256: str
-
-    @property
-    def stem(self) -> str:
-        """The file name without its extension: the report files' prefix."""
-        return Path(self.name).stem
 
     def outcome(self, state: FileState, code: int, folder: Path, **extra: Any) -> FileOutcome:
         """This job's `FileOutcome`, ending in `folder`."""
@@ -178,8 +174,8 @@ class Inbox:
     def _settings_for(self, job: _Job) -> Settings:
         report = self.settings.report.model_copy(
             update={
-                "report_path": job.folder / f"{job.stem}.results.xlsx",
-                "summary_json": job.folder / f"{job.stem}.summary.json",
+                "report_path": default_report_path(job.folder / job.name, job.folder),
+                "summary_json": job.folder / f"{job.name}.summary.json",
             }
         )
         # the pass notifies once for all its files (`run_once`), not each file's run
@@ -216,7 +212,7 @@ class Inbox:
     def _unusable(self, job: _Job, error: ImporterError) -> FileOutcome:
         target = self._close(job, FileState.FAILED, error.exit_code)
         message = self._redact(str(error).replace(str(job.folder), str(target)))
-        note = target / f"{job.stem}.error.json"
+        note = target / f"{job.name}.error.json"
         facts = {"file": job.name, "sha256": job.sha256, "exit_code": error.exit_code}
         write_json(note, {**facts, "error": message})
         return self._report(
@@ -225,7 +221,7 @@ class Inbox:
 
     def _duplicate(self, job: _Job, first_job: str, first_at: str) -> FileOutcome:
         message = f"same content as done/{first_job} (imported {first_at}); not imported again"
-        note = job.folder / f"{job.stem}.duplicate.json"
+        note = job.folder / f"{job.name}.duplicate.json"
         write_json(note, {"file": job.name, "sha256": job.sha256, "note": message})
         target = self._close(job, FileState.DUPLICATE, 1)
         summary = target / note.name

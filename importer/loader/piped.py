@@ -6,7 +6,9 @@ such input is first copied to a private temporary file (mode 0600, in a director
 this user can enter, removed when the run ends) and then read as any file: the format
 is told by content as usual, and the journal keys on the copy's sha256. The copy is
 named `stdin` for `-` and `/dev/stdin`, so the report defaults to
-`<report_dir>/stdin.results.xlsx`; a named pipe keeps its own name.
+`<report_dir>/stdin.results.xlsx`; a named pipe keeps its own name. Summaries, the
+journal and a saved plan name the input as it was given (`SourceInfo.given`: `-`,
+`/dev/stdin`, `/dev/fd/63`), never the copy.
 """
 
 from __future__ import annotations
@@ -58,16 +60,18 @@ def readable_copy(path: Path) -> Iterator[Path]:
                     size = _spool(stream, copy)
         except OSError as error:
             reason = f"cannot copy the input to a temporary file ({error.strerror or error})"
-            raise UnreadableFileError(f"{_shown(path)}: {reason}") from None
+            raise UnreadableFileError(f"{shown(path)}: {reason}") from None
         if size == 0:
-            raise UnreadableFileError(f"{_shown(path)}: the input is empty (nothing was piped in)")
+            raise UnreadableFileError(f"{shown(path)}: the input is empty (nothing was piped in)")
         yield copy
 
 
 def copy_name(path: Path) -> str:
-    """The copy's file name: `stdin` for `-` and file descriptors (`/dev/fd/63`), else
-    the pipe's own name (a named pipe `numbers.csv` keeps it)."""
-    if str(path) == STDIN or path.name.isdigit() or not path.name:
+    """The copy's file name, and the name one-line messages give the input: `stdin` for
+    `-` and file descriptors (`/dev/fd/63`), else the file's own name (a named pipe
+    `numbers.csv` keeps it)."""
+    descriptor = path.name.isdigit() and path.parent.name == "fd"
+    if str(path) == STDIN or descriptor or not path.name:
         return "stdin"
     return path.name
 
@@ -86,5 +90,6 @@ def _spool(source: BinaryIO, copy: Path) -> int:
     return size
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
+    """`path` in a one-line message: `stdin` for `-`, else as given."""
     return "stdin" if str(path) == STDIN else str(path)

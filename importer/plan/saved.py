@@ -98,14 +98,14 @@ def save_plan(
     path: Path,
     results: Sequence[RowResult],
     *,
-    source: tuple[Path, str, str],
+    source: tuple[str, str, str],
     options: PlanOptions,
     counts: dict[str, int],
 ) -> SavedPlan:
-    """Write the plan of `results` (`source` = input path, sha256, base URL) to `path`."""
+    """Write the plan of `results` (`source` = input file, sha256, base URL) to `path`."""
     file, sha256, base_url = source
     plan = SavedPlan(
-        file=str(file.resolve()),
+        file=file,
         sha256=sha256,
         base_url=base_url,
         created_at=datetime.now(UTC),
@@ -134,6 +134,14 @@ def read_plan(path: Path) -> SavedPlan:
 def looks_like_plan(path: Path) -> bool:
     """Whether `path` names a saved plan rather than a sheet (by its `.json` extension)."""
     return path.suffix.lower() == ".json"
+
+
+def holds_plan(path: Path) -> bool:
+    """Whether the file at `path` starts as a saved plan does (`"format":
+    "did-import-plan/…"`), whatever its name: piped input has none to tell it by."""
+    with path.open("rb") as handle:
+        head = handle.read(256)
+    return head.lstrip().startswith(b"{") and PLAN_FORMAT.partition("/")[0].encode() in head
 
 
 def check_current(

@@ -36,6 +36,7 @@ from importer.reporter.files import (
     default_report_path,
     plan_reports,
     refuse_input,
+    remove_stale,
     twin_paths,
     write_all,
 )
@@ -66,7 +67,8 @@ def write_report(files: ReportFiles, data: ReportData) -> ReportFiles:
     """
     if data.has_deletes:
         files = files.with_deletes()
-    refuse_input(files.paths, Path(data.summary.input.file))
+    input_file = Path(data.summary.input.file)
+    refuse_input(files.paths, input_file)
     counts = layout.count_lines(data)
     jobs = []
     if files.workbook is not None:
@@ -86,6 +88,7 @@ def write_report(files: ReportFiles, data: ReportData) -> ReportFiles:
     if files.deletes_csv is not None:
         jobs.append((files.deletes_csv, lambda target: _sheet_csv(target, data, _deletes)))
     write_all(jobs)
+    remove_stale(files, input_file)
     return files
 
 

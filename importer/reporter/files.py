@@ -3,12 +3,16 @@
 `plan_reports` decides, before anything is written (the summary names the main file):
 
 * the workbook, unless `report_format` is "csv" (or the report path ends in .csv);
-* the CSV twins `<stem>.results.csv` and `<stem>.errors.csv` beside it (and, for a
+* the CSV twins `<stem>.results.csv` and `<stem>.errors.csv` beside it, `<stem>` the
+  report's name without `.results.xlsx` (`numbers.csv`: `default_report_path`) (and, for a
   report with a Deletes sheet, `<stem>.deletes.csv`: `ReportFiles.with_deletes`), for
   CSV input or with `report_format` "csv"/"both", and always when the rows are more than
   `workbook_row_limit`: then the workbook keeps Summary, Errors and Retry only, and
   its Errors sheet at most `workbook_row_limit` lines (`errors_sheet_lines`; all of
   them are in the errors CSV).
+
+A report replaces every file of an earlier report of the same name: the CSV twins it
+does not write are removed once it is in place (`remove_stale`).
 
 `write_all` writes every file to a temporary name beside its target and, once all of
 them are complete, moves each onto its target with `os.replace`: a reader never sees a
@@ -74,8 +78,10 @@ class ReportFiles:
 
 
 def default_report_path(input_path: Path, report_dir: Path) -> Path:
-    """Where the report goes when no --report is given: `<dir>/<stem>.results.xlsx`."""
-    return report_dir / f"{input_path.stem}{RESULTS_SUFFIX}.xlsx"
+    """Where the report goes when no --report is given: `<dir>/<name>.results.xlsx`,
+    `<name>` the input's whole file name (`numbers.csv.results.xlsx`), so that inputs
+    differing only by extension (`numbers.csv`, `numbers.xlsx`) never share a report."""
+    return report_dir / f"{input_path.name}{RESULTS_SUFFIX}.xlsx"
 
 
 def twin_paths(report_path: Path) -> tuple[Path, Path]:
@@ -89,6 +95,27 @@ def deletes_path(report_path: Path) -> Path:
     """`<stem>.deletes.csv` beside the report: the Deletes sheet's twin."""
     stem = report_path.stem.removesuffix(RESULTS_SUFFIX)
     return report_path.parent / f"{stem}{DELETES_SUFFIX}.csv"
+
+
+def stale_twins(files: ReportFiles) -> list[Path]:
+    """The CSV twins named after `files.main` that `files` does not write: left there by
+    an earlier report of that name, they would be read as this report's."""
+    named = (*twin_paths(files.main), deletes_path(files.main))
+    return [path for path in named if path not in files.paths]
+
+
+def remove_stale(files: ReportFiles, input_file: Path) -> None:
+    """Remove `stale_twins(files)`, never the input file (a results CSV fed back);
+    raise `ConfigError` when one cannot be removed."""
+    for path in stale_twins(files):
+        if same_file(path, input_file):
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"{path}: cannot remove this CSV twin of an earlier report ({reason(error)})"
+            ) from None
 
 
 def plan_reports(

@@ -145,7 +145,7 @@ def exit_code_for(results: Sequence[RowResult]) -> int:
 def input_facts(source: SourceInfo, data_rows: int, mapping: dict[str, str]) -> InputFacts:
     """Flatten the loader's `SourceInfo` for the summary."""
     return InputFacts(
-        file=str(source.path),
+        file=source.file,
         sha256=source.sha256,
         format=source.format,
         sheet=source.sheet,

@@ -5,8 +5,11 @@ call `execute()`; none of them repeats any step of it. In order:
 
     signals        SIGINT/SIGTERM stop the run from here on (with `handle_signals`)
     token          `run` and `--check-remote` need one, before the file is read
+    lock           commands that write: the journal's lock (`importer.journal.held`),
+                   before any input is read: a second run on the journal exits 5 at once
     input          `-` or a pipe: read to its end into a private temporary file, which
-                   the run reads instead (`importer.loader.piped`)
+                   the run reads instead (`importer.loader.piped`); reports, summaries
+                   and the journal name it as given (`-`)
     validate       the file streamed and judged in chunks (`importer.validate.streaming`);
                    a stop ends the read between two chunks
     check          --check-remote: valid rows looked up read-only (`importer.send.remote`)
@@ -40,13 +43,13 @@ from pathlib import Path
 import httpx
 
 from importer.config import Settings, secrets_of
-from importer.errors import ImporterError, RunStopped
+from importer.errors import ConfigError, ImporterError, RunStopped
 from importer.journal import held
 from importer.journal.lock import FileLock
-from importer.loader.piped import is_piped, readable_copy
+from importer.loader.piped import is_piped, readable_copy, shown
 from importer.logs import RowProgress, row_progress
 from importer.models import PLANNED_WRITES, RowResult, SourceInfo
-from importer.plan.saved import SavedPlan, looks_like_plan
+from importer.plan.saved import SavedPlan, holds_plan, looks_like_plan
 from importer.reporter.files import twin_paths
 from importer.reporter.spool import SpoolTarget
 from importer.run.command import NEEDS_TOKEN, Command
@@ -119,6 +122,7 @@ class Run:
         hooks: Hooks | None = None,
     ) -> None:
         self.path = path
+        self.given: str | None = None  # `path` as the user gave it, once it is a copy
         self.settings = settings
         self.command = command
         self.hooks = hooks or Hooks()
@@ -134,14 +138,13 @@ class Run:
         with self._signals() as signals:
             if self.command in NEEDS_TOKEN:
                 self.settings.api.require_token(NEEDS_TOKEN[self.command])
-            with self._readable_input(signals):
-                self._read_saved_plan()
+            self._read_saved_plan()
+            with self._journal_lock() as lock, self._readable_input(signals):
                 self.started = datetime.now(UTC)
-                with self._journal_lock() as lock:
-                    if self.command is Command.RUN:
-                        outcome = run_loop(self._run(lock))
-                    else:
-                        outcome = self._validate(signals, lock)
+                if self.command is Command.RUN:
+                    outcome = run_loop(self._run(lock))
+                else:
+                    outcome = self._validate(signals, lock)
             self._notify(outcome)
         return outcome
 
@@ -152,6 +155,7 @@ class Run:
         if not is_piped(self.path):
             yield
             return
+        given = self.given = str(self.path)
         with ExitStack() as stack:
             try:
                 with signals.abrupt():
@@ -160,7 +164,16 @@ class Run:
                 raise RunStopped(
                     f"interrupted ({signal}) while reading the input; nothing was sent"
                 ) from None
-            yield
+            if self.command is Command.APPLY and holds_plan(self.path):
+                raise ConfigError(
+                    f"{shown(Path(given))}: a saved plan is not read from standard input;"
+                    " give its file: did-import apply PLAN.json"
+                )
+            try:
+                yield
+            except ImporterError as error:  # names the input as given, not its copy
+                error.message = error.message.replace(str(self.path), shown(Path(given)))
+                raise
 
     def _read_saved_plan(self) -> None:
         """`apply PLAN.json`: the plan read; the run goes on with its input and options."""
@@ -200,7 +213,12 @@ class Run:
         with account_listing(self.settings, plans, transport) as listing:
             with self._reading_progress() as on_rows:
                 streamed = stream_file(
-                    self.path, self.settings, self._spool(), stop=self.switch, on_rows=on_rows
+                    self.path,
+                    self.settings,
+                    self._spool(),
+                    stop=self.switch,
+                    on_rows=on_rows,
+                    given=self.given,
                 )
             if streamed.stopped is not None or self._stop_before_sending():
                 return self._stopped_early(streamed)
@@ -212,16 +230,17 @@ class Run:
 
     async def _run(self, lock: FileLock | None) -> RunOutcome:
         """`run`: the file streamed in a thread while its rows are sent (`importer.run.overlap`)."""
-        async with ChunkStream(self.path, self.settings, self.switch) as stream:
+        async with ChunkStream(self.path, self.settings, self.switch, self.given) as stream:
             source = await stream.read()
             if source is None or self._stop_before_sending():
                 return self._stopped_early(await stream.end())
             return await self._send(stream, source, lock)
 
     def _journal_lock(self) -> AbstractContextManager[FileLock | None]:
-        """`run`: the journal's lock, before the file is read (a second run on the same
-        journal stops at once, exit 5, instead of after reading its whole file)."""
-        if not self.command.writes or not self.path.is_file():
+        """`run`: the journal's lock, before the file is read, and before piped input is
+        copied (a second run on the same journal stops at once, exit 5, instead of after
+        reading its whole file or all of its standard input)."""
+        if not self.command.writes or not (self.path.is_file() or is_piped(self.path)):
             return nullcontext(None)  # a missing file is the loader's to report
         return held(journal_path(self.settings))
 

@@ -70,7 +70,7 @@ class Ending:
 
 
 def report_path(path: Path, settings: Settings) -> Path:
-    """The report's main file: `--report`, else `<report_dir>/<stem>.results.xlsx`."""
+    """The report's main file: `--report`, else `default_report_path` (in `report_dir`)."""
     report = settings.report
     return report.report_path or default_report_path(path, report.report_dir)
 

@@ -50,8 +50,10 @@ class ChunkStream:
     `async with` starts the thread and, on the way out, waits for it to end.
     """
 
-    def __init__(self, path: Path, settings: Settings, stop: StopSwitch) -> None:
-        self.path, self.settings, self.stop = path, settings, stop
+    def __init__(
+        self, path: Path, settings: Settings, stop: StopSwitch, given: str | None = None
+    ) -> None:
+        self.path, self.settings, self.stop, self.given = path, settings, stop, given
         self.streamed: StreamedFile | None = None
         self._events: asyncio.Queue[_Event] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
@@ -73,7 +75,9 @@ class ChunkStream:
         """The thread: stream the file, posting its events to the loop."""
         events = StreamEvents(read=self._poster("read"), chunk=self._poster("chunk"))
         try:
-            streamed = stream_file(self.path, self.settings, None, stop=self.stop, events=events)
+            streamed = stream_file(
+                self.path, self.settings, None, stop=self.stop, events=events, given=self.given
+            )
         except BaseException as error:  # handed to the loop, raised there
             self._post(("error", error))
             return

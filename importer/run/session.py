@@ -99,7 +99,7 @@ def begin_run(
     """`open_run` with no rows yet: the run journals them chunk by chunk (`RunJournal.add`)."""
     with Journal(journal_path(settings), lock=lock) as journal:
         yield journal.begin_run(
-            source.path,
+            Path(source.file),
             source.sha256,
             settings.api.base_url,
             fresh=settings.journal.fresh,

@@ -158,7 +158,7 @@ def note_plan(
     """`plan`: its line in the journal's history (no rows, no lock: `importer.journal.noted`)."""
     source = streamed.source
     run = NotedRun(
-        file=source.path,
+        file=Path(source.file),
         sha256=source.sha256,
         base_url=settings.api.base_url,
         operation="plan",
@@ -180,7 +180,7 @@ def save(path: Path, streamed: StreamedFile, settings: Settings) -> SavedPlan:
     return save_plan(
         path,
         streamed.kept,
-        source=(source.path, source.sha256, settings.api.base_url),
+        source=(source.given or str(source.path.resolve()), source.sha256, settings.api.base_url),
         options=options_of(settings),
         counts=plan_counts(streamed.kept),
     )

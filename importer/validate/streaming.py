@@ -92,6 +92,7 @@ def stream_file(
     workers: int | None = None,
     events: StreamEvents | None = None,
     on_rows: Callable[[int], None] | None = None,
+    given: str | None = None,
 ) -> StreamedFile:
     """Load, map and validate `path` chunk by chunk (see the module doc).
 
@@ -99,14 +100,15 @@ def stream_file(
     and errors CSVs); without one every result is kept. `stop` ends the read early
     (`StreamedFile.stopped`). `workers` < 2 keeps every chunk in this process. `events`
     (only without a spool) reads the file first and hands each chunk over. `on_rows(n)`
-    is told of each chunk of `n` rows taken back (a progress bar follows it). Raises
+    is told of each chunk of `n` rows taken back (a progress bar follows it). `given`:
+    the input as the user named it, when `path` is a copy of it (`SourceInfo.given`). Raises
     what `load_file`, `build_mapping` and `RowValidator` raise; a spool already begun
     is deleted then.
     """
     assert events is None or spool is None, "chunks are handed over only when all are kept"
     limit = settings.report.workbook_row_limit if spool is not None else sys.maxsize
     large = spool is not None and _size(path) > limit * LARGE_BYTES_PER_ROW
-    streamer = _Streamer(path, settings, spool, stop or StopSwitch(), limit, events, on_rows)
+    streamer = _Streamer(path, settings, spool, stop or StopSwitch(), limit, events, on_rows, given)
     with streaming_runtime(), _helper(path, workers) as helper:
         streamed = streamer.stream(helper, large=large)
         again = streamed.rows <= limit and streamed.stopped is None
@@ -146,11 +148,14 @@ class _Streamer:
     limit: int
     events: StreamEvents | None = None
     on_rows: Callable[[int], None] | None = None
+    given: str | None = None
 
     def stream(self, helper: ChunkPool | None, *, large: bool) -> StreamedFile:
         """One pass over the file; `large`: every chunk as lines, spooled from the first."""
         settings = self.settings
         loaded = load_file(self.path, settings.input)
+        if self.given is not None:
+            loaded.source = replace(loaded.source, given=self.given)
         source = loaded.source
         mapping = build_mapping(source.header, settings.input.columns, source=source.path.name)
         sink, rules = self._sink(source, mapping)
