@@ -171,7 +171,7 @@ def test_errors_name_piped_input_not_its_copy() -> None:
     """A piped sheet without a phone column is refused naming `stdin`, not the copy."""
     done = _did_import("validate", "-", data=b"Name,Caps\nshop,1\n")
     assert done.returncode == 2
-    message = 'did-import: stdin: no phone-number column; headers found: "Name", "Caps"\n'
+    message = 'did-import: stdin: no phone-number column in row 1; headers found: "Name", "Caps"\n'
     assert done.stderr == message
 
 
