@@ -7,6 +7,7 @@ resumes to each number once; a file unusable past its first chunk sends nothing.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import subprocess
@@ -30,7 +31,7 @@ from test_run import SAMPLE, settings_for
 from bench.campaign import write_numbers
 from importer.errors import ImporterError
 from importer.models import Status
-from importer.run import Command, Hooks, Run
+from importer.run import Command, Hooks, Run, overlap
 from importer.sandbox import SandboxServer
 from importer.validate import streaming
 from importer.validate.chunks import ChunkJudge, Judged
@@ -193,3 +194,54 @@ def test_a_stop_while_later_chunks_are_judged_reports_every_row(
     assert counts["registered"] + counts["not_attempted"] == 40
     assert counts["not_attempted"] > 0
     assert Status.WOULD_REGISTER not in {result.status for result in outcome.results}
+
+
+def test_the_judging_waits_for_the_sending_to_catch_up(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paced: a chunk after the first is judged only once every row handed over before it
+    was sent (room for one row), not all at once while the first rows are sent."""
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(overlap, "AHEAD_ROWS", 1)
+    monkeypatch.setattr(overlap, "ROOM_WAIT_SECONDS", 60.0)  # the safety net never paces
+    judge = ChunkJudge.judge
+    posts_when_judged: list[int] = []
+
+    def counting_judge(self: ChunkJudge, chunk: list[Any], *, as_lines: bool) -> Judged:
+        posts_when_judged.append(posts(sandbox))
+        return judge(self, chunk, as_lines=as_lines)
+
+    monkeypatch.setattr(ChunkJudge, "judge", counting_judge)
+    started = time.monotonic()
+    outcome = Run(SAMPLE, settings_for(sandbox, tmp_path), Command.RUN).execute()
+    assert time.monotonic() - started < POSTS_WAIT_SECONDS
+    assert outcome.summary.counts["registered"] == 40
+    first, *later = posts_when_judged
+    assert first == 0
+    assert len(later) == 4
+    assert all(b > a > 0 for a, b in itertools.pairwise([first + 1, *later]))
+
+
+def test_pacing_waits_for_the_chunk_posted_and_for_room() -> None:
+    """`room` waits until the loop has fed every chunk posted and fewer than
+    `AHEAD_ROWS` rows wait to be sent; `release` frees it for good."""
+    pacing = overlap.Pacing()
+    pacing.room()  # nothing posted, nothing to send: at once
+    pacing.posted()
+    assert not _returns_soon(pacing.room)
+    pacing.handed(overlap.AHEAD_ROWS)
+    assert not _returns_soon(pacing.room)
+    pacing.settled(None)  # type: ignore[arg-type]
+    assert _returns_soon(pacing.room)
+    pacing.handed(overlap.AHEAD_ROWS)
+    pacing.posted()
+    assert not _returns_soon(pacing.room)
+    pacing.release()
+    assert _returns_soon(pacing.room)
+
+
+def _returns_soon(wait: Any) -> bool:
+    """Whether `wait()` returns within a quarter of a second (checked in a thread)."""
+    done = threading.Event()
+    threading.Thread(target=lambda: (wait(), done.set()), daemon=True).start()
+    return done.wait(0.25)

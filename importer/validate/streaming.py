@@ -81,6 +81,9 @@ class StreamEvents:
 
     read: Callable[[SourceInfo], None]
     chunk: Callable[[list[RowResult]], None]
+    room: Callable[[], None] | None = None
+    """Asked before each chunk after the first, once every chunk judged is handed over:
+    returns when the caller wants more (a run paces the judging by its sending)."""
 
 
 def stream_file(
@@ -165,6 +168,7 @@ class _Streamer:
         chunks, stop, read_stopped = self._chunks(loaded)
         scheduler = _Scheduler(judge, helper, self.limit, lines_at_once=large, stop=stop)
         scheduler.helper_first = self.events is not None
+        scheduler.room = self.events.room if self.events is not None else None
         scheduler.on_rows = self.on_rows
         try:
             scheduler.run(chunks, sink)
@@ -253,6 +257,8 @@ class _Scheduler:
         (this process's core is the sending loop's; the helper keeps well ahead of it)."""
         self.on_rows: Callable[[int], None] | None = None
         """Told of each chunk's row count as it is taken back (progress)."""
+        self.room: Callable[[], None] | None = None
+        """`StreamEvents.room`: each chunk after the first waits for it."""
         self._waiting: deque[Work] = deque()
         self._rows = 0
         self._helped = self._judged_here = 0
@@ -269,6 +275,8 @@ class _Scheduler:
             if self._stop.requested:
                 self._halt(sink)
                 return
+            if self.room is not None and self._rows:
+                self._paced(sink)
             self._rows += len(chunk)
             as_lines = self._lines_at_once or self._rows > self._limit
             work = self._start(chunk, as_lines=as_lines, last=last)
@@ -277,6 +285,13 @@ class _Scheduler:
                 self._take(sink)
         while self._waiting:
             self._take(sink)
+
+    def _paced(self, sink: Sink) -> None:
+        """Every chunk judged handed over, then wait for the caller's room."""
+        while self._waiting:
+            self._take(sink)
+        assert self.room is not None
+        self.room()
 
     def _take(self, sink: Sink) -> None:
         """The first chunk waiting, taken back into `sink` (and counted by `on_rows`)."""
