@@ -104,7 +104,7 @@ def main() -> int:
     print(render(outcomes))
     print(f"launcher's own peak RSS (the floor of the figures): {launcher_rss_mb()} MB")
     out = RESULTS / f"corpus-{datetime.now(UTC):%Y-%m-%d}.json"
-    out.write_text(json.dumps(results(outcomes, args), indent=1) + "\n", encoding="utf-8")
+    out.write_text(dump(results(outcomes, args)), encoding="utf-8")
     print(f"\nwritten: {out.relative_to(ROOT)}")
     return 1 if any(o.kind == "bad" for o in outcomes) else 0
 
@@ -294,8 +294,24 @@ def results(outcomes: list[Outcome], args: argparse.Namespace) -> dict[str, obje
         "launcher_rss_mb": launcher_rss_mb(),
         "counts": dict(Counter(o.kind for o in outcomes)),
         "refusal_reasons": dict(Counter(o.reason for o in outcomes if o.kind == "refused")),
-        "files": [{k: v for k, v in asdict(o).items() if v is not None} for o in outcomes],
+        "files": [_record(o) for o in outcomes],
     }
+
+
+def _record(outcome: Outcome) -> dict[str, object]:
+    """One file's result without the empty fields (its package is in its path)."""
+    fields = asdict(outcome)
+    del fields["source"]
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def dump(summary: dict[str, object]) -> str:
+    """The results as JSON, one line a file: diffs between two runs read file by file."""
+    files = summary.pop("files")
+    assert isinstance(files, list)
+    head = json.dumps(summary, indent=1, ensure_ascii=False)[:-2]
+    lines = ",\n  ".join(json.dumps(record, ensure_ascii=False) for record in files)
+    return f'{head},\n "files": [\n  {lines}\n ]\n}}\n'
 
 
 if __name__ == "__main__":

@@ -85,11 +85,17 @@ def _sha256(path: Path) -> str:
 
 
 def wanted(member: str) -> bool:
-    """A spreadsheet or CSV file; not packaging metadata; .txt only in data folders."""
+    """A spreadsheet or CSV file; not packaging metadata; .txt only in data folders.
+
+    A .txt named README, requirements or LICENSE is prose or a pip file, not a table.
+    """
     path = PurePosixPath(member)
     if path.suffix.lower() not in EXTENSIONS or any(p.endswith(".egg-info") for p in path.parts):
         return False
-    return path.suffix.lower() != ".txt" or bool(DATA_FOLDERS & set(path.parts[:-1]))
+    if path.suffix.lower() != ".txt":
+        return True
+    prose = path.name.lower().startswith(("readme", "requirements", "license"))
+    return not prose and bool(DATA_FOLDERS & set(path.parts[:-1]))
 
 
 def extract(sdist: Path, folder: Path) -> list[Path]:

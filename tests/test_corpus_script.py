@@ -69,6 +69,7 @@ def test_refusal_messages_sort_into_reason_classes(message: str, reason: str) ->
         ("pkg-1.0/data/table.csv", True),
         ("pkg-1.0/tests/fixtures/force_file_type.txt", True),
         ("pkg-1.0/contrib/version.txt", False),
+        ("pkg-1.0/tests/requirements.txt", False),
         ("pkg-1.0/pkg.egg-info/requires.txt", False),
         ("pkg-1.0/data/archive.csv.gz", False),
     ],
