@@ -20,7 +20,8 @@ and classifies each file:
 It prints a table per source package and overall, the refusals with their messages and
 the bad files, and writes the results to bench/results/corpus-<date>.json.
 
-    python bench/corpus.py [--cache DIR] [--only PACKAGE ...] [--timeout 180] [--max-rss 200]
+    python bench/corpus.py [--cache DIR] [--only PACKAGE ...] [--out FILE] [--timeout 180]
+                           [--max-rss 200]
 """
 
 from __future__ import annotations
@@ -103,9 +104,10 @@ def main() -> int:
     ]
     print(render(outcomes))
     print(f"launcher's own peak RSS (the floor of the figures): {launcher_rss_mb()} MB")
-    out = RESULTS / f"corpus-{datetime.now(UTC):%Y-%m-%d}.json"
-    out.write_text(dump(results(outcomes, args)), encoding="utf-8")
-    print(f"\nwritten: {out.relative_to(ROOT)}")
+    out = args.out or (None if args.only else RESULTS / f"corpus-{datetime.now(UTC):%Y-%m-%d}.json")
+    if out is not None:  # a partial run (--only) does not overwrite the day's full results
+        out.write_text(dump(results(outcomes, args)), encoding="utf-8")
+        print(f"\nwritten: {out}")
     return 1 if any(o.kind == "bad" for o in outcomes) else 0
 
 
@@ -113,6 +115,7 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="sdists and files")
     parser.add_argument("--only", nargs="*", help="only these source packages")
+    parser.add_argument("--out", type=Path, help="results JSON [bench/results/corpus-<date>.json]")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds a file")
     parser.add_argument("--max-rss", type=float, default=200.0, help="MB a process")
     return parser.parse_args()
