@@ -38,7 +38,7 @@ def test_a_refusal_keeps_its_one_line_message_and_its_reason_class() -> None:
     outcome = classify(LOADER / "no_phone_column.xlsx", "local", base=REPO)
     assert (outcome.kind, outcome.exit_code) == ("refused", 2)
     assert outcome.reason == "no phone-number column"
-    assert outcome.message == 'no phone-number column; headers found: "Name", "Caps"'
+    assert outcome.message == 'no phone-number column in row 1; headers found: "Name", "Caps"'
 
 
 def test_a_run_past_the_timeout_is_killed_and_bad() -> None:

@@ -100,7 +100,8 @@ OUTCOMES: dict[str, Refused | Processed] = {
     "hostile/empty.xlsx": Refused("{path}: the file is empty"),
     # awkward text
     "hostile/nul_in_head.csv": Refused(
-        "{path}: not a text or spreadsheet file (it has binary content)"
+        "{path}: not a text file as it stands (a NUL byte at offset 26, which no CSV holds;"
+        " remove it if the rest is text)"
     ),
     "hostile/nul_after_head.csv": Processed(1, {"would_register": 400, "invalid": 1}),
     "hostile/mixed_line_endings.csv": Processed(0, {"would_register": 4}),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,12 +117,13 @@ def test_explicit_encoding_undecodable() -> None:
 
 
 def test_undecodable_in_every_code_page(tmp_path: Path) -> None:
-    """A stray byte no candidate code page reads plausibly is refused rather than guessed."""
+    """A stray byte no candidate code page reads plausibly is refused rather than guessed,
+    with the readings of the code pages that decode it at all."""
     path = tmp_path / "odd.csv"
     path.write_bytes(b"Phone\r\n+1205\x81\r\n")
     with pytest.raises(
         UnreadableFileError,
-        match=r"not UTF-8 \(byte 0x81 at offset 12\) and no known code page reads it",
+        match=r"not UTF-8 \(byte 0x81 at offset 12\) and its encoding is unclear \(cp1251",
     ):
         load_file(path, InputSettings())
 
@@ -598,3 +600,25 @@ def test_a_file_named_xlsx_says_what_it_holds(tmp_path: Path, head: bytes, said:
     with pytest.raises(UnreadableFileError) as caught:
         load_file(path, InputSettings())
     assert str(caught.value) == f"{path}: not a readable XLSX workbook ({said})"
+
+
+def test_a_zip_named_csv_is_said_to_be_a_zip(tmp_path: Path) -> None:
+    """A compressed CSV named `.csv` is a zip archive holding a file, not an XLSX."""
+    path = tmp_path / "implicit.csv"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("table.csv", "phone\n+12025550123\n")
+    with pytest.raises(UnreadableFileError) as refused:
+        load_file(path, InputSettings())
+    assert str(refused.value) == (
+        f"{path}: a zip archive, not a spreadsheet (it holds 'table.csv');"
+        " unzip it and give the file inside"
+    )
+
+
+def test_a_stray_nul_in_text_is_named_with_its_offset(tmp_path: Path) -> None:
+    """One NUL in an otherwise text CSV: refused, saying where, not as binary content."""
+    path = tmp_path / "null_byte.csv"
+    path.write_bytes(b"a,b\n1,\x002\n")
+    with pytest.raises(UnreadableFileError) as refused:
+        load_file(path, InputSettings())
+    assert "(a NUL byte at offset 6, which no CSV holds; remove it" in str(refused.value)

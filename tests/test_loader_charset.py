@@ -174,12 +174,16 @@ def test_detection_sample_is_bounded_and_skips_ascii_lines() -> None:
     assert len(sample) <= SAMPLE_BYTES
 
 
-def test_no_code_page_reads_it(tmp_path: Path) -> None:
-    """Bytes no candidate reads plausibly are refused, naming the first and its offset."""
+def test_bytes_no_candidate_reads_plausibly_are_refused_with_each_reading(
+    tmp_path: Path,
+) -> None:
+    """Bytes no candidate reads plausibly are refused, naming the first and its offset,
+    and how the code pages that decode them at all read them."""
     path = tmp_path / "odd.csv"
     path.write_bytes(b"Phone\r\n+1205\x81\x8d\r\n")
-    with pytest.raises(UnreadableFileError, match=r"\(byte 0x81 at offset 12\) and no known"):
+    with pytest.raises(UnreadableFileError, match=r"\(byte 0x81 at offset 12\) and its") as no:
         load_file(path, InputSettings())
+    assert "cp1251 reads '+1205ЃЌ'" in str(no.value)
 
 
 def test_detection_is_reported_in_summary_json_sheet_and_one_line(tmp_path: Path) -> None:
@@ -203,6 +207,31 @@ def test_detection_is_reported_in_summary_json_sheet_and_one_line(tmp_path: Path
     percent = f"{facts['encoding_confidence']:.0%}"
     assert f" · encoding iso8859_7 detected, {percent} sure · report: " in result.stdout
     assert facts["encoding_detection"].startswith("iso8859_7 (Greek), detected by")
-    sheet = openpyxl.load_workbook(report, read_only=True)["Summary"]
-    items = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row and row[0]}
-    assert items["input: encoding detection"] == facts["encoding_detection"]
+    book = openpyxl.load_workbook(report, read_only=True)
+    try:
+        sheet = book["Summary"]
+        items = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row and row[0]}
+        assert items["input: encoding detection"] == facts["encoding_detection"]
+    finally:
+        book.close()
+
+
+def test_a_sample_too_short_to_measure_shows_each_reading() -> None:
+    """A lone `©` (the detector measures no reading of it): refused as unclear, with the
+    readings that differ, not as a file no code page reads."""
+    with pytest.raises(UnreadableFileError) as refused:
+        guess_encoding(b"2,\xa9", "latin1.csv", 20)
+    message = str(refused.value)
+    assert message.startswith("latin1.csv: the file is not UTF-8 (byte 0xA9 at offset 20)")
+    assert "its encoding is unclear (cp1252 reads '2,©'" in message
+    assert "no known code page" not in message
+
+
+def test_a_short_sample_every_candidate_reads_alike_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When every candidate that decodes an unmeasured sample reads the same text there
+    is nothing to choose: read, 100 % sure."""
+    monkeypatch.setattr(charset, "CANDIDATES", {"cp1252": "Western", "cp1250": "Central European"})
+    guess = guess_encoding(b"2,\xa9", "f.csv", 0)
+    assert (guess.encoding, guess.confidence) == ("cp1252", 1.0)

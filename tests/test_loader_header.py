@@ -124,3 +124,32 @@ def test_quotes_in_header_text_are_escaped() -> None:
         f'{path}: no phone-number column in row 1; headers found: "Date",'
         ' "\\"03\\"-\\"08\\"-\\"2017\\"", "Notes"'
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        (
+            "id,name,age\n1101,John\n1102,Julie,26,Potatoes\n",
+            'row 1; headers found: "id", "name", "age"',
+        ),
+        (
+            "id,name,name\n1,London,Britain\nx,Tokio,Japan,review\n",
+            'row 1; headers found: "id", "name", "name"',
+        ),
+        ("Numbers for ACME\nid,name\n1,x\n", 'row 2; headers found: "id", "name"'),
+        ("\"a,d,e,f\"\n'1',2,3,4\n", 'row 1; headers found: "a,d,e,f"'),
+    ],
+    ids=["longer-data-row", "data-row-of-words", "title-above", "no-row-names-two"],
+)
+def test_a_refusal_quotes_the_header_not_a_longer_data_row(
+    tmp_path: Path, text: str, quoted: str
+) -> None:
+    """Without a phone column the refusal quotes the first row naming two columns (cells
+    with a letter): not a one-cell title above it, nor a data row with more cells below
+    (the corpus check's frictionless and pyexcel files)."""
+    path = tmp_path / "f.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MappingError) as refused:
+        load_file(path, InputSettings())
+    assert f"no phone-number column in {quoted}" in str(refused.value)

@@ -121,10 +121,17 @@ def test_error_cells_are_in_the_report_as_the_partner_saw_them(tmp_path: Path) -
     path = FIXTURES / "error_cells.xlsx"
     result = CliRunner().invoke(app, ["validate", str(path), "--report", str(report)])
     assert result.exit_code == 1, result.output
-    sheet = openpyxl.load_workbook(report, read_only=True)["Results"]
-    rows = [row[:3] + row[6:7] for row in sheet.iter_rows(min_row=2, max_row=4, values_only=True)]
-    assert rows == [
-        ("#N/A", "3", "Alpha", "cell.error"),
-        ("+12059051025", "3", "#REF!", None),
-        ("#N/A", "#N/A", "#N/A", "cell.error; capabilities.not_an_integer"),
-    ]
+    book = openpyxl.load_workbook(report, read_only=True)
+    try:
+        sheet = book["Results"]
+        rows = [
+            row[:3] + row[6:7] for row in sheet.iter_rows(min_row=2, max_row=4, values_only=True)
+        ]
+        assert rows == [
+            ("#N/A", "3", "Alpha", "cell.error"),
+            ("+12059051025", "3", "#REF!", None),
+            ("#N/A", "#N/A", "#N/A", "cell.error; capabilities.not_an_integer"),
+        ]
+
+    finally:
+        book.close()

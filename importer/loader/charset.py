@@ -18,7 +18,10 @@ ranked least messy first, then most coherent. The choice:
   coherence` (1.0 when no other script reads the sample at all, 0.0 when one reads
   it as cleanly and as coherently: a few accented letters alone say nothing);
 - below `SURE_CONFIDENCE`, or when every reading is messy, the file is refused with
-  each reading of the first non-ASCII text, so that `--encoding` can be chosen.
+  each reading of the first non-ASCII text, so that `--encoding` can be chosen;
+- a sample the detector measures no reading of, of at most `SHORT_SAMPLE` non-ASCII
+  bytes (a lone `©`), is read when every candidate that decodes it reads the same text
+  (confidence 1.0: nothing to choose), and refused with each reading otherwise.
 
 A byte some candidate leaves undefined (0x81, 0x90, ...) is taken out of the sample
 before it is measured: a stray one must not rule out the right code page and leave the
@@ -43,6 +46,7 @@ SAMPLE_BYTES = 64 * 1024
 SURE_CONFIDENCE = 0.2
 MAX_MESS = 0.15  # charset-normalizer's mess ratio of the chosen reading, at most
 COHERENCE_MARGIN = 0.2  # a reading this much less coherent is no alternative
+SHORT_SAMPLE = 3  # non-ASCII bytes at most: too few for the detector to measure
 DEFAULT_ENCODING = "cp1252"
 CANDIDATES: Mapping[str, str] = {
     "cp1252": "Western",
@@ -126,6 +130,8 @@ def guess_encoding(sample: bytes, where: str, offset: int) -> EncodingGuess:
     """
     readings = _readings(sample.translate(None, _UNDEFINED))
     not_utf8 = f"{where}: the file is not UTF-8 (byte {_first_byte(sample)} at offset {offset})"
+    if not readings and sum(byte > 127 for byte in sample) <= SHORT_SAMPLE:
+        return _decoded_alike(sample, not_utf8)
     if not readings:
         raise UnreadableFileError(
             f"{not_utf8} and no known code page reads it; give the right encoding with --encoding"
@@ -148,6 +154,27 @@ def guess_encoding(sample: bytes, where: str, offset: int) -> EncodingGuess:
     return EncodingGuess(
         encoding, CANDIDATES[encoding], round(confidence, 2), len(sample), alternatives
     )
+
+
+def _decoded_alike(sample: bytes, not_utf8: str) -> EncodingGuess:
+    """The detector measured no reading of a short sample (often a lone `©`): the
+    candidates that decode it, when they all read it alike (nothing to choose), else
+    refused, showing each distinct reading."""
+    texts: dict[str, list[str]] = {}
+    for encoding in sorted(CANDIDATES, key=lambda name: name != DEFAULT_ENCODING):
+        try:
+            texts.setdefault(sample.decode(encoding), []).append(encoding)
+        except UnicodeDecodeError:
+            continue
+    if not texts:
+        raise UnreadableFileError(
+            f"{not_utf8} and no known code page reads it; give the right encoding with --encoding"
+        )
+    readings = [_Reading(tuple(names), 1.0, 0.0, 0) for names in texts.values()]
+    if len(readings) > 1:
+        raise _unsure(not_utf8, sample, readings)
+    encoding = readings[0].encoding
+    return EncodingGuess(encoding, CANDIDATES[encoding], 1.0, len(sample))
 
 
 def _readings(sample: bytes) -> list[_Reading]:

@@ -139,6 +139,7 @@ def _zip_format(path: Path, claimed: str) -> str:
             mimetype = package.small_text("mimetype")
             workbook = package.workbook_part()
             types = package.small_text("[Content_Types].xml")
+            held = archive.namelist()
     except ZIP_FAILURES:
         reason = "damaged or truncated zip archive"
         raise UnreadableFileError(f"{path}: not a readable {label} workbook ({reason})") from None
@@ -148,6 +149,12 @@ def _zip_format(path: Path, claimed: str) -> str:
         return "xlsb"
     if workbook is not None:
         return "xlsm" if "macroEnabled" in types else "xlsx"
+    if claimed not in WORKBOOK_FORMATS:  # a compressed file, named as what it holds
+        inside = ", ".join(repr(name) for name in held[:3]) + (", ..." if len(held) > 3 else "")
+        raise UnreadableFileError(
+            f"{path}: a zip archive, not a spreadsheet (it holds {inside or 'nothing'});"
+            " unzip it and give the file inside"
+        )
     reason = "a zip archive without a workbook in it"
     raise UnreadableFileError(f"{path}: not a readable {label} workbook ({reason})")
 

@@ -31,6 +31,7 @@ from importer.validate.cellerrors import error_meaning
 
 HEADER_SEARCH_ROWS = 20
 AHEAD_ROWS = 10  # non-blank rows below a candidate header whose phone cells are judged
+QUOTED_HEADER_NAMES = 2  # a row naming this many columns is the header a refusal quotes
 AHEAD_RAW_ROWS = 200  # rows read at most to find them (blank rows included)
 
 Rows = Iterator[tuple[int, list[str]]]
@@ -138,9 +139,10 @@ def find_header(
     """The first row, of the first `HEADER_SEARCH_ROWS` non-blank ones, naming a phone
     column whose cells below are mostly phone-like (`is_data_below`).
 
-    Without one, the error quotes the row with the most named cells (the first of
-    them): the header itself rather than a one-cell title above it, with its number;
-    a row refused for the cells below it is named too.
+    Without one, the error quotes the first row naming `QUOTED_HEADER_NAMES` columns
+    (cells with a letter), else the row naming the most: the header itself rather than
+    a one-cell title above it or a longer data row below it, with its number; a row
+    refused for the cells below it is named too.
     """
     likeliest: tuple[int, tuple[str, ...]] | None = None
     refused = ""
@@ -155,7 +157,7 @@ def find_header(
             if is_data_below(below):
                 return number, header
             refused = refused or _refused_note(number, header[phone], below)
-        if likeliest is None or _named_cell_count(header) > _named_cell_count(likeliest[1]):
+        if _likelier(header, likeliest):
             likeliest = number, header
         seen += 1
         if seen >= HEADER_SEARCH_ROWS:
@@ -189,9 +191,19 @@ def _refused_note(row: int, name: str, below: Sequence[str]) -> str:
     )
 
 
+def _likelier(header: tuple[str, ...], likeliest: tuple[int, tuple[str, ...]] | None) -> bool:
+    """Whether `header` is the likelier header to quote: the first row naming
+    `QUOTED_HEADER_NAMES` columns is kept; before one, the row naming the most."""
+    if likeliest is None:
+        return True
+    named = _named_cell_count(likeliest[1])
+    return named < QUOTED_HEADER_NAMES and _named_cell_count(header) > named
+
+
 def _named_cell_count(header: Sequence[str]) -> int:
-    """How many cells of a candidate header row hold text."""
-    return sum(1 for text in header if text)
+    """How many cells of a candidate header row name something (hold a letter): a data
+    row of numbers, or with a name or two in it, names fewer than its header."""
+    return sum(1 for text in header if any(char.isalpha() for char in text))
 
 
 def header_cells(cells: Sequence[str]) -> tuple[str, ...]:

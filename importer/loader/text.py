@@ -39,6 +39,7 @@ from importer.loader.charset import EncodingGuess, detection_sample, guess_encod
 CSV_DELIMITERS = ",;\t|"
 SNIFF_CHARS = 64 * 1024
 SNIFF_BYTES = 4096
+STRAY_NULS = 2  # at most this many NULs in the first bytes: text with a stray NUL
 SCAN_CHUNK = 1024 * 1024
 MAX_RECORD_CHARS = 4 * 1024 * 1024
 MAX_COLUMNS = 16_384
@@ -233,14 +234,20 @@ def _choose_encoding(path: Path, stream: BinaryIO, explicit: str | None) -> tupl
 
 
 def _utf16_without_bom(path: Path, head: bytes) -> str:
-    """Many NULs on one side of each byte pair mean UTF-16 without a BOM; else binary."""
+    """Many NULs on one side of each byte pair mean UTF-16 without a BOM; else binary,
+    or (at most `STRAY_NULS` of them) text with a stray NUL."""
     even, odd = head[0::2].count(0), head[1::2].count(0)
     plenty = len(head) // 8  # a quarter of one side: Latin text in UTF-16 has about half
     if odd > max(4 * even, plenty):
         return "utf-16-le"
     if even > max(4 * odd, plenty):
         return "utf-16-be"
-    raise UnreadableFileError(f"{path}: not a text or spreadsheet file (it has binary content)")
+    if head.count(0) > STRAY_NULS:
+        raise UnreadableFileError(f"{path}: not a text or spreadsheet file (it has binary content)")
+    raise UnreadableFileError(
+        f"{path}: not a text file as it stands (a NUL byte at offset {head.index(0)}, which"
+        " no CSV holds; remove it if the rest is text)"
+    )
 
 
 def _first_lines(lines: Iterator[str], size: int) -> list[str]:
