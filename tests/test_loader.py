@@ -15,6 +15,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+import python_calamine as calamine
 
 from importer import loader
 from importer.config import InputSettings
@@ -27,7 +28,7 @@ from importer.loader import (
     load_file,
     sniff_delimiter,
 )
-from importer.loader.workbook import MESSAGE_SHEETS
+from importer.loader.workbook import MESSAGE_SHEETS, unreadable
 from importer.models import RawRow, SourceInfo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "loader"
@@ -622,3 +623,63 @@ def test_a_stray_nul_in_text_is_named_with_its_offset(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFileError) as refused:
         load_file(path, InputSettings())
     assert "(a NUL byte at offset 6, which no CSV holds; remove it" in str(refused.value)
+
+
+ODS_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content
+ xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
+<office:body><office:spreadsheet><table:table table:name="Sheet1"><table:table-row>{gap}\
+<table:table-cell office:value-type="{kind}"><text:p>abcd</text:p></table:table-cell>{gap}\
+</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>
+"""
+
+
+def _ods(path: Path, kind: str, gap: str = "") -> Path:
+    """A minimal ODS package with one cell of value type `kind` (`gap`: text between the
+    row's elements, as an indenting writer leaves)."""
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+        '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry'
+        ' manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.'
+        'spreadsheet"/><manifest:file-entry manifest:full-path="content.xml"'
+        ' manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", ODS_CONTENT.format(kind=kind, gap=gap))
+    return path
+
+
+def test_an_ods_cell_of_unknown_type_is_not_called_blank(tmp_path: Path) -> None:
+    """calamine skips `office:value-type="unknown"` cells: the refusal says so instead of
+    calling the sheet blank (tablib's unknown_value_type.ods in the corpus check)."""
+    with pytest.raises(UnreadableFileError) as refused:
+        load_file(_ods(tmp_path / "unknown.ods", "unknown"), InputSettings())
+    assert 'cells of value type "unknown", which the reader skips' in str(refused.value)
+    with pytest.raises(MappingError):  # the same cell as a string: read, no phone column
+        load_file(_ods(tmp_path / "string.ods", "string"), InputSettings())
+
+
+def test_an_ods_indented_between_its_cells_is_refused_saying_so(tmp_path: Path) -> None:
+    """calamine refuses text between a row's cells (odfpy's KSpread example): the refusal
+    says what it found and the fix, not the parser's words."""
+    with pytest.raises(UnreadableFileError) as refused:
+        load_file(_ods(tmp_path / "indented.ods", "string", gap="\n  "), InputSettings())
+    assert str(refused.value).endswith(
+        "not a readable ODS workbook (text between the cells of a row, as an indenting"
+        " writer leaves: save the file again from LibreOffice or Excel)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("file_format", "menu"),
+    [("xlsx", "File > Info > Protect Workbook in Excel"), ("ods", "in LibreOffice")],
+)
+def test_a_password_refusal_points_to_the_menu_of_its_format(file_format: str, menu: str) -> None:
+    """An ODS file's password refusal points to LibreOffice's menu, not Excel's."""
+    error = unreadable(Path("p." + file_format), file_format, calamine.PasswordError("x"))
+    assert "password-protected workbook" in str(error)
+    assert menu in str(error)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -127,13 +128,18 @@ def _refuse_uncached_formulas(path: Path, sheet: str, facts: SheetFacts) -> None
 def unreadable(path: Path, file_format: str, error: BaseException) -> UnreadableFileError:
     """calamine's failure as a one-line UnreadableFileError naming the file."""
     if isinstance(error, calamine.PasswordError):
+        where = PASSWORD_MENUS["ods" if file_format == "ods" else "excel"]
         return UnreadableFileError(
             f"{path}: password-protected workbook; save a copy without the password"
-            " (File > Info > Protect Workbook in Excel) and import that"
+            f" ({where}) and import that"
         )
-    else:
-        lines = str(error).strip().splitlines()
-        reason = lines[0][:120] if lines else type(error).__name__
+    lines = str(error).strip().splitlines()
+    reason = lines[0][:120] if lines else type(error).__name__
+    if file_format == "ods" and ODS_TEXT_BETWEEN_CELLS in reason:
+        reason = (
+            "text between the cells of a row, as an indenting writer leaves: save the file"
+            " again from LibreOffice or Excel"
+        )
     return UnreadableFileError(f"{path}: not a readable {file_format.upper()} workbook ({reason})")
 
 
@@ -151,7 +157,32 @@ def _pick_sheet(
             return name, _sheet_table(workbook, name, (path, file_format), options)
         except HeaderNotFound as missing:
             passed_over.append((name, missing))
+    blank = all(isinstance(missing.error, UnreadableFileError) for _, missing in passed_over)
+    if blank and file_format == "ods" and _ods_unknown_cells(path):
+        raise UnreadableFileError(
+            f"{path}: every row is blank as read, but the sheet has cells of value type"
+            ' "unknown", which the reader skips; save the file again from LibreOffice or Excel'
+        )
     raise _no_sheet_error(path, passed_over)
+
+
+def _ods_unknown_cells(path: Path) -> bool:
+    """Whether an ODS file's content has cells of `office:value-type="unknown"` (calamine
+    reads them as empty); only asked when every row read blank, so the file is small."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as content:
+            return ODS_UNKNOWN_TYPE in content.read(ODS_SCAN_BYTES)
+    except (KeyError, *ZIP_FAILURES):
+        return False
+
+
+PASSWORD_MENUS = {
+    "excel": "File > Info > Protect Workbook in Excel",
+    "ods": "File > Save As in LibreOffice, with Save with password unticked",
+}
+ODS_UNKNOWN_TYPE = b'office:value-type="unknown"'
+ODS_TEXT_BETWEEN_CELLS = "found 'Text("  # calamine's words for whitespace between cells
+ODS_SCAN_BYTES = 16 << 20
 
 
 def _no_sheet_error(path: Path, passed_over: list[tuple[str, HeaderNotFound]]) -> InputError:
