@@ -198,6 +198,11 @@ class ChunkStream:
         return kind, value
 
 
+def to_send(results: list[RowResult]) -> int:
+    """How many of `results` are rows to register."""
+    return sum(result.status is Status.WOULD_REGISTER for result in results)
+
+
 class RowFollower:
     """The progress of the rows to send, whose total grows as chunks are judged."""
 
@@ -206,7 +211,7 @@ class RowFollower:
 
     def chunk(self, results: list[RowResult]) -> None:
         """A chunk judged: its rows to register join the total."""
-        rows = sum(result.status is Status.WOULD_REGISTER for result in results)
+        rows = to_send(results)
         self.total += rows
         self.grow(rows)
 
@@ -276,16 +281,16 @@ async def _pump(
     closed at the end."""
     try:
         async for chunk in stream.chunks():
-            to_send = 0
+            sendable = 0
             for start in range(0, len(chunk), JOURNAL_SLICE_ROWS):
                 part = chunk[start : start + JOURNAL_SLICE_ROWS]
                 journal.add(part)
                 follower.chunk(part)
                 part = resumed(part, journal)
-                to_send += sum(result.status is Status.WOULD_REGISTER for result in part)
+                sendable += to_send(part)
                 rows.add(part)
                 await asyncio.sleep(0)  # answers in flight are read between two slices
-            stream.pacing.handed(to_send)
+            stream.pacing.handed(sendable)
     finally:
         rows.close()
     follower.ended()
